@@ -227,12 +227,38 @@ alter table public.certification_expiry_tracking enable row level security;
 -- authenticated (ticket 001), so only service_role sees it.
 alter table public.cert_notification_log enable row level security;
 
+-- A certificate belongs to one organisation, and a mentor may belong to
+-- chapters of several. A coordinator follows a mentor only inside the
+-- organisation of the chapters they lead, so "mentors I follow" is not enough:
+-- the certificate's organisation must be the followed chapter's too.
+create or replace function private.followed_certification_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(distinct cert.id), '{}')
+  from public.chapter_memberships leader
+  join public.chapter_memberships mentor
+    on mentor.chapter_id = leader.chapter_id and mentor.role = 'peer_mentor'
+  join public.chapters chapter on chapter.id = leader.chapter_id
+  join public.peer_mentor_certifications cert
+    on cert.peer_mentor_id = mentor.user_id and cert.organization_id = chapter.organization_id
+  where leader.user_id = (select auth.uid())
+    and leader.role in ('coordinator', 'chapter_admin')
+$$;
+comment on function private.followed_certification_ids() is
+  'Certificates of mentors in a chapter the current user coordinates or administers, issued by that chapter''s organisation.';
+revoke all on function private.followed_certification_ids() from public;
+grant execute on function private.followed_certification_ids() to authenticated, service_role;
+
 drop policy if exists peer_mentor_certifications_select_own_or_followed on public.peer_mentor_certifications;
 create policy peer_mentor_certifications_select_own_or_followed on public.peer_mentor_certifications
   for select to authenticated
   using (
     peer_mentor_id = (select auth.uid())
-    or peer_mentor_id = any ((select private.followed_mentor_ids())::uuid[])
+    or id = any ((select private.followed_certification_ids())::uuid[])
   );
 
 drop policy if exists certification_expiry_tracking_select_own on public.certification_expiry_tracking;

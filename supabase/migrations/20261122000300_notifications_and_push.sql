@@ -27,8 +27,10 @@ create table if not exists public.notifications (
     or threshold_tier in ('expiry_warning_90d', 'expiry_warning_60d', 'expiry_warning_30d', 'expiry_warning_7d', 'expired')
   ),
   constraint notifications_expiry_fields_check check (
-    (category = 'certification_expiry')
-    = (certificate_type is not null and threshold_tier is not null and notification_window_start is not null)
+    case when category = 'certification_expiry'
+      then certificate_type is not null and threshold_tier is not null and notification_window_start is not null
+      else certificate_type is null and threshold_tier is null and notification_window_start is null
+    end
   ),
   constraint notifications_message_key_check check (message_key ~ '^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$'),
   constraint notifications_data_check check (jsonb_typeof(data) = 'object' and octet_length(data::text) <= 4096),
@@ -67,6 +69,8 @@ comment on constraint notifications_idempotency_key_check on public.notification
 create unique index if not exists notifications_expiry_duplicate_key
   on public.notifications (subject_mentor_id, certificate_type, threshold_tier, notification_window_start, recipient_id)
   where category = 'certification_expiry';
+comment on index public.notifications_expiry_duplicate_key is
+  'this expiry notice already exists; a recipient gets one notice per mentor, certificate type, tier and expiry cycle';
 create index if not exists notifications_recipient_id_created_at_idx on public.notifications (recipient_id, created_at desc);
 create index if not exists notifications_subject_mentor_id_idx on public.notifications (subject_mentor_id);
 create index if not exists notifications_organization_id_idx on public.notifications (organization_id);

@@ -29,7 +29,10 @@ create table if not exists public.mentor_directory (
     suppression_reason is null or suppression_reason in ('certification_lapsed', 'manual')
   ),
   constraint mentor_directory_suppression_consistency_check check (
-    (suppression_status = 'suppressed') = (suppression_reason is not null and suppressed_at is not null)
+    case when suppression_status = 'suppressed'
+      then suppression_reason is not null and suppressed_at is not null
+      else suppression_reason is null and suppressed_at is null
+    end
   )
 );
 comment on table public.mentor_directory is 'Listing of peer mentors per chapter that coordinators and the public browse to find a mentor; suppressed or lapsed mentors are never shown.';

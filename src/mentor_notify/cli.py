@@ -1,0 +1,216 @@
+"""The `mentor-notify` command line.
+
+Commands get the shared state (settings, explicit database URL) from the
+typer context, and run their async work through `run_with_database()`, which
+picks the database (starting the embedded one if none is configured) and
+turns the data layer's errors into a one-line message and exit status 1.
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from mentor_notify.config import Settings
+from mentor_notify.db import (
+    DatabaseError,
+    Migration,
+    MigrationRunner,
+    SupabaseLayout,
+    connect,
+    find_supabase_dir,
+    use_database,
+)
+from mentor_notify.logging import configure_logging
+
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="mentor-notify",
+    help="Notification engine for peer-mentor programmes (certification expiry, "
+    "follow-ups, push delivery) on Supabase or plain PostgreSQL.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+db_app = typer.Typer(
+    help="Manage the database schema: apply, undo and list the migrations in supabase/.",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+
+stdout = Console()
+stderr = Console(stderr=True)
+
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")
+]
+
+
+@dataclass(frozen=True)
+class CliState:
+    """What the global options resolved to, shared by every command."""
+
+    settings: Settings
+    database_url: str | None
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="DATABASE_URL",
+            show_envvar=True,
+            help="PostgreSQL URL to use, e.g. a Supabase project's connection string. "
+            "Without it an embedded PostgreSQL is started in the per-user data directory "
+            "(MENTOR_NOTIFY_DATA_DIR).",
+        ),
+    ] = None,
+) -> None:
+    """Notification engine for peer-mentor programmes."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        stderr.print(
+            f"[red]error:[/red] invalid configuration: {escape(str(exc))}", highlight=False
+        )
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level, settings.log_format)
+    ctx.obj = CliState(settings=settings, database_url=database_url)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print `error: message` on stderr and return the exit to raise (status 1)."""
+    stderr.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+def run_with_database(ctx: typer.Context, work: Callable[[str], Coroutine[Any, Any, T]]) -> T:
+    """Run `work(database_url)` on the configured (or embedded) database.
+
+    Expected failures (any `DatabaseError`) end the command with a one-line
+    message and exit status 1, never a stack trace.
+    """
+    state: CliState = ctx.obj
+    try:
+        with use_database(state.settings, state.database_url) as url:
+            return asyncio.run(work(url))
+    except DatabaseError as exc:
+        raise fail(str(exc)) from exc
+
+
+def _layout(ctx: typer.Context) -> SupabaseLayout:
+    state: CliState = ctx.obj
+    try:
+        return find_supabase_dir(state.settings.supabase_dir)
+    except DatabaseError as exc:
+        raise fail(str(exc)) from exc
+
+
+async def _with_runner(
+    url: str, layout: SupabaseLayout, op: Callable[[MigrationRunner], Awaitable[T]]
+) -> T:
+    conn = await connect(url)
+    try:
+        return await op(MigrationRunner(conn, layout))
+    finally:
+        await conn.close()
+
+
+def _describe(migrations: list[Migration]) -> list[dict[str, str]]:
+    return [{"version": m.version, "name": m.name} for m in migrations]
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2))
+
+
+@db_app.command("migrate")
+def db_migrate(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Apply every pending migration, oldest first, each in its own transaction.
+
+    On plain PostgreSQL the local Supabase bootstrap (roles, auth schema,
+    grants) is applied first when missing; never on a real Supabase database.
+    Running it again when nothing is pending changes nothing.
+    """
+    layout = _layout(ctx)
+    result = run_with_database(ctx, lambda url: _with_runner(url, layout, MigrationRunner.migrate))
+    if as_json:
+        _print_json({"bootstrapped": result.bootstrapped, "applied": _describe(result.applied)})
+        return
+    if result.bootstrapped:
+        stdout.print("Applied the local Supabase bootstrap.")
+    if not result.applied:
+        stdout.print("Database is up to date: no pending migrations.")
+        return
+    stdout.print(f"Applied {len(result.applied)} migration(s):")
+    for migration in result.applied:
+        stdout.print(f"  {migration.version}  {migration.name}", highlight=False)
+
+
+@db_app.command("rollback")
+def db_rollback(
+    ctx: typer.Context,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            metavar="VERSION",
+            help="Undo every migration newer than VERSION; VERSION itself stays applied.",
+        ),
+    ] = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Undo every applied migration.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Undo applied migrations, newest first, using supabase/rollbacks/.
+
+    Without --to or --all only the newest applied migration is undone.
+    """
+    if to is not None and everything:
+        raise typer.BadParameter("give either --to VERSION or --all, not both")
+    layout = _layout(ctx)
+    undone = run_with_database(
+        ctx,
+        lambda url: _with_runner(
+            url, layout, lambda runner: runner.rollback(to=to, all=everything)
+        ),
+    )
+    if as_json:
+        _print_json({"rolled_back": _describe(undone)})
+        return
+    if not undone:
+        stdout.print("Nothing to roll back.")
+        return
+    stdout.print(f"Rolled back {len(undone)} migration(s):")
+    for migration in undone:
+        stdout.print(f"  {migration.version}  {migration.name}", highlight=False)
+
+
+@db_app.command("status")
+def db_status(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """List every migration and whether it is applied to the database."""
+    layout = _layout(ctx)
+    statuses = run_with_database(ctx, lambda url: _with_runner(url, layout, MigrationRunner.status))
+    if as_json:
+        _print_json(
+            [{"version": s.version, "name": s.name, "applied": s.applied} for s in statuses]
+        )
+        return
+    table = Table("Version", "Name", "Applied")
+    for s in statuses:
+        table.add_row(s.version, s.name, "yes" if s.applied else "[yellow]pending[/yellow]")
+    stdout.print(table)
+    pending = sum(not s.applied for s in statuses)
+    stdout.print(f"{len(statuses) - pending} applied, {pending} pending.")

@@ -1,0 +1,58 @@
+"""Which database to use, and single connections to it.
+
+The effective database is, in order: an explicit URL (the `--database-url`
+option), the `DATABASE_URL` environment variable, else the embedded
+PostgreSQL in the per-user data directory.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import structlog
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+
+from mentor_notify.config import Settings
+from mentor_notify.db.embedded import embedded_postgres
+from mentor_notify.db.errors import translate
+
+APPLICATION_NAME = "mentor-notify"
+
+log = structlog.get_logger(__name__)
+
+
+def resolve_database_url(settings: Settings, explicit: str | None = None) -> str | None:
+    """The configured database URL, or None when the embedded server should be used."""
+    return explicit or settings.database_url or None
+
+
+@contextmanager
+def use_database(settings: Settings, explicit: str | None = None) -> Iterator[str]:
+    """Yield the URL of the database to use, starting the embedded one if needed.
+
+    The embedded server (if started here) is released when the block ends.
+    """
+    url = resolve_database_url(settings, explicit)
+    if url is not None:
+        yield url
+        return
+    with embedded_postgres(settings.embedded_pgdata) as server:
+        log.info("using embedded PostgreSQL", pgdata=str(server.pgdata))
+        yield server.uri
+
+
+async def connect(url: str, *, autocommit: bool = True) -> AsyncConnection[DictRow]:
+    """Open one connection (dict rows, autocommit by default).
+
+    Raises `ConnectionFailed` (never a raw psycopg error) when it cannot.
+    """
+    try:
+        return await AsyncConnection.connect(
+            url,
+            autocommit=autocommit,
+            row_factory=dict_row,
+            application_name=APPLICATION_NAME,
+        )
+    except psycopg.Error as exc:
+        raise translate(exc) from exc

@@ -1,0 +1,228 @@
+"""Apply and roll back the SQL migrations, recorded the way the Supabase CLI does.
+
+History lives in `supabase_migrations.schema_migrations`, created with exactly
+the Supabase CLI's DDL (version text primary key, statements text[], name
+text), so `supabase migration list` / `supabase db push` and this runner agree
+on what is applied. The hosted platform adds `created_by`, `idempotency_key`
+and `rollback` columns to that table on its side; they are nullable and the
+CLI never fills them, so neither does this runner. `statements` holds the whole
+migration file as one element: the CLI splits files with its own SQL parser,
+which this runner does not replicate, and nothing reads the split back.
+
+Each migration, rollback and the bootstrap runs in its own transaction,
+serialised by a transaction-level advisory lock so that several migrators
+started at once apply every file exactly once. Pass an idle connection,
+preferably in autocommit mode, so those transactions are real ones.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import structlog
+from psycopg import AsyncConnection
+from psycopg.pq import TransactionStatus
+from psycopg.rows import tuple_row
+
+from mentor_notify.db.errors import MigrationError, translate
+from mentor_notify.db.layout import Migration, SupabaseLayout
+from mentor_notify.db.target import inspect_target
+
+log = structlog.get_logger(__name__)
+
+_LOCK = "select pg_advisory_xact_lock(hashtextextended('mentor_notify:migrations', 0))"
+
+# The Supabase CLI's statements, verbatim in effect (pkg/migration/history.go).
+_HISTORY_DDL = (
+    "create schema if not exists supabase_migrations",
+    "create table if not exists supabase_migrations.schema_migrations"
+    " (version text not null primary key)",
+    "alter table supabase_migrations.schema_migrations add column if not exists statements text[]",
+    "alter table supabase_migrations.schema_migrations add column if not exists name text",
+)
+_HISTORY_EXISTS = "select to_regclass('supabase_migrations.schema_migrations') is not null"
+_SELECT_APPLIED = (
+    "select version, coalesce(name, '') from supabase_migrations.schema_migrations order by version"
+)
+_IS_APPLIED = "select exists (select from supabase_migrations.schema_migrations where version = %s)"
+_INSERT = (
+    "insert into supabase_migrations.schema_migrations (version, name, statements)"
+    " values (%s, %s, %s)"
+)
+_DELETE = "delete from supabase_migrations.schema_migrations where version = %s"
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """Whether one migration version is applied to the database."""
+
+    version: str
+    name: str
+    applied: bool
+
+
+@dataclass(frozen=True)
+class MigrateResult:
+    """What `migrate()` did."""
+
+    bootstrapped: bool
+    applied: list[Migration]
+
+
+class MigrationRunner:
+    """Runs the migrations of `layout` against the database behind `conn`."""
+
+    def __init__(self, conn: AsyncConnection[Any], layout: SupabaseLayout) -> None:
+        self._conn = conn
+        self._layout = layout
+
+    async def status(self) -> list[MigrationStatus]:
+        """Every known version, oldest first, local files and recorded history merged.
+
+        A version recorded in the database without a local file is listed as
+        applied under its recorded name.
+        """
+        async with self._conn.transaction():
+            applied = dict(await self._applied())
+        statuses = {
+            m.version: MigrationStatus(m.version, m.name, m.version in applied)
+            for m in self._layout.migrations()
+        }
+        for version, name in applied.items():
+            statuses.setdefault(version, MigrationStatus(version, name, applied=True))
+        return [statuses[v] for v in sorted(statuses)]
+
+    async def migrate(self) -> MigrateResult:
+        """Bootstrap if needed, then apply every pending migration in version order.
+
+        Running it again when nothing is pending changes nothing.
+        """
+        migrations = self._layout.migrations()
+        async with self._conn.transaction():
+            await self._conn.execute(_LOCK)
+            bootstrapped = await self._bootstrap_if_needed()
+            for statement in _HISTORY_DDL:
+                await self._conn.execute(statement)
+        applied: list[Migration] = []
+        for migration in migrations:
+            async with self._conn.transaction():
+                await self._conn.execute(_LOCK)
+                if await self._is_applied(migration.version):
+                    continue
+                # As the Supabase CLI does: a previous file may have changed
+                # session settings (e.g. set_config('search_path', '', false)).
+                await self._conn.execute("reset all")
+                text = await self._run_file(migration.path, "migration")
+                await self._conn.execute(_INSERT, (migration.version, migration.name, [text]))
+            log.info("migration applied", version=migration.version, name=migration.name)
+            applied.append(migration)
+        return MigrateResult(bootstrapped=bootstrapped, applied=applied)
+
+    async def rollback(self, *, to: str | None = None, all: bool = False) -> list[Migration]:
+        """Undo applied migrations, newest first, and return them in that order.
+
+        `all=True` undoes every applied migration; `to=VERSION` undoes those
+        newer than VERSION (which stays applied); neither undoes the newest.
+        Every migration to undo must have its rollback file, else nothing is
+        undone.
+        """
+        if all and to is not None:
+            raise MigrationError("give either a version to roll back to or all, not both")
+        local = {m.version: m for m in self._layout.migrations()}
+        async with self._conn.transaction():
+            applied = [version for version, _ in await self._applied()]
+        targets = self._rollback_targets(applied, local, to=to, all=all)
+        lacking = [v for v in targets if v not in local or not local[v].rollback_path.is_file()]
+        if lacking:
+            names = ", ".join(local[v].filename if v in local else v for v in lacking)
+            raise MigrationError(
+                f"cannot roll back: no rollback file in {self._layout.rollbacks_dir} for {names}"
+            )
+        undone: list[Migration] = []
+        for version in targets:
+            migration = local[version]
+            async with self._conn.transaction():
+                await self._conn.execute(_LOCK)
+                if not await self._is_applied(version):
+                    continue
+                await self._conn.execute("reset all")
+                await self._run_file(migration.rollback_path, "rollback")
+                await self._conn.execute(_DELETE, (version,))
+            log.info("migration rolled back", version=version, name=migration.name)
+            undone.append(migration)
+        return undone
+
+    @staticmethod
+    def _rollback_targets(
+        applied: Sequence[str], local: dict[str, Migration], *, to: str | None, all: bool
+    ) -> list[str]:
+        newest_first = sorted(applied, reverse=True)
+        if all:
+            return newest_first
+        if to is not None:
+            if to not in local and to not in applied:
+                raise MigrationError(f"unknown migration version {to}")
+            return [v for v in newest_first if v > to]
+        return newest_first[:1]
+
+    async def _bootstrap_if_needed(self) -> bool:
+        target = await inspect_target(self._conn)
+        if target.supabase_managed:
+            if target.missing:
+                log.warning(
+                    "target is Supabase-managed; not applying the local bootstrap",
+                    markers=target.supabase_markers,
+                    missing=target.missing,
+                )
+            return False
+        if not target.needs_bootstrap:
+            return False
+        if not self._layout.bootstrap_file.is_file():
+            raise MigrationError(f"the local bootstrap {self._layout.bootstrap_file} is missing")
+        await self._run_file(self._layout.bootstrap_file, "bootstrap")
+        log.info("local Supabase bootstrap applied", missing=target.missing)
+        return True
+
+    async def _applied(self) -> list[tuple[str, str]]:
+        async with self._conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(_HISTORY_EXISTS)
+            exists = await cur.fetchone()
+            if not (exists and exists[0]):
+                return []
+            await cur.execute(_SELECT_APPLIED)
+            return [(str(version), str(name)) for version, name in await cur.fetchall()]
+
+    async def _is_applied(self, version: str) -> bool:
+        async with self._conn.cursor(row_factory=tuple_row) as cur:
+            await cur.execute(_IS_APPLIED, (version,))
+            row = await cur.fetchone()
+        return bool(row and row[0])
+
+    async def _run_file(self, path: Path, what: str) -> str:
+        """Execute a whole SQL file in the current transaction and return its text."""
+        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        try:
+            # Without parameters psycopg uses the simple query protocol, which
+            # runs every statement of the file; bytes because the text is not
+            # a literal, and no placeholders are interpreted.
+            await self._conn.execute(text.encode())
+        except psycopg.Error as exc:
+            raise MigrationError(
+                f"{what} {path.name} failed{_line_of(text, exc)}: {translate(exc)}"
+            ) from exc
+        if self._conn.info.transaction_status != TransactionStatus.INTRANS:
+            raise MigrationError(
+                f"{what} {path.name} ended the transaction itself; remove its BEGIN/COMMIT "
+                "(the runner wraps each file in a transaction)"
+            )
+        return text
+
+
+def _line_of(text: str, exc: psycopg.Error) -> str:
+    position = exc.diag.statement_position
+    if not position or not position.isdigit():
+        return ""
+    return f" at line {text[: int(position) - 1].count(chr(10)) + 1}"

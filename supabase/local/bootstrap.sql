@@ -1,0 +1,208 @@
+-- Local bootstrap: makes a plain PostgreSQL 15+ look like a Supabase project
+-- to the migrations in supabase/migrations/, so the same files apply here and
+-- with `supabase db push`.
+--
+-- NEVER run this against a real Supabase database: there the platform owns
+-- these objects. `mentor-notify db migrate` applies it only when the target
+-- shows no sign of being Supabase (see mentor_notify/db/target.py).
+--
+-- Idempotent: every statement is guarded or naturally repeatable, so running
+-- it twice (or against a database that already has parts of it) is harmless.
+-- Works as superuser `postgres` on the system PostgreSQL 15 and on the embedded
+-- pgserver PostgreSQL 16. Uses core features only (no contrib extensions).
+
+-- ---------------------------------------------------------------------------
+-- API roles.
+-- PostgREST switches to one of these per request, according to the JWT's
+-- `role` claim. They cannot log in (NOLOGIN): only a session that already
+-- holds them may `SET ROLE` to them. NOINHERIT as in Supabase, so membership
+-- never leaks privileges implicitly. Roles are cluster-wide, so several
+-- databases on one server share them; the exception handler makes a creation
+-- race between two databases bootstrapping at once harmless.
+-- `authenticator` (the login role PostgREST connects as) is deliberately left
+-- out: nothing here connects through PostgREST, and an extra LOGIN role would
+-- only widen what a local cluster accepts.
+-- ---------------------------------------------------------------------------
+do $$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+exception when duplicate_object then null;
+end
+$$;
+
+do $$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+exception when duplicate_object then null;
+end
+$$;
+
+-- service_role is what trusted back-end code uses: it bypasses RLS, exactly
+-- like Supabase's, so jobs written against it behave the same in both places.
+do $$
+begin
+  if not exists (select from pg_catalog.pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+exception when duplicate_object then null;
+end
+$$;
+
+-- Tests (pgTAP and pytest) impersonate users the way PostgREST does, with
+-- `SET LOCAL ROLE authenticated`. Superusers may do that anyway; the grants
+-- matter when the bootstrap is run by a non-superuser owner of the database.
+do $$
+declare
+  grantee_name name;
+  api_role name;
+begin
+  foreach grantee_name in array array['postgres', current_user]::name[] loop
+    continue when not exists (select from pg_catalog.pg_roles where rolname = grantee_name);
+    foreach api_role in array array['anon', 'authenticated', 'service_role']::name[] loop
+      continue when exists (
+        select
+        from pg_catalog.pg_auth_members m
+        join pg_catalog.pg_roles granted on granted.oid = m.roleid
+        join pg_catalog.pg_roles grantee on grantee.oid = m.member
+        where granted.rolname = api_role and grantee.rolname = grantee_name
+      );
+      execute format('grant %I to %I', api_role, grantee_name);
+    end loop;
+  end loop;
+end
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Schemas.
+-- Supabase installs extensions into `extensions` (kept out of the API-exposed
+-- `public`); pgTAP goes there too for the tests.
+-- ---------------------------------------------------------------------------
+create schema if not exists extensions;
+grant usage on schema extensions to anon, authenticated, service_role;
+
+-- API roles need USAGE on public to reach any table at all; what they may do
+-- with each table is then decided by grants plus row-level security.
+grant usage on schema public to anon, authenticated, service_role;
+
+-- Supabase sessions resolve unqualified names in public, then extensions
+-- (that is how pgTAP's functions are found by `supabase test db`). Set per
+-- database, not per role, so other databases on a shared cluster are untouched.
+do $$
+begin
+  execute format('alter database %I set search_path = "$user", public, extensions',
+                 current_database());
+end
+$$;
+
+-- ---------------------------------------------------------------------------
+-- Default privileges, as Supabase sets them: every table, sequence and
+-- function created in public is fully granted to the API roles. Row-level
+-- security alone then stands between a user and another user's rows, so a test
+-- cannot pass merely because a grant happens to be missing.
+-- Set both for `postgres` (who owns objects on Supabase and in local runs)
+-- and for whoever runs this file, in case that is another owner.
+-- ---------------------------------------------------------------------------
+do $$
+declare
+  owner_name name;
+begin
+  foreach owner_name in array array['postgres', current_user]::name[] loop
+    continue when not exists (select from pg_catalog.pg_roles where rolname = owner_name);
+    execute format('alter default privileges for role %I in schema public '
+                   'grant all on tables to anon, authenticated, service_role', owner_name);
+    execute format('alter default privileges for role %I in schema public '
+                   'grant all on sequences to anon, authenticated, service_role', owner_name);
+    execute format('alter default privileges for role %I in schema public '
+                   'grant all on functions to anon, authenticated, service_role', owner_name);
+  end loop;
+end
+$$;
+
+-- ---------------------------------------------------------------------------
+-- auth: the part of Supabase Auth (GoTrue) the migrations depend on.
+-- ---------------------------------------------------------------------------
+create schema if not exists auth;
+-- Supabase grants USAGE so policies can call auth.uid() as any API role.
+grant usage on schema auth to anon, authenticated, service_role;
+
+-- A minimal auth.users with Supabase's column names and types for what the
+-- project touches. Real Supabase gives `id` no default (GoTrue generates it);
+-- the default here is a convenience for local seeds and tests, so portable SQL
+-- should always pass an explicit id.
+create table if not exists auth.users (
+  instance_id uuid,
+  id uuid not null default gen_random_uuid() primary key,
+  aud character varying(255),
+  role character varying(255),
+  email character varying(255),
+  phone text,
+  raw_app_meta_data jsonb,
+  raw_user_meta_data jsonb,
+  is_anonymous boolean not null default false,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  deleted_at timestamptz
+);
+comment on table auth.users is
+  'Local stand-in for Supabase Auth users (created by supabase/local/bootstrap.sql); on Supabase the platform owns this table.';
+
+-- As on Supabase: RLS on, and no privileges for the API roles, so auth.users
+-- is reachable only through what the project deliberately exposes.
+alter table auth.users enable row level security;
+revoke all on table auth.users from anon, authenticated;
+
+-- The request's identity, exactly as Supabase Auth defines these functions:
+-- PostgREST sets `request.jwt.claims` (a JSON object) per request; older
+-- PostgREST versions set `request.jwt.claim.<name>` separately, hence the
+-- coalesce.
+create or replace function auth.uid()
+returns uuid
+language sql stable
+as $$
+  select
+  coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+comment on function auth.uid() is 'Id of the user making the request (the JWT sub claim), or null.';
+
+create or replace function auth.role()
+returns text
+language sql stable
+as $$
+  select
+  coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+comment on function auth.role() is 'Role claim of the request''s JWT (anon, authenticated, service_role), or null.';
+
+create or replace function auth.email()
+returns text
+language sql stable
+as $$
+  select
+  coalesce(
+    nullif(current_setting('request.jwt.claim.email', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
+  )::text
+$$;
+comment on function auth.email() is 'Email claim of the request''s JWT, or null.';
+
+create or replace function auth.jwt()
+returns jsonb
+language sql stable
+as $$
+  select
+    coalesce(
+        nullif(current_setting('request.jwt.claim', true), ''),
+        nullif(current_setting('request.jwt.claims', true), '')
+    )::jsonb
+$$;
+comment on function auth.jwt() is 'All claims of the request''s JWT as jsonb, or null.';

@@ -1,0 +1,90 @@
+"""Shared fixtures: throwaway databases on the system PostgreSQL, a pool, impersonation.
+
+The admin URL comes from TEST_DATABASE_URL (default
+postgresql://postgres@127.0.0.1:5432/postgres); its role must be allowed to
+create databases. Every database made here gets a unique name and is dropped
+(with force) at the end of the session.
+"""
+
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from uuid import uuid4
+
+import pytest
+import pytest_asyncio
+from psycopg import AsyncConnection, sql
+from psycopg.conninfo import make_conninfo
+from psycopg.rows import DictRow
+
+from mentor_notify.config import Settings
+from mentor_notify.db import Pool, SupabaseLayout, find_supabase_dir, open_pool
+from tests.support import impersonate, run_migrations
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+CreateDatabase = Callable[[], Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+def admin_url() -> str:
+    """Connection URL of a role that may create and drop databases."""
+    return os.environ.get("TEST_DATABASE_URL", DEFAULT_ADMIN_URL)
+
+
+@pytest.fixture(scope="session")
+def supabase_layout() -> SupabaseLayout:
+    """The project's real supabase/ folder."""
+    return find_supabase_dir()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def create_database(admin_url: str) -> AsyncIterator[CreateDatabase]:
+    """Factory of empty, uniquely named databases; each call returns a conninfo string."""
+    created: list[str] = []
+
+    async def create() -> str:
+        name = f"mentor_notify_test_{uuid4().hex[:12]}"
+        async with await AsyncConnection.connect(admin_url, autocommit=True) as conn:
+            await conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        created.append(name)
+        return make_conninfo(admin_url, dbname=name)
+
+    yield create
+    async with await AsyncConnection.connect(admin_url, autocommit=True) as conn:
+        for name in created:
+            await conn.execute(
+                sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+            )
+
+
+@pytest_asyncio.fixture(scope="session")
+async def database_url(create_database: CreateDatabase, supabase_layout: SupabaseLayout) -> str:
+    """A database with the bootstrap and every migration applied, shared by the session.
+
+    Tests must not change its schema; use `create_database` for that.
+    """
+    url = await create_database()
+    await run_migrations(url, supabase_layout)
+    return url
+
+
+@pytest_asyncio.fixture(scope="session")
+async def pool(database_url: str) -> AsyncIterator[Pool]:
+    """The application pool on the session's migrated database."""
+    async with open_pool(database_url, Settings(pool_min_size=1, pool_max_size=4)) as p:
+        yield p
+
+
+@pytest_asyncio.fixture
+async def conn(pool: Pool) -> AsyncIterator[AsyncConnection[DictRow]]:
+    """A pooled connection inside a transaction that is always rolled back."""
+    async with pool.connection() as c, c.transaction(force_rollback=True):
+        yield c
+
+
+@pytest.fixture(name="impersonate")
+def impersonate_fixture() -> Callable[..., Any]:
+    """`impersonate(conn, user_id, role="authenticated", claims=None)`: act as a user
+    the way PostgREST does, inside a transaction; see tests.support.impersonate."""
+    return impersonate
