@@ -1,0 +1,50 @@
+-- Rollbacks: each file in supabase/rollbacks/ undoes exactly its migration.
+-- Applied newest first, each removes its own tables and leaves the older
+-- migrations' objects in place; after the last one nothing of the project is
+-- left in public or private. All of it happens inside this test's transaction
+-- and is rolled back at the end, so the other test files see the full schema.
+-- (tests/integration/test_migrations.py checks the same through
+-- `mentor-notify db rollback` and compares pg_dump output after re-applying.)
+
+begin;
+set local client_min_messages = warning;
+create extension if not exists pgtap with schema extensions;
+set local search_path = public, extensions;
+
+select plan(17);
+
+\ir ../rollbacks/20261122000500_mentor_directory.sql
+select hasnt_table('public', 'mentor_directory', '0500 rollback removes mentor_directory');
+select hasnt_function('private', 'mentor_directory_before_write', '0500 rollback removes its trigger functions');
+select has_table('public', 'scenario_notifications', '0500 rollback leaves the older tables');
+
+\ir ../rollbacks/20261122000400_activities_and_scenarios.sql
+select hasnt_table('public', 'activities', '0400 rollback removes activities');
+select hasnt_table('public', 'scenario_rules', '0400 rollback removes scenario_rules');
+select hasnt_table('public', 'scenario_notifications', '0400 rollback removes scenario_notifications');
+select hasnt_table('public', 'follow_up_notification_log', '0400 rollback removes follow_up_notification_log');
+select has_table('public', 'notifications', '0400 rollback leaves the older tables');
+
+\ir ../rollbacks/20261122000300_notifications_and_push.sql
+select hasnt_table('public', 'notifications', '0300 rollback removes notifications');
+select hasnt_table('public', 'push_outbox', '0300 rollback removes push_outbox');
+select hasnt_table('public', 'device_tokens', '0300 rollback removes device_tokens');
+
+\ir ../rollbacks/20261122000200_certifications.sql
+select hasnt_table('public', 'peer_mentor_certifications', '0200 rollback removes peer_mentor_certifications');
+select hasnt_table('public', 'certification_expiry_tracking', '0200 rollback removes certification_expiry_tracking');
+select hasnt_table('public', 'cert_notification_log', '0200 rollback removes cert_notification_log');
+
+\ir ../rollbacks/20261122000100_organisations_and_people.sql
+select is_empty(
+  $$select c.relname from pg_class c where c.relnamespace = 'public'::regnamespace$$,
+  'after the last rollback public holds no table, index, sequence or view'
+);
+select is_empty(
+  $$select p.proname from pg_proc p where p.pronamespace = 'public'::regnamespace$$,
+  'after the last rollback public holds no function'
+);
+select hasnt_schema('private', 'after the last rollback the private schema is gone');
+
+select * from finish();
+rollback;
