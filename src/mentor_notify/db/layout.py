@@ -5,6 +5,7 @@ Layout (Supabase CLI conventions, plus rollbacks and the local bootstrap)::
     supabase/migrations/<version>_<name>.sql   applied in version order
     supabase/rollbacks/<version>_<name>.sql    undoes the migration of the same file name
     supabase/local/bootstrap.sql               makes plain PostgreSQL look like Supabase
+    supabase/seed.sql                          demo data (`supabase db reset` loads it too)
 """
 
 import re
@@ -57,6 +58,11 @@ class SupabaseLayout:
     def bootstrap_file(self) -> Path:
         """The local bootstrap for plain PostgreSQL."""
         return self.root / "local" / "bootstrap.sql"
+
+    @property
+    def seed_file(self) -> Path:
+        """The demo data, loaded after the migrations."""
+        return self.root / "seed.sql"
 
     def migrations(self) -> list[Migration]:
         """All migrations, oldest first. Raises `MigrationError` on a duplicate version."""

@@ -1,0 +1,123 @@
+"""`mentor-notify demo`: migrate, seed, summarise; safe to run twice."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from mentor_notify.db import SupabaseLayout, connect
+from mentor_notify.demo import load_seed, summarize
+from mentor_notify.demo.seed import SeedError
+from tests.conftest import CreateDatabase
+from tests.integration.test_cli import cli
+
+_TABLES = (
+    "organizations",
+    "chapters",
+    "users",
+    "chapter_memberships",
+    "coordinator_assignments",
+    "peer_mentor_certifications",
+    "certification_expiry_tracking",
+    "device_tokens",
+    "activities",
+    "scenario_rules",
+    "scenario_notifications",
+    "mentor_directory",
+)
+
+
+async def _row_counts(conn: AsyncConnection[DictRow]) -> dict[str, int]:
+    counts = {}
+    for table in _TABLES:
+        row = await (await conn.execute(f"select count(*) as n from public.{table}")).fetchone()
+        assert row is not None
+        counts[table] = row["n"]
+    return counts
+
+
+async def test_demo_seeds_three_organisations_with_every_tier_and_is_repeatable(
+    create_database: CreateDatabase,
+) -> None:
+    url = await create_database()
+
+    first = await cli("--database-url", url, "demo", "--json")
+    conn = await connect(url)
+    try:
+        counts_after_first = await _row_counts(conn)
+        second = await cli("--database-url", url, "demo", "--json")
+        counts_after_second = await _row_counts(conn)
+    finally:
+        await conn.close()
+
+    assert first.exit_code == 0, first.output
+    assert second.exit_code == 0, second.output
+    summaries: list[dict[str, Any]] = json.loads(first.stdout)
+    assert sorted(s["slug"] for s in summaries) == ["blindeforbundet", "hlf", "nhf"]
+    assert sum(s["peer_mentors"] for s in summaries) >= 50
+    assert all(s["chapters"] >= 3 and s["coordinators"] >= 1 for s in summaries)
+    for s in summaries:
+        assert sum(s["tiers"].values()) == s["certificates"]
+        tiers_in_use = {f"expiry_warning_{t}d" for t in s["thresholds"]} | {"expired", "none"}
+        # every tier the organisation warns at has certificates in it, and no other tier
+        assert set(s["tiers"]) == tiers_in_use, s["slug"]
+    nhf = next(s for s in summaries if s["slug"] == "nhf")
+    assert nhf["thresholds"] == [90, 30, 7]
+    assert counts_after_first == counts_after_second
+    assert counts_after_first["device_tokens"] > 0
+    assert counts_after_first["activities"] > 0
+
+
+async def test_summary_counts_a_lapsed_mentor_as_hidden(
+    database_url: str, supabase_layout: SupabaseLayout
+) -> None:
+    conn = await connect(database_url)
+    try:
+        await load_seed(conn, supabase_layout)
+        now = datetime.now(UTC)
+        before = {s.slug: s for s in await summarize(conn, now)}
+        # Lapse one listed HLF mentor's certificate: the listing must count as hidden.
+        await conn.execute(
+            """
+            update public.peer_mentor_certifications c
+            set expiry_date = current_date - 1
+            where c.id = (
+              select c2.id from public.peer_mentor_certifications c2
+              join public.mentor_directory d
+                on d.peer_mentor_id = c2.peer_mentor_id and d.organization_id = c2.organization_id
+              join public.organizations o on o.id = c2.organization_id
+              where o.slug = 'hlf' and c2.issued_on < current_date - 1
+                and d.suppression_status = 'active' and d.lapses_at > now()
+              order by c2.id limit 1)
+            """
+        )
+        after = {s.slug: s for s in await summarize(conn, now)}
+    finally:
+        await conn.close()
+
+    assert after["hlf"].hidden >= before["hlf"].hidden + 1
+    assert after["hlf"].listed <= before["hlf"].listed - 1
+    assert after["hlf"].tiers["expired"] == before["hlf"].tiers["expired"] + 1
+    assert after["nhf"] == before["nhf"]
+
+
+async def test_a_missing_seed_file_is_a_clear_error(database_url: str, tmp_path: Path) -> None:
+    conn = await connect(database_url)
+    try:
+        with pytest.raises(SeedError, match="no seed file"):
+            await load_seed(conn, SupabaseLayout(tmp_path))
+    finally:
+        await conn.close()
+
+
+async def test_summary_needs_an_aware_instant(database_url: str) -> None:
+    conn = await connect(database_url)
+    try:
+        with pytest.raises(ValueError, match="timezone-aware"):
+            await summarize(conn, datetime(2026, 11, 22))
+    finally:
+        await conn.close()
