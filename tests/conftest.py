@@ -69,6 +69,21 @@ async def database_url(create_database: CreateDatabase, supabase_layout: Supabas
     return url
 
 
+@pytest_asyncio.fixture
+async def own_database_url(create_database: CreateDatabase, supabase_layout: SupabaseLayout) -> str:
+    """A migrated database for this test alone: for tests that commit data."""
+    url = await create_database()
+    await run_migrations(url, supabase_layout)
+    return url
+
+
+@pytest_asyncio.fixture
+async def own_pool(own_database_url: str) -> AsyncIterator[Pool]:
+    """The application pool on this test's own migrated database."""
+    async with open_pool(own_database_url, Settings(pool_min_size=1, pool_max_size=4)) as p:
+        yield p
+
+
 @pytest_asyncio.fixture(scope="session")
 async def pool(database_url: str) -> AsyncIterator[Pool]:
     """The application pool on the session's migrated database."""

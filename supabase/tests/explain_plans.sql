@@ -186,6 +186,14 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query) val
   ('ticket 003 risk 3', 'a mentor''s activities, newest first', 'activities',
    '{activities_peer_mentor_id_occurred_at_idx}', '{}',
    $$select occurred_at from activities where peer_mentor_id = md5('bench-mentor-77')::uuid order by occurred_at desc limit 50$$),
+  ('retention', 'a prune batch of cert_notification_log (oldest first)', 'cert_notification_log',
+   '{cert_notification_log_sent_at_idx}', '{}',
+   $$select id from cert_notification_log where sent_at < now() - interval '1 year'
+     order by sent_at limit 5000 for update skip locked$$),
+  ('retention', 'a prune batch of follow_up_notification_log (oldest first)', 'follow_up_notification_log',
+   '{follow_up_notification_log_delivered_at_idx}', '{follow_up_notification_log_chapter_id_delivered_at_idx}',
+   $$select log_id from follow_up_notification_log where delivered_at < now() - interval '1 year'
+     order by delivered_at limit 5000 for update skip locked$$),
   ('ticket 004', 'the dispatcher''s claim of due pushes (FOR UPDATE SKIP LOCKED)', 'push_outbox',
    '{push_outbox_pending_idx}', '{}',
    $$select id from push_outbox where status = 'pending' and available_at <= now()

@@ -73,9 +73,9 @@ async def test_demo_seeds_three_organisations_with_every_tier_and_is_repeatable(
 
 
 async def test_summary_counts_a_lapsed_mentor_as_hidden(
-    database_url: str, supabase_layout: SupabaseLayout
+    own_database_url: str, supabase_layout: SupabaseLayout
 ) -> None:
-    conn = await connect(database_url)
+    conn = await connect(own_database_url)
     try:
         await load_seed(conn, supabase_layout)
         now = datetime.now(UTC)

@@ -1,0 +1,157 @@
+"""Retention: delete delivery records past their keep-by date, in small batches.
+
+Only the two delivery logs are pruned. `cert_notification_log` is the expiry
+sweep's audit trail; once a record is older than any live expiry cycle the
+sweep never consults it again (the cycle's state lives in
+`certification_expiry_tracking` and the unique index on `notifications`).
+`follow_up_notification_log` is the coordinators' delivery history.
+`scenario_notifications` is never pruned: milestones are "once ever" and
+cooldowns look back through it.
+
+Each batch is its own short transaction that locks only the rows it deletes
+(`FOR UPDATE SKIP LOCKED`), so pruning a large backlog never holds a long lock
+and can run beside the daily jobs. Re-running is harmless: it deletes what is
+left.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib.resources import files
+
+import structlog
+from psycopg import sql
+from pydantic import BaseModel, ConfigDict
+
+from mentor_notify.db import DatabaseError, Pool, translating
+
+log = structlog.get_logger(__name__)
+
+# The sweep's longest warning window is 90 days; keeping records at least that
+# long keeps every record of a live expiry cycle.
+MINIMUM_RETENTION = timedelta(days=90)
+
+_BATCH_SQL = files("mentor_notify.maintenance").joinpath("sql/prune_batch.sql").read_text("utf-8")
+
+_UNITS = {"d": 1, "w": 7, "mo": 30, "y": 365}
+_RETENTION = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>d|w|mo|y)\s*$")
+
+
+class RetentionError(DatabaseError):
+    """A retention period or batch size that cannot be used."""
+
+
+@dataclass(frozen=True)
+class _PrunedTable:
+    name: str
+    key: str
+    time_column: str
+
+
+PRUNED_TABLES = (
+    _PrunedTable("cert_notification_log", "id", "sent_at"),
+    _PrunedTable("follow_up_notification_log", "log_id", "delivered_at"),
+)
+
+
+class PruneResult(BaseModel):
+    """What one prune removed: rows per table, and the cutoff it used."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cutoff: datetime
+    dry_run: bool
+    deleted: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        """Rows deleted (or, on a dry run, that would be) over all tables."""
+        return sum(self.deleted.values())
+
+
+def parse_retention(text: str) -> timedelta:
+    """Parse a retention period such as `1y`, `18mo`, `26w` or `400d`.
+
+    A year counts 365 days and a month 30. Periods shorter than
+    `MINIMUM_RETENTION` are refused: they could delete records of an expiry
+    cycle that is still running.
+    """
+    match = _RETENTION.match(text)
+    if match is None:
+        raise RetentionError(
+            f"cannot read the retention period {text!r}: write a whole number and a unit, "
+            "d (days), w (weeks), mo (months of 30 days) or y (years of 365 days), e.g. 1y"
+        )
+    period = timedelta(days=int(match["n"]) * _UNITS[match["unit"]])
+    if period < MINIMUM_RETENTION:
+        raise RetentionError(
+            f"a retention period of {period.days} days is too short: records of an expiry "
+            f"cycle still running would be lost; use at least {MINIMUM_RETENTION.days} days"
+        )
+    return period
+
+
+class RetentionPruner:
+    """Deletes delivery records recorded before a cutoff, batch by batch."""
+
+    def __init__(self, pool: Pool, *, batch_size: int = 5000) -> None:
+        """Use connections from `pool`; each batch deletes at most `batch_size` rows."""
+        if batch_size < 1:
+            raise RetentionError("the batch size must be at least 1")
+        self._pool = pool
+        self._batch_size = batch_size
+
+    async def prune(
+        self, now: datetime, older_than: timedelta, *, dry_run: bool = False
+    ) -> PruneResult:
+        """Delete every record older than `older_than` as of `now` (timezone-aware).
+
+        With `dry_run` nothing is deleted; the result counts what would be.
+        """
+        if now.tzinfo is None:
+            raise RetentionError("now must be timezone-aware")
+        if older_than < MINIMUM_RETENTION:
+            raise RetentionError(f"retention must be at least {MINIMUM_RETENTION.days} days")
+        cutoff = now - older_than
+        deleted: dict[str, int] = {}
+        for table in PRUNED_TABLES:
+            if dry_run:
+                deleted[table.name] = await self._count(table, cutoff)
+            else:
+                deleted[table.name] = await self._prune_table(table, cutoff)
+            log.info(
+                "retention step done",
+                table=table.name,
+                rows=deleted[table.name],
+                dry_run=dry_run,
+                cutoff=cutoff.isoformat(),
+            )
+        return PruneResult(cutoff=cutoff, dry_run=dry_run, deleted=deleted)
+
+    async def _count(self, table: _PrunedTable, cutoff: datetime) -> int:
+        query = sql.SQL(
+            "select count(*) as n from public.{table} where {time} < %(cutoff)s"
+        ).format(table=sql.Identifier(table.name), time=sql.Identifier(table.time_column))
+        with translating():
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(query, {"cutoff": cutoff})).fetchone()
+        return int(row["n"]) if row else 0
+
+    async def _prune_table(self, table: _PrunedTable, cutoff: datetime) -> int:
+        query = sql.SQL(_BATCH_SQL).format(
+            table=sql.Identifier(table.name),
+            key=sql.Identifier(table.key),
+            time_column=sql.Identifier(table.time_column),
+        )
+        total = 0
+        while True:
+            with translating():
+                async with self._pool.connection() as conn:
+                    cur = await conn.execute(
+                        query, {"cutoff": cutoff, "batch_size": self._batch_size}
+                    )
+                    batch = cur.rowcount
+            total += batch
+            if batch < self._batch_size:
+                return total
+            log.debug("retention batch done", table=table.name, rows=batch, so_far=total)
