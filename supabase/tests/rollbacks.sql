@@ -11,7 +11,15 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(17);
+select plan(20);
+
+-- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001100_privacy_guard.sql
+select hasnt_function('private', 'contains_personal_data', array['jsonb'], '1100 rollback removes the personal-data check function');
+select hasnt_function('private', 'is_national_identity_number', array['text'], '1100 rollback removes the identity-number check');
+
+\ir ../rollbacks/20261122001000_retention_indexes.sql
+select hasnt_index('public', 'follow_up_notification_log', 'follow_up_notification_log_delivered_at_idx', '1000 rollback removes the retention index');
 
 \ir ../rollbacks/20261122000500_mentor_directory.sql
 select hasnt_table('public', 'mentor_directory', '0500 rollback removes mentor_directory');

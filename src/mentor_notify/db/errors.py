@@ -233,6 +233,10 @@ def _foreign_key(
     )
 
 
+# CHECK constraints that keep personal data out are named *_privacy_check.
+_PRIVACY_SUFFIX = "_privacy_check"
+
+
 def _check(
     exc: psycopg.Error, info: ConstraintInfo | None, catalog: ConstraintCatalog | None
 ) -> DatabaseError:
@@ -245,7 +249,10 @@ def _check(
         rule = f"the row must satisfy {info.definition}"
     else:
         rule = _primary(exc)
-    value = _value_from_failing_row(exc, columns, catalog)
+    # A value refused for holding personal data must not travel on in an
+    # error message (and from there into logs).
+    private = (diag.constraint_name or "").endswith(_PRIVACY_SUFFIX)
+    value = None if private else _value_from_failing_row(exc, columns, catalog)
     if value is None:
         shown = "the value"
     elif len(columns) == 1:
