@@ -1,0 +1,83 @@
+"""`mentor-notify config`: the effective configuration, secrets masked."""
+
+import re
+from typing import Any
+
+import psycopg
+import typer
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import SecretBytes, SecretStr
+from rich.table import Table
+
+from mentor_notify.commands import common
+from mentor_notify.config import Settings
+
+MASK = "********"
+
+# Settings whose value is a secret even when typed as a plain string.
+_SECRET_NAME = re.compile(r"(secret|password|private_key|api_key|jwt_key|service_role_key)")
+
+
+def _mask_url(url: str) -> str:
+    """The URL with its password (if any) masked; the rest stays readable."""
+    try:
+        parts = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        # An unreadable URL is shown fully masked, never raw.
+        return MASK
+    if parts.get("password"):
+        parts["password"] = MASK
+        if "://" in url:
+            return re.sub(r"(://[^:/@]*:)[^@]*@", rf"\g<1>{MASK}@", url)
+        return make_conninfo("", **{k: str(v) for k, v in parts.items() if v is not None})
+    return url
+
+
+def effective_settings(settings: Settings) -> list[dict[str, Any]]:
+    """Every setting with its environment variable, value (secrets masked) and description."""
+    rows = []
+    for name, field in type(settings).model_fields.items():
+        value = getattr(settings, name)
+        env = _env_name(name, field.validation_alias)
+        if isinstance(value, SecretStr | SecretBytes) or _SECRET_NAME.search(name):
+            shown: Any = MASK if value else None
+        elif name.endswith("url") and isinstance(value, str):
+            shown = _mask_url(value)
+        elif isinstance(value, str | int | float | bool) or value is None:
+            shown = value
+        else:
+            shown = str(value)
+        rows.append(
+            {"name": name, "env": env, "value": shown, "description": field.description or ""}
+        )
+    return rows
+
+
+def _env_name(name: str, alias: Any) -> str:
+    choices = getattr(alias, "choices", None)
+    if choices:
+        return str(choices[0])
+    prefix = Settings.model_config.get("env_prefix", "")
+    return f"{prefix}{name}".upper()
+
+
+def config(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
+    """Print the effective configuration: each setting, its variable and value.
+
+    Values come from the environment (and --database-url); secrets and URL
+    passwords are masked. Without a database URL the embedded PostgreSQL is used.
+    """
+    current = common.state(ctx)
+    rows = effective_settings(current.settings)
+    if current.database_url:
+        for row in rows:
+            if row["name"] == "database_url":
+                row["value"] = _mask_url(current.database_url)
+    if as_json:
+        common.print_json(rows)
+        return
+    table = Table("Setting", "Environment variable", "Value")
+    for row in rows:
+        value = row["value"]
+        table.add_row(row["name"], row["env"], "(not set)" if value is None else str(value))
+    common.stdout.print(table)
