@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 import platformdirs
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogFormat = Literal["auto", "json", "console"]
@@ -81,6 +81,26 @@ class Settings(BaseSettings):
             "(env MENTOR_NOTIFY_POOL_MAX_SIZE); keep the sum over all workers below the "
             "server's connection limit."
         ),
+    )
+
+    jwt_secret: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The Supabase project's JWT secret (env MENTOR_NOTIFY_JWT_SECRET), used by "
+            "`serve` to verify bearer tokens: the service-role key for the job endpoints, a "
+            "user's access token for device-token registration. Without it `serve` refuses "
+            "to start."
+        ),
+    )
+    api_host: str = Field(
+        default="127.0.0.1",
+        description="Address `serve` listens on (env MENTOR_NOTIFY_API_HOST).",
+    )
+    api_port: int = Field(
+        default=8000,
+        ge=1,
+        le=65535,
+        description="Port `serve` listens on (env MENTOR_NOTIFY_API_PORT).",
     )
 
     @model_validator(mode="after")
