@@ -1,0 +1,46 @@
+"""Pure domain logic: no I/O, no wall clock. Time comes from an injected `Clock`."""
+
+from mentor_notify.domain.clock import Clock, FixedClock, SystemClock, local_today
+from mentor_notify.domain.deep_links import (
+    DEEP_LINK_SCHEME,
+    DEEP_LINK_VERSION,
+    DeepLink,
+    coordinator_follow_up_link,
+    parse_deep_link,
+    renewal_link,
+)
+from mentor_notify.domain.keys import (
+    cert_log_key,
+    expiry_notification_key,
+    idempotency_key,
+    push_key,
+)
+from mentor_notify.domain.tiers import (
+    ALL_THRESHOLDS,
+    DEFAULT_THRESHOLDS,
+    Tier,
+    classify_tier,
+    validate_thresholds,
+)
+
+__all__ = [
+    "ALL_THRESHOLDS",
+    "DEEP_LINK_SCHEME",
+    "DEEP_LINK_VERSION",
+    "DEFAULT_THRESHOLDS",
+    "Clock",
+    "DeepLink",
+    "FixedClock",
+    "SystemClock",
+    "Tier",
+    "cert_log_key",
+    "classify_tier",
+    "coordinator_follow_up_link",
+    "expiry_notification_key",
+    "idempotency_key",
+    "local_today",
+    "parse_deep_link",
+    "push_key",
+    "renewal_link",
+    "validate_thresholds",
+]

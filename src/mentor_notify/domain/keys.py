@@ -1,0 +1,48 @@
+"""Idempotency keys: deterministic, PII-free, enforced by unique indexes.
+
+Every key is the lowercase hex SHA-256 of its parts joined by `|`. The parts
+are ids (UUIDs in canonical lowercase form), tier codes and ISO dates, never
+names or contact details, and the hash hides even those. The SQL of the sweep
+computes the same keys (`private.idempotency_key`), so a notice written by the
+orchestrator and one written by the sweep collide instead of doubling up.
+
+* Expiry notification (`notifications.idempotency_key`):
+  `certification_expiry | certification id | tier | expiry date | recipient id`.
+  The expiry date is the cycle: a renewal brings a new date and so new keys,
+  while re-runs on any day of the same window produce the same key.
+* Expiry log (`cert_notification_log.idempotency_key`):
+  `certification id | tier | expiry date | recipient id`.
+* Push (`push_outbox.idempotency_key`): `notification id | device token id`;
+  also sent to the push services so a receiver can drop a duplicate.
+"""
+
+import hashlib
+from datetime import date
+from uuid import UUID
+
+from mentor_notify.domain.tiers import Tier
+
+
+def idempotency_key(*parts: str | UUID | date) -> str:
+    """SHA-256 (hex) of the parts, as text, joined by `|`."""
+    text = "|".join(p.isoformat() if isinstance(p, date) else str(p) for p in parts)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def expiry_notification_key(
+    certification_id: UUID, tier: Tier, expiry_date: date, recipient_id: UUID
+) -> str:
+    """Key of the in-app notice about one certificate's tier for one recipient."""
+    return idempotency_key(
+        "certification_expiry", certification_id, tier.value, expiry_date, recipient_id
+    )
+
+
+def cert_log_key(certification_id: UUID, tier: Tier, expiry_date: date, recipient_id: UUID) -> str:
+    """Key of the `cert_notification_log` row for the same notice."""
+    return idempotency_key(certification_id, tier.value, expiry_date, recipient_id)
+
+
+def push_key(notification_id: UUID, device_token_id: UUID) -> str:
+    """Key of the push of one notification to one device."""
+    return idempotency_key(notification_id, device_token_id)
