@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from mentor_notify.commands import common, config, db, demo, maintenance
+from mentor_notify.commands import common, config, db, demo, expiry, maintenance
 from mentor_notify.config import Settings
 from mentor_notify.logging import configure_logging
 
@@ -23,6 +23,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(expiry.app, name="expiry")
 app.add_typer(maintenance.app, name="maintenance")
 app.command("demo")(demo.demo)
 app.command("config")(config.config)

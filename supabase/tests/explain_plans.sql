@@ -139,6 +139,11 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query) val
    '{certification_expiry_tracking_expiry_date_peer_mentor_id_idx}', '{certification_expiry_tracking_expiry_date_idx}',
    $$select peer_mentor_id, expiry_date from certification_expiry_tracking
      where expiry_date between current_date and current_date + 30$$),
+  ('expiry sweep', 'one organisation''s certificates due a warning or lapsed', 'certification_expiry_tracking',
+   '{certification_expiry_tracking_organization_id_expiry_date_idx}',
+   '{certification_expiry_tracking_organization_id_idx,certification_expiry_tracking_expiry_date_idx,certification_expiry_tracking_expiry_date_peer_mentor_id_idx}',
+   $$select certification_id, notification_thresholds_sent from certification_expiry_tracking
+     where organization_id = md5('bench-org-3')::uuid and expiry_date <= current_date + 60$$),
   ('ticket 000', 'the per-mentor lookup', 'certification_expiry_tracking',
    '{certification_expiry_tracking_peer_mentor_id_idx}', '{}',
    $$select * from certification_expiry_tracking where peer_mentor_id = md5('bench-mentor-77')::uuid$$),
@@ -216,7 +221,9 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query, as_
 -- The tracking table's wide foreign-key index (certification_id, ..., expiry_date)
 -- holds expiry_date as a later column; without the expiry indexes the planner may
 -- walk all of it instead of the heap, so the counterfactual drops it as well.
-update named_queries set alternatives = '{certification_expiry_tracking_certification_fkey_idx}'
+-- The sweep's (organization_id, expiry_date) index can serve them too, by skipping
+-- through its organisations.
+update named_queries set alternatives = '{certification_expiry_tracking_certification_fkey_idx,certification_expiry_tracking_organization_id_expiry_date_idx}'
 where tbl = 'certification_expiry_tracking' and label like '%window%' or label like '%threshold query%';
 -- The composite index must serve the window on its own, with the single-column index out of the way.
 update named_queries set hidden = '{certification_expiry_tracking_expiry_date_idx}'

@@ -11,9 +11,12 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(20);
+select plan(21);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001200_expiry_sweep_index.sql
+select hasnt_index('public', 'certification_expiry_tracking', 'certification_expiry_tracking_organization_id_expiry_date_idx', '1200 rollback removes the sweep index');
+
 \ir ../rollbacks/20261122001100_privacy_guard.sql
 select hasnt_function('private', 'contains_personal_data', array['jsonb'], '1100 rollback removes the personal-data check function');
 select hasnt_function('private', 'is_national_identity_number', array['text'], '1100 rollback removes the identity-number check');

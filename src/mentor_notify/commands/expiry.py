@@ -1,0 +1,172 @@
+"""`mentor-notify expiry ...`: the certificate-expiry job."""
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from mentor_notify.commands import common
+from mentor_notify.db import open_pool
+from mentor_notify.domain import SystemClock, Tier
+from mentor_notify.expiry import ExpirySweep, OrganisationSweep, SweepResult
+
+app = typer.Typer(help="Certificate expiry: warnings, lapse notices, directory visibility.")
+
+_PLANNED_SHOWN = 20
+
+
+@app.callback(no_args_is_help=True)
+def _expiry() -> None:
+    """Certificate expiry: warnings, lapse notices, directory visibility."""
+
+
+@app.command("run")
+def expiry_run(
+    ctx: typer.Context,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            metavar="YYYY-MM-DD",
+            help="Run as if it were this date in every organisation (catch-up runs, "
+            "rehearsals). Default: each organisation's own local date.",
+        ),
+    ] = None,
+    organization: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--organization",
+            "-o",
+            metavar="ID|SLUG",
+            help="Only this organisation (id or slug); repeat for several. Default: all.",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show what would be sent; change nothing."),
+    ] = False,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Run the daily expiry sweep over every certificate.
+
+    For each certificate inside a warning window (the organisation's 90/60/30/7
+    days) or lapsed, and not yet notified in that tier for its current expiry
+    date: an in-app notification to the mentor and to their coordinator (the
+    chapter admins when no coordinator is assigned), a log entry, and a push
+    queued for each of their devices. Lapsed mentors are hidden in the mentor
+    directory and renewed ones shown again. Exactly once: running it again, or
+    several copies at once, sends nothing twice. Exit status 1 if any
+    organisation or certificate failed.
+    """
+    day = _parse_date(today)
+    only = organization or None
+    show_progress = not as_json and common.stderr.is_terminal
+
+    async def work(url: str) -> SweepResult:
+        async with open_pool(url, common.state(ctx).settings) as pool:
+            if not show_progress:
+                return await ExpirySweep(pool, SystemClock()).run(
+                    today=day, organisations=only, dry_run=dry_run
+                )
+            with _progress() as progress:
+                total = len(await ExpirySweep(pool, SystemClock()).organisations(only))
+                task = progress.add_task("expiry sweep", total=total)
+
+                def advance(result: OrganisationSweep) -> None:
+                    progress.update(task, advance=1, description=result.slug)
+
+                sweep = ExpirySweep(pool, SystemClock(), on_progress=advance)
+                return await sweep.run(today=day, organisations=only, dry_run=dry_run)
+
+    result = common.run_with_database(ctx, work)
+    if as_json:
+        common.print_json(result.model_dump(mode="json") | {"ok": result.ok})
+    else:
+        _print_result(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _parse_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-23",
+            param_hint="--today",
+        ) from exc
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description:<24}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=common.stderr,
+        transient=True,
+    )
+
+
+def _print_result(result: SweepResult) -> None:
+    title = "Expiry sweep (dry run: nothing was written)" if result.dry_run else "Expiry sweep"
+    table = Table(title=title, title_justify="left")
+    table.add_column("")
+    for org in result.organisations:
+        table.add_column(org.slug, justify="right")
+
+    def row(label: str, values: list[str], style: str | None = None) -> None:
+        table.add_row(label, *values, style=style)
+
+    orgs = result.organisations
+    row("local date", [o.today.isoformat() for o in orgs])
+    row("certificates due", [str(o.certificates_due) for o in orgs], style="bold")
+    for tier in Tier:
+        row(f"  {tier.value}", [str(o.due_by_tier.get(tier.value, 0)) for o in orgs])
+    verb = "would be " if result.dry_run else ""
+    row(f"notifications {verb}created", [str(o.notifications_created) for o in orgs])
+    row(f"pushes {verb}queued", [str(o.pushes_queued) for o in orgs])
+    row(f"mentors {verb}hidden (lapsed)", [str(o.mentors_suppressed) for o in orgs])
+    row(f"mentors {verb}listed again", [str(o.mentors_restored) for o in orgs])
+    row("no coordinator assigned", [str(len(o.missing_coordinator)) for o in orgs])
+    row("renewal history > 500", [str(len(o.large_renewal_histories)) for o in orgs])
+    row("failed", [str(len(o.failed)) + (" + error" if o.error else "") for o in orgs])
+    common.stdout.print(table)
+    for org in orgs:
+        _print_details(org, result.dry_run)
+
+
+def _print_details(org: OrganisationSweep, dry_run: bool) -> None:
+    if org.error:
+        common.stderr.print(f"[red]{org.slug}: failed:[/red] {org.error}", highlight=False)
+    for failed in org.failed:
+        common.stderr.print(
+            f"[red]{org.slug}:[/red] certificate {failed.certification_id} "
+            f"({failed.certificate_type}, {failed.tier}): {failed.reason}",
+            highlight=False,
+        )
+    for finding in org.missing_coordinator:
+        common.stdout.print(
+            f"{org.slug}: mentor {finding.mentor_id} has no coordinator assigned "
+            f"(told {finding.fallback_recipients} chapter admin(s) instead)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if dry_run and org.planned:
+        common.stdout.print(f"{org.slug}: would send", highlight=False)
+        for notice in org.planned[:_PLANNED_SHOWN]:
+            common.stdout.print(
+                f"  {notice.tier:<19} certificate {notice.certification_id} "
+                f"-> {notice.audience} {notice.recipient_id}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        if len(org.planned) > _PLANNED_SHOWN:
+            common.stdout.print(
+                f"  ... and {len(org.planned) - _PLANNED_SHOWN} more (--json lists all)",
+                highlight=False,
+            )

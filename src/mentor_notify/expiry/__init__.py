@@ -1,0 +1,25 @@
+"""Certificate expiry: the daily set-based sweep and the ticket-004 orchestrator."""
+
+from mentor_notify.expiry.models import (
+    FailedRecord,
+    MentorRecord,
+    MissingCoordinator,
+    OrchestrationResult,
+    OrganisationSweep,
+    PlannedNotice,
+    SweepResult,
+)
+from mentor_notify.expiry.sweep import EXPIRY_LOCK_CLASS, RENEWAL_HISTORY_WARNING, ExpirySweep
+
+__all__ = [
+    "EXPIRY_LOCK_CLASS",
+    "RENEWAL_HISTORY_WARNING",
+    "ExpirySweep",
+    "FailedRecord",
+    "MentorRecord",
+    "MissingCoordinator",
+    "OrchestrationResult",
+    "OrganisationSweep",
+    "PlannedNotice",
+    "SweepResult",
+]

@@ -1,0 +1,48 @@
+-- The orchestrator's bulk write, in one statement: the in-app notifications
+-- (pending), their cert_notification_log entries, and the tiers marked sent in
+-- the certificates' sweep state, so the daily sweep does not send them again.
+-- Existing notices are skipped by their unique keys; only created ones return.
+with input as (
+  select *
+  from jsonb_to_recordset(%(notices)s::jsonb) as k(
+    key text, log_key text, organization_id uuid, mentor_id uuid, certification_id uuid,
+    certificate_type text, tier text, expiry_date date, recipient_id uuid, message_key text,
+    data jsonb
+  )
+),
+notified as (
+  insert into public.notifications as n (
+    organization_id, recipient_id, subject_mentor_id, category, certificate_type,
+    threshold_tier, notification_window_start, message_key, data, status,
+    idempotency_key, created_at
+  )
+  select organization_id, recipient_id, mentor_id, 'certification_expiry', certificate_type,
+         tier, expiry_date, message_key, data, 'pending', key, %(now)s
+  from input
+  on conflict do nothing
+  returning n.idempotency_key, n.id
+),
+logged as (
+  insert into public.cert_notification_log (
+    certification_id, notification_type, sent_at, recipient_id, idempotency_key, organization_id
+  )
+  select certification_id, tier, %(now)s, recipient_id, log_key, organization_id
+  from input
+  on conflict do nothing
+  returning 1
+),
+marked as (
+  update public.certification_expiry_tracking t
+  set notification_thresholds_sent = t.notification_thresholds_sent || x.days,
+      last_notified_at = %(now)s
+  from (
+    select distinct certification_id, expiry_date,
+           case tier when 'expired' then 0 else substring(tier from '[0-9]+')::integer end as days
+    from input
+  ) x
+  where t.certification_id = x.certification_id
+    and t.expiry_date = x.expiry_date
+    and not (x.days = any (t.notification_thresholds_sent))
+  returning 1
+)
+select idempotency_key as key, id as notification_id from notified

@@ -1,0 +1,34 @@
+-- Who hears about each due certificate: the mentor, and the coordinator
+-- assigned to them in each of the organisation's chapters they belong to.
+-- Where a mentor has no coordinator at all, the admins of their chapters stand
+-- in (ticket 004's contingency); the sweep reports those mentors as a
+-- data-quality finding.
+create temp table expiry_recipients on commit drop as
+with chapters as (
+  select c.certification_id, c.peer_mentor_id, m.chapter_id
+  from expiry_candidates c
+  join public.chapter_memberships m
+    on m.user_id = c.peer_mentor_id
+   and m.organization_id = c.organization_id
+   and m.role = 'peer_mentor'
+),
+coordinators as (
+  select distinct ch.certification_id, a.coordinator_id as recipient_id
+  from chapters ch
+  join public.coordinator_assignments a
+    on a.chapter_id = ch.chapter_id and a.peer_mentor_id = ch.peer_mentor_id
+),
+admins as (
+  select distinct ch.certification_id, m.user_id as recipient_id
+  from chapters ch
+  join public.chapter_memberships m
+    on m.chapter_id = ch.chapter_id and m.role = 'chapter_admin'
+  where m.user_id <> ch.peer_mentor_id
+    and not exists (select 1 from coordinators k where k.certification_id = ch.certification_id)
+)
+select certification_id, peer_mentor_id as recipient_id, 'mentor'::text as audience
+from expiry_candidates
+union all
+select certification_id, recipient_id, 'coordinator' from coordinators
+union all
+select certification_id, recipient_id, 'chapter_admin' from admins

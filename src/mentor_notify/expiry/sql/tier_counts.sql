@@ -1,0 +1,4 @@
+-- Due certificates per tier, for the summary.
+select tier, count(*)::integer as certificates
+from expiry_candidates
+group by tier

@@ -1,0 +1,358 @@
+"""The daily expiry sweep: every certificate of every organisation, in set-based SQL.
+
+Per organisation, one transaction runs a handful of statements (the files in
+`sql/`): pick the certificates due a notice today, resolve who hears about
+each, write notifications, log entries and pushes in one statement, mark the
+tiers sent; then a second short transaction updates directory visibility.
+
+Exactly once, whatever runs when:
+
+* a transaction-scoped advisory lock per organisation serialises sweeps of the
+  same organisation, so eight copies started together queue up, and each one
+  after the first finds nothing left to do (statements after the lock see what
+  the previous holder committed);
+* every row written has a deterministic idempotency key under a unique index
+  (`ON CONFLICT DO NOTHING`), so even without the lock nothing doubles;
+* an organisation's notices commit together with the "tiers sent" marks, so a
+  run killed half-way leaves either all or none of an organisation's notices,
+  and the next run completes what is missing.
+
+If an organisation's batch fails (a bad row the set-based statement cannot
+write), its certificates are retried one by one, each in its own transaction,
+so one bad record is reported and the rest are still notified.
+"""
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib.resources import files
+from typing import Any
+from uuid import UUID, uuid4
+
+import structlog
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from mentor_notify.db import DatabaseError, Pool, translating
+from mentor_notify.domain import Clock, Tier, local_today, validate_thresholds
+from mentor_notify.domain.expiry_messages import Audience
+from mentor_notify.expiry.models import (
+    FailedRecord,
+    MissingCoordinator,
+    OrganisationSweep,
+    PlannedNotice,
+    SweepResult,
+)
+
+log = structlog.get_logger(__name__)
+
+# First key of the two-part advisory lock taken per organisation; the second
+# is a hash of the organisation id. Picked to be unlikely to clash with locks
+# other software on the same database takes.
+EXPIRY_LOCK_CLASS = 0x4D4E0001
+
+# Ticket 001 (risk 3): renewal histories longer than this are reported.
+RENEWAL_HISTORY_WARNING = 500
+
+_SQL = files("mentor_notify.expiry").joinpath("sql")
+
+
+def _sql(name: str) -> str:
+    return _SQL.joinpath(f"{name}.sql").read_text("utf-8")
+
+
+_ORGANISATIONS = _sql("organisations")
+_CANDIDATES = _sql("candidates")
+_RECIPIENTS = _sql("recipients")
+_TIER_COUNTS = _sql("tier_counts")
+_MISSING = _sql("missing_coordinators")
+_LARGE = _sql("large_histories")
+_PLANNED = _sql("planned")
+_DELIVER = _sql("deliver")
+_MARK_SENT = _sql("mark_sent")
+_DIRECTORY = _sql("directory")
+_LOCK = "select pg_advisory_xact_lock(%(lock_class)s, hashtext(%(organization_id)s::text))"
+
+ProgressCallback = Callable[[OrganisationSweep], None]
+
+
+@dataclass(frozen=True)
+class _Organisation:
+    id: UUID
+    slug: str
+    timezone: str
+    thresholds: tuple[int, ...]
+
+
+@dataclass
+class _Delivery:
+    """Counts of one delivery transaction (the whole organisation, or one certificate)."""
+
+    due_by_tier: dict[str, int]
+    missing: list[MissingCoordinator]
+    large: list[UUID]
+    planned: list[PlannedNotice]
+    notifications: int = 0
+    log_entries: int = 0
+    pushes: int = 0
+    marked: int = 0
+
+    def add(self, other: "_Delivery") -> None:
+        for tier, n in other.due_by_tier.items():
+            self.due_by_tier[tier] = self.due_by_tier.get(tier, 0) + n
+        self.missing += other.missing
+        self.large += other.large
+        self.planned += other.planned
+        self.notifications += other.notifications
+        self.log_entries += other.log_entries
+        self.pushes += other.pushes
+        self.marked += other.marked
+
+
+class ExpirySweep:
+    """Runs the expiry job over all (or some) organisations."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        clock: Clock,
+        *,
+        renewal_history_warning: int = RENEWAL_HISTORY_WARNING,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        """Use `pool` for connections and `clock` for the current instant.
+
+        `on_progress` is called with each organisation's result as it finishes.
+        """
+        self._pool = pool
+        self._clock = clock
+        self._history_warning = renewal_history_warning
+        self._on_progress = on_progress
+
+    async def organisations(self, only: Sequence[str] | None = None) -> list[tuple[UUID, str]]:
+        """(id, slug) of the organisations a run with `only` would cover."""
+        return [(o.id, o.slug) for o in await self._organisations(only)]
+
+    async def run(
+        self,
+        *,
+        today: date | None = None,
+        organisations: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> SweepResult:
+        """Sweep every organisation (or those whose id or slug is in `organisations`).
+
+        `today` overrides each organisation's local date (for catch-up runs
+        and tests); by default it comes from the clock in the organisation's
+        timezone. With `dry_run` every statement runs and is rolled back: the
+        result (with `planned` notices) says what would be written.
+        """
+        run_id = uuid4()
+        started_at = self._clock.now()
+        results: list[OrganisationSweep] = []
+        with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="expiry_sweep"):
+            orgs = await self._organisations(organisations)
+            if organisations and not orgs:
+                raise DatabaseError(
+                    "no organisation matches "
+                    + ", ".join(organisations)
+                    + "; give an organisation id or slug (see mentor-notify demo for examples)"
+                )
+            log.info("expiry sweep started", organisations=len(orgs), dry_run=dry_run)
+            for org in orgs:
+                result = await self._sweep_organisation(org, today, dry_run)
+                results.append(result)
+                if self._on_progress is not None:
+                    self._on_progress(result)
+            sweep = SweepResult(
+                run_id=run_id, started_at=started_at, dry_run=dry_run, organisations=results
+            )
+            log.info(
+                "expiry sweep finished",
+                ok=sweep.ok,
+                notifications=sweep.total("notifications_created"),
+                pushes=sweep.total("pushes_queued"),
+            )
+        return sweep
+
+    async def _organisations(self, only: Sequence[str] | None) -> list[_Organisation]:
+        with translating():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_ORGANISATIONS, {"only": list(only) if only else None})
+                rows = await cur.fetchall()
+        return [
+            _Organisation(
+                id=r["id"],
+                slug=r["slug"],
+                timezone=r["timezone"],
+                thresholds=validate_thresholds(r["expiry_thresholds"]),
+            )
+            for r in rows
+        ]
+
+    async def _sweep_organisation(
+        self, org: _Organisation, today: date | None, dry_run: bool
+    ) -> OrganisationSweep:
+        started = time.perf_counter()
+        day = today or local_today(self._clock, org.timezone)
+        now = self._clock.now()
+        base: dict[str, Any] = {"organization_id": org.id, "slug": org.slug, "today": day}
+        with structlog.contextvars.bound_contextvars(organization_id=str(org.id)):
+            try:
+                failed: list[FailedRecord] = []
+                try:
+                    delivery = await self._deliver(org, day, now, dry_run, only=None)
+                except DatabaseError as exc:
+                    log.error(
+                        "expiry batch failed; retrying certificates one by one",
+                        reason=exc.constraint or type(exc).__name__,
+                    )
+                    delivery, failed = await self._deliver_one_by_one(org, day, now, dry_run)
+                suppressed, restored = await self._directory(org, day, now, dry_run)
+            except DatabaseError as exc:
+                log.error("expiry sweep of organisation failed", reason=type(exc).__name__)
+                return OrganisationSweep(**base, error=str(exc), duration_ms=_ms_since(started))
+        for finding in delivery.missing:
+            log.warning(
+                "missing_coordinator_assignment",
+                mentor_id=str(finding.mentor_id),
+                certification_id=str(finding.certification_id),
+                fallback_recipients=finding.fallback_recipients,
+            )
+        for certification_id in delivery.large:
+            log.warning(
+                "renewal_history_large",
+                certification_id=str(certification_id),
+                limit=self._history_warning,
+            )
+        return OrganisationSweep(
+            **base,
+            certificates_due=sum(delivery.due_by_tier.values()),
+            due_by_tier=delivery.due_by_tier,
+            notifications_created=delivery.notifications,
+            log_entries=delivery.log_entries,
+            pushes_queued=delivery.pushes,
+            certificates_marked=delivery.marked,
+            mentors_suppressed=suppressed,
+            mentors_restored=restored,
+            missing_coordinator=delivery.missing,
+            large_renewal_histories=delivery.large,
+            failed=failed,
+            planned=delivery.planned,
+            duration_ms=_ms_since(started),
+        )
+
+    def _params(
+        self, org: _Organisation, today: date, now: datetime, only: list[UUID] | None
+    ) -> dict[str, Any]:
+        return {
+            "organization_id": org.id,
+            "today": today,
+            "now": now,
+            "thresholds": list(org.thresholds),
+            "horizon": max(org.thresholds),
+            "only": only,
+            "lock_class": EXPIRY_LOCK_CLASS,
+            "limit": self._history_warning,
+        }
+
+    async def _deliver(
+        self,
+        org: _Organisation,
+        today: date,
+        now: datetime,
+        dry_run: bool,
+        only: list[UUID] | None,
+    ) -> _Delivery:
+        params = self._params(org, today, now, only)
+        with translating():
+            async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
+                await conn.execute(_LOCK, params)
+                await conn.execute(_CANDIDATES, params)
+                await conn.execute("analyze expiry_candidates")
+                await conn.execute(_RECIPIENTS, params)
+                await conn.execute("analyze expiry_recipients")
+                tiers = {r["tier"]: r["certificates"] for r in await _rows(conn, _TIER_COUNTS)}
+                log.info("expiry step done", step="select_due", certificates=sum(tiers.values()))
+                delivery = _Delivery(
+                    due_by_tier=tiers,
+                    missing=[MissingCoordinator(**r) for r in await _rows(conn, _MISSING)],
+                    large=[r["certification_id"] for r in await _rows(conn, _LARGE, params)],
+                    planned=(
+                        [PlannedNotice(**r) for r in await _rows(conn, _PLANNED)] if dry_run else []
+                    ),
+                )
+                (counts,) = await _rows(conn, _DELIVER, params)
+                delivery.notifications = counts["notifications"]
+                delivery.log_entries = counts["log_entries"]
+                delivery.pushes = counts["pushes"]
+                log.info("expiry step done", step="deliver", **counts)
+                cur = await conn.execute(_MARK_SENT, params)
+                delivery.marked = cur.rowcount
+                log.info("expiry step done", step="mark_sent", certificates=delivery.marked)
+        return delivery
+
+    async def _deliver_one_by_one(
+        self, org: _Organisation, today: date, now: datetime, dry_run: bool
+    ) -> tuple[_Delivery, list[FailedRecord]]:
+        params = self._params(org, today, now, None)
+        with translating():
+            async with self._pool.connection() as conn, conn.transaction(force_rollback=True):
+                await conn.execute(_CANDIDATES, params)
+                due = await _rows(
+                    conn,
+                    "select certification_id, peer_mentor_id, certificate_type, tier "
+                    "from expiry_candidates order by certification_id",
+                )
+        total = _Delivery(due_by_tier={}, missing=[], large=[], planned=[])
+        failed: list[FailedRecord] = []
+        for row in due:
+            try:
+                one = await self._deliver(org, today, now, dry_run, only=[row["certification_id"]])
+            except DatabaseError as exc:
+                log.error(
+                    "expiry notice failed",
+                    mentor_id=str(row["peer_mentor_id"]),
+                    certification_id=str(row["certification_id"]),
+                    certificate_type=row["certificate_type"],
+                    tier=row["tier"],
+                    reason=exc.constraint or type(exc).__name__,
+                )
+                failed.append(
+                    FailedRecord(
+                        mentor_id=row["peer_mentor_id"],
+                        certification_id=row["certification_id"],
+                        certificate_type=row["certificate_type"],
+                        tier=Tier(row["tier"]),
+                        reason=str(exc),
+                    )
+                )
+                continue
+            total.add(one)
+        return total, failed
+
+    async def _directory(
+        self, org: _Organisation, today: date, now: datetime, dry_run: bool
+    ) -> tuple[int, int]:
+        params = self._params(org, today, now, None)
+        with translating():
+            async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
+                await conn.execute(_LOCK, params)
+                (row,) = await _rows(conn, _DIRECTORY, params)
+        log.info("expiry step done", step="directory", **row)
+        return int(row["suppressed"]), int(row["restored"])
+
+
+async def _rows(
+    conn: AsyncConnection[DictRow], query: str, params: dict[str, Any] | None = None
+) -> list[DictRow]:
+    cur = await conn.execute(query, params)
+    return await cur.fetchall()
+
+
+def _ms_since(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
+
+
+__all__ = ["EXPIRY_LOCK_CLASS", "RENEWAL_HISTORY_WARNING", "Audience", "ExpirySweep"]

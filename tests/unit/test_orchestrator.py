@@ -1,0 +1,235 @@
+"""CertificateExpiryOrchestrator with fake collaborators: every item of ticket 004's
+testing requirements (tiers at each boundary, duplicate suppression, push queue and
+repository invocation, partial-failure resilience, result accuracy)."""
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+import structlog
+
+from mentor_notify.domain import FixedClock, Tier, expiry_notification_key
+from mentor_notify.domain.expiry_messages import Audience, push_payload
+from mentor_notify.expiry import MentorRecord
+from mentor_notify.expiry.orchestrator import (
+    CertificateExpiryOrchestrator,
+    ExpiryNotice,
+    PushRequest,
+    StoredNotice,
+)
+
+TODAY = date(2026, 11, 23)
+CLOCK = FixedClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
+
+
+class FakeNotifications:
+    """In-memory notification records; can be told to fail for one mentor."""
+
+    def __init__(self, existing: set[str] = frozenset(), poisoned: UUID | None = None) -> None:
+        self.rows: dict[str, ExpiryNotice] = {}
+        self.existing = set(existing)
+        self.poisoned = poisoned
+        self.find_calls = 0
+        self.insert_calls: list[int] = []
+
+    async def find_existing(self, notices: Sequence[ExpiryNotice]) -> set[str]:
+        self.find_calls += 1
+        return {n.key for n in notices if n.key in self.existing or n.key in self.rows}
+
+    async def insert_many(self, notices: Sequence[ExpiryNotice]) -> list[StoredNotice]:
+        self.insert_calls.append(len(notices))
+        if any(n.mentor_id == self.poisoned for n in notices):
+            raise RuntimeError("foreign key violation")
+        stored = []
+        for notice in notices:
+            if notice.key not in self.rows:
+                self.rows[notice.key] = notice
+                stored.append(StoredNotice(key=notice.key, notification_id=uuid4()))
+        return stored
+
+
+class FakePushQueue:
+    def __init__(self, devices_per_recipient: int = 1) -> None:
+        self.pushes: list[PushRequest] = []
+        self.calls = 0
+        self.devices = devices_per_recipient
+
+    async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
+        self.calls += 1
+        self.pushes += pushes
+        return len(pushes) * self.devices
+
+
+def record(days_left: int, **kwargs: object) -> MentorRecord:
+    return MentorRecord(
+        mentor_id=kwargs.pop("mentor_id", uuid4()),  # type: ignore[arg-type]
+        certification_id=uuid4(),
+        organization_id=UUID("10000000-0000-4000-8000-000000000001"),
+        certificate_type="hlf_peer_mentor",
+        expiry_date=TODAY + timedelta(days=days_left),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def orchestrator(
+    notifications: FakeNotifications, queue: FakePushQueue | None = None
+) -> CertificateExpiryOrchestrator:
+    return CertificateExpiryOrchestrator(notifications, queue or FakePushQueue(), CLOCK)
+
+
+@pytest.mark.parametrize(
+    ("days_left", "tier"),
+    [
+        (61, None),
+        (60, Tier.WARNING_60D),
+        (31, Tier.WARNING_60D),
+        (30, Tier.WARNING_30D),
+        (8, Tier.WARNING_30D),
+        (7, Tier.WARNING_7D),
+        (1, Tier.WARNING_7D),
+        (0, Tier.WARNING_7D),
+        (-1, Tier.EXPIRED),
+    ],
+)
+async def test_each_boundary_is_written_in_its_tier(days_left: int, tier: Tier | None) -> None:
+    notifications = FakeNotifications()
+
+    result = await orchestrator(notifications).process([record(days_left)])
+
+    assert [n.tier for n in notifications.rows.values()] == ([tier] if tier else [])
+    assert result.not_due == (0 if tier else 1)
+    assert result.created == (1 if tier else 0)
+
+
+async def test_duplicates_are_skipped_not_written_or_queued() -> None:
+    seen = record(30)
+    fresh = record(7)
+    existing = {
+        expiry_notification_key(
+            seen.certification_id, Tier.WARNING_30D, seen.expiry_date, seen.mentor_id
+        )
+    }
+    notifications = FakeNotifications(existing=existing)
+    queue = FakePushQueue()
+
+    result = await orchestrator(notifications, queue).process([seen, fresh])
+
+    assert result.skipped == 1
+    assert result.created == 1
+    assert [n.mentor_id for n in notifications.rows.values()] == [fresh.mentor_id]
+    assert [p.recipient_id for p in queue.pushes] == [fresh.mentor_id]
+
+
+async def test_a_second_submission_of_the_same_batch_produces_nothing() -> None:
+    notifications = FakeNotifications()
+    queue = FakePushQueue()
+    batch = [record(d, coordinator_ids=(uuid4(),)) for d in (60, 30, 7, -1)]
+
+    first = await orchestrator(notifications, queue).process(batch)
+    second = await orchestrator(notifications, queue).process(batch)
+
+    assert (first.created, first.queued) == (8, 8)
+    assert (second.processed, second.skipped, second.created, second.queued) == (4, 4, 0, 0)
+    assert len(notifications.rows) == 8
+    assert len(queue.pushes) == 8
+
+
+async def test_pushes_carry_the_tier_payload_and_collapse_key() -> None:
+    queue = FakePushQueue()
+    coordinator = uuid4()
+    subject = record(7, coordinator_ids=(coordinator,))
+
+    await orchestrator(FakeNotifications(), queue).process([subject])
+
+    by_recipient = {p.recipient_id: p for p in queue.pushes}
+    mentor_push = by_recipient[subject.mentor_id]
+    assert mentor_push.payload == push_payload(
+        mentor_push.notification_id,
+        Audience.MENTOR,
+        subject.mentor_id,
+        subject.certification_id,
+        "hlf_peer_mentor",
+        Tier.WARNING_7D,
+        subject.expiry_date,
+    )
+    assert mentor_push.payload["priority"] == "high"
+    assert mentor_push.collapse_key == f"expiry:{subject.certification_id}"
+    assert by_recipient[coordinator].payload["title_key"] == (
+        "certification_expiry.coordinator.expiry_warning_7d.title"
+    )
+
+
+async def test_the_happy_path_makes_one_call_per_collaborator_for_the_whole_batch() -> None:
+    notifications = FakeNotifications()
+    queue = FakePushQueue()
+
+    result = await orchestrator(notifications, queue).process([record(30) for _ in range(200)])
+
+    assert result.created == 200
+    assert notifications.find_calls == 1
+    assert notifications.insert_calls == [200]
+    assert queue.calls == 1
+
+
+async def test_one_failing_record_is_logged_and_counted_and_the_rest_go_on() -> None:
+    poisoned = uuid4()
+    notifications = FakeNotifications(poisoned=poisoned)
+    queue = FakePushQueue(devices_per_recipient=2)
+    batch = [record(30), record(7, mentor_id=poisoned), record(-1), record(100)]
+
+    with structlog.testing.capture_logs() as logs:
+        result = await orchestrator(notifications, queue).process(batch)
+
+    assert result.model_dump(exclude={"failures"}) == {
+        "processed": 4,
+        "skipped": 0,
+        "not_due": 1,
+        "created": 2,
+        "queued": 4,
+        "failed": 1,
+    }
+    (failure,) = result.failures
+    assert (failure.mentor_id, failure.tier) == (poisoned, Tier.WARNING_7D)
+    assert "foreign key violation" in failure.reason
+    errors = [e for e in logs if e["log_level"] == "error"]
+    assert errors == [
+        {
+            "event": "expiry record failed",
+            "mentor_id": str(poisoned),
+            "certificate_type": "hlf_peer_mentor",
+            "tier": "expiry_warning_7d",
+            "error": "RuntimeError",
+            "log_level": "error",
+        }
+    ]
+    assert all(e["log_level"] in {"info", "warning", "error"} for e in logs)
+
+
+async def test_a_record_that_cannot_be_classified_fails_alone() -> None:
+    notifications = FakeNotifications()
+
+    result = await orchestrator(notifications).process(
+        [record(30, timezone="Mars/Olympus_Mons"), record(30)]
+    )
+
+    assert (result.failed, result.created) == (1, 1)
+    assert result.failures[0].tier is None
+
+
+async def test_a_failing_push_queue_is_reported_per_record() -> None:
+    class FlakyQueue(FakePushQueue):
+        async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
+            if len(pushes) > 1:
+                raise RuntimeError("queue unavailable")
+            if pushes[0].recipient_id == bad.mentor_id:
+                raise RuntimeError("payload refused")
+            return await super().enqueue_many(pushes)
+
+    bad = record(30)
+    queue = FlakyQueue()
+
+    result = await orchestrator(FakeNotifications(), queue).process([record(7), bad])
+
+    assert (result.created, result.queued, result.failed) == (2, 1, 1)
+    assert result.failures[0].reason.startswith("push not queued")
