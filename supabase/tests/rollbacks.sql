@@ -11,9 +11,12 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(21);
+select plan(22);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001300_privacy_guard_fast_path.sql
+select doesnt_match(pg_get_functiondef('private.contains_personal_data(jsonb)'::regprocedure), 'strpos', '1300 rollback restores the walk-only personal-data check');
+
 \ir ../rollbacks/20261122001200_expiry_sweep_index.sql
 select hasnt_index('public', 'certification_expiry_tracking', 'certification_expiry_tracking_organization_id_expiry_date_idx', '1200 rollback removes the sweep index');
 

@@ -1,6 +1,7 @@
 """The database's privacy guard agrees with the Python one and refuses writes."""
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
@@ -9,9 +10,12 @@ from psycopg.types.json import Jsonb
 
 from mentor_notify.db import CheckViolation, ConstraintCatalog, translating
 from mentor_notify.privacy import find_personal_data
-from tests.privacy_examples import MUST_FLAG, MUST_PASS
+from tests.privacy_examples import MUST_FLAG, MUST_PASS, identity_number
 from tests.support import fetch_value
 
+VALID_NUMBER = next(
+    n for i in range(100, 200) if (n := identity_number(date(1985, 3, 14), i)) is not None
+)
 _EVERY_EXAMPLE = [value for value, _ in MUST_FLAG] + MUST_PASS
 
 
@@ -81,3 +85,34 @@ async def test_the_database_refuses_personal_data_in_scenario_metadata(
     # The refused value is not echoed back in the message.
     assert "912 34 567" not in str(caught.value)
     assert json.dumps({"contact": "+47 912 34 567"}) not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"note": "line one\n" + VALID_NUMBER},  # escaped in the JSON text: the walk decides
+        {"a": "x\t", "b": "kari@example.no"},
+        {"quote": 'he said "call +47 912 34 567"'},
+    ],
+)
+async def test_values_needing_escapes_are_still_checked(
+    conn: AsyncConnection[Any], document: dict[str, str]
+) -> None:
+    found = await fetch_value(conn, "select private.contains_personal_data(%s)", Jsonb(document))
+
+    assert found == bool(find_personal_data(document))
+    assert found
+
+
+async def test_a_clean_document_with_ids_and_links_passes_the_fast_path(
+    conn: AsyncConnection[Any],
+) -> None:
+    document = {
+        "certification_id": "50000000-0000-4000-8000-000000000001",
+        "expiry_date": "2026-12-23",
+        "deep_link": "mentornotify://v1/course-enrolment?certification_id="
+        "50000000-0000-4000-8000-000000000001&certificate_type=hlf_peer_mentor&tier=expired",
+        "count": 12345,
+    }
+
+    assert not await fetch_value(conn, "select private.contains_personal_data(%s)", Jsonb(document))
