@@ -396,6 +396,7 @@ async def test_eight_concurrent_sweeps_write_what_one_writes(own_database_url: s
             setup_pool, offsets={f"m{n}": n for n in range(-5, 65)}, devices_per_mentor=2
         )
         before = await counts(setup_pool)
+        planned = await sweep(setup_pool, dry_run=True)
 
     async def one_sweep() -> SweepResult:
         async with open_pool(own_database_url, settings) as pool:
@@ -411,12 +412,36 @@ async def test_eight_concurrent_sweeps_write_what_one_writes(own_database_url: s
                 "select count(*) from (select subject_mentor_id, threshold_tier, recipient_id "
                 "from public.notifications group by 1, 2, 3 having count(*) > 1) d",
             )
-    created = [r.total("notifications_created") for r in results]
+    one_run = len(planned.organisations[0].planned)
     assert before["notifications"] == 0
-    assert sorted(created) == [0] * 7 + [after["notifications"]]
-    # Every due certificate gets two notices (mentor, coordinator), each pushed to
-    # its recipient's devices.
+    assert after["notifications"] == one_run
+    assert sum(r.total("notifications_created") for r in results) == one_run
+    # The locks let exactly one copy find each certificate due: every due
+    # certificate gets two notices (mentor, coordinator), each pushed to its
+    # recipient's devices (two for the mentor, one for the coordinator).
     due = sum(r.total("certificates_due") for r in results)
     assert after["notifications"] == 2 * due
-    assert after["push_outbox"] == 3 * due  # two mentor devices, one coordinator device
+    assert after["push_outbox"] == 3 * due
     assert duplicates == 0
+
+
+async def test_slicing_an_organisation_changes_nothing_but_speed(own_pool: Pool) -> None:
+    await make_world(own_pool, offsets={f"m{n}": n for n in range(-3, 62)})
+
+    planned = await ExpirySweep(own_pool, CLOCK, partitions=1).run(dry_run=True)
+    done = await ExpirySweep(own_pool, CLOCK, partitions=3).run()
+
+    async with own_pool.connection() as conn:
+        rows = await (
+            await conn.execute(
+                "select subject_mentor_id, recipient_id, threshold_tier from public.notifications"
+            )
+        ).fetchall()
+    notices = planned.organisations[0].planned
+    expected = {(p.mentor_id, p.recipient_id, p.tier.value) for p in notices}
+    assert {(r["subject_mentor_id"], r["recipient_id"], r["threshold_tier"]) for r in rows} == (
+        expected
+    )
+    assert done.organisations[0].notifications_created == len(expected)
+    with pytest.raises(ValueError, match="at least 1"):
+        ExpirySweep(own_pool, CLOCK, partitions=0)

@@ -10,7 +10,7 @@ from rich.table import Table
 from mentor_notify.commands import common
 from mentor_notify.db import open_pool
 from mentor_notify.domain import SystemClock, Tier
-from mentor_notify.expiry import ExpirySweep, OrganisationSweep, SweepResult
+from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep, OrganisationSweep, SweepResult
 
 app = typer.Typer(help="Certificate expiry: warnings, lapse notices, directory visibility.")
 
@@ -47,6 +47,17 @@ def expiry_run(
         bool,
         typer.Option("--dry-run", help="Show what would be sent; change nothing."),
     ] = False,
+    parallel: Annotated[
+        int,
+        typer.Option(
+            "--parallel",
+            min=1,
+            max=32,
+            help="Slices of each organisation swept at once, on as many connections "
+            "(about one per database server core). Copies of the job running at the "
+            "same time must use the same value.",
+        ),
+    ] = DEFAULT_PARTITIONS,
     as_json: common.JsonOption = False,
 ) -> None:
     """Run the daily expiry sweep over every certificate.
@@ -64,10 +75,13 @@ def expiry_run(
     only = organization or None
     show_progress = not as_json and common.stderr.is_terminal
 
+    settings = common.state(ctx).settings
+    settings = settings.model_copy(update={"pool_max_size": max(settings.pool_max_size, parallel)})
+
     async def work(url: str) -> SweepResult:
-        async with open_pool(url, common.state(ctx).settings) as pool:
+        async with open_pool(url, settings) as pool:
             if not show_progress:
-                return await ExpirySweep(pool, SystemClock()).run(
+                return await ExpirySweep(pool, SystemClock(), partitions=parallel).run(
                     today=day, organisations=only, dry_run=dry_run
                 )
             with _progress() as progress:
@@ -77,7 +91,7 @@ def expiry_run(
                 def advance(result: OrganisationSweep) -> None:
                     progress.update(task, advance=1, description=result.slug)
 
-                sweep = ExpirySweep(pool, SystemClock(), on_progress=advance)
+                sweep = ExpirySweep(pool, SystemClock(), on_progress=advance, partitions=parallel)
                 return await sweep.run(today=day, organisations=only, dry_run=dry_run)
 
     result = common.run_with_database(ctx, work)

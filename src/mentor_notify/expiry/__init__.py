@@ -9,9 +9,15 @@ from mentor_notify.expiry.models import (
     PlannedNotice,
     SweepResult,
 )
-from mentor_notify.expiry.sweep import EXPIRY_LOCK_CLASS, RENEWAL_HISTORY_WARNING, ExpirySweep
+from mentor_notify.expiry.sweep import (
+    DEFAULT_PARTITIONS,
+    EXPIRY_LOCK_CLASS,
+    RENEWAL_HISTORY_WARNING,
+    ExpirySweep,
+)
 
 __all__ = [
+    "DEFAULT_PARTITIONS",
     "EXPIRY_LOCK_CLASS",
     "RENEWAL_HISTORY_WARNING",
     "ExpirySweep",

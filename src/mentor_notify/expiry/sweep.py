@@ -1,27 +1,32 @@
 """The daily expiry sweep: every certificate of every organisation, in set-based SQL.
 
-Per organisation, one transaction runs a handful of statements (the files in
-`sql/`): pick the certificates due a notice today, resolve who hears about
-each, write notifications, log entries and pushes in one statement, mark the
-tiers sent; then a second short transaction updates directory visibility.
+Per organisation, a handful of statements (the files in `sql/`) pick the
+certificates due a notice today, resolve who hears about each, write
+notifications, log entries and pushes in one statement, and mark the tiers
+sent; then a short transaction updates directory visibility. An organisation's
+certificates are split into `partitions` disjoint slices (by a hash of the
+certificate id), swept side by side on separate connections, each slice in
+one transaction: the inserts are CPU-bound in the server, and this uses its
+cores.
 
 Exactly once, whatever runs when:
 
-* a transaction-scoped advisory lock per organisation serialises sweeps of the
-  same organisation, so eight copies started together queue up, and each one
+* a transaction-scoped advisory lock per organisation slice serialises sweeps
+  of the same slice, so eight copies started together queue up, and each one
   after the first finds nothing left to do (statements after the lock see what
   the previous holder committed);
 * every row written has a deterministic idempotency key under a unique index
   (`ON CONFLICT DO NOTHING`), so even without the lock nothing doubles;
-* an organisation's notices commit together with the "tiers sent" marks, so a
-  run killed half-way leaves either all or none of an organisation's notices,
-  and the next run completes what is missing.
+* a slice's notices commit together with its "tiers sent" marks, so a run
+  killed half-way leaves each slice either done or untouched, and the next run
+  completes what is missing.
 
 If an organisation's batch fails (a bad row the set-based statement cannot
 write), its certificates are retried one by one, each in its own transaction,
 so one bad record is reported and the rest are still notified.
 """
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,7 +41,6 @@ from psycopg.rows import DictRow
 
 from mentor_notify.db import DatabaseError, Pool, translating
 from mentor_notify.domain import Clock, Tier, local_today, validate_thresholds
-from mentor_notify.domain.expiry_messages import Audience
 from mentor_notify.expiry.models import (
     FailedRecord,
     MissingCoordinator,
@@ -72,7 +76,12 @@ _PLANNED = _sql("planned")
 _DELIVER = _sql("deliver")
 _MARK_SENT = _sql("mark_sent")
 _DIRECTORY = _sql("directory")
-_LOCK = "select pg_advisory_xact_lock(%(lock_class)s, hashtext(%(organization_id)s::text))"
+_LOCK = "select pg_advisory_xact_lock(%(lock_class)s, hashtext(%(lock_key)s))"
+
+# Slices an organisation is swept in, side by side: one per server core of the
+# machine the benchmarks ran on. Every copy of the job must use the same
+# number, or their slices (and locks) would not line up.
+DEFAULT_PARTITIONS = 2
 
 ProgressCallback = Callable[[OrganisationSweep], None]
 
@@ -98,6 +107,14 @@ class _Delivery:
     pushes: int = 0
     marked: int = 0
 
+    def sort(self) -> None:
+        """Stable order for reports, whatever order the slices finished in."""
+        self.missing.sort(key=lambda m: (m.mentor_id, m.certification_id))
+        self.large.sort()
+        self.planned.sort(
+            key=lambda p: (p.tier.value, p.certification_id, p.audience.value, p.recipient_id)
+        )
+
     def add(self, other: "_Delivery") -> None:
         for tier, n in other.due_by_tier.items():
             self.due_by_tier[tier] = self.due_by_tier.get(tier, 0) + n
@@ -120,11 +137,17 @@ class ExpirySweep:
         *,
         renewal_history_warning: int = RENEWAL_HISTORY_WARNING,
         on_progress: ProgressCallback | None = None,
+        partitions: int = DEFAULT_PARTITIONS,
     ) -> None:
         """Use `pool` for connections and `clock` for the current instant.
 
         `on_progress` is called with each organisation's result as it finishes.
+        `partitions` slices are swept at once, so the pool should allow that
+        many connections.
         """
+        if partitions < 1:
+            raise ValueError("partitions must be at least 1")
+        self._partitions = partitions
         self._pool = pool
         self._clock = clock
         self._history_warning = renewal_history_warning
@@ -200,15 +223,18 @@ class ExpirySweep:
         base: dict[str, Any] = {"organization_id": org.id, "slug": org.slug, "today": day}
         with structlog.contextvars.bound_contextvars(organization_id=str(org.id)):
             try:
-                failed: list[FailedRecord] = []
-                try:
-                    delivery = await self._deliver(org, day, now, dry_run, only=None)
-                except DatabaseError as exc:
-                    log.error(
-                        "expiry batch failed; retrying certificates one by one",
-                        reason=exc.constraint or type(exc).__name__,
+                slices = await asyncio.gather(
+                    *(
+                        self._deliver_slice(org, day, now, dry_run, part)
+                        for part in range(self._partitions)
                     )
-                    delivery, failed = await self._deliver_one_by_one(org, day, now, dry_run)
+                )
+                delivery = _Delivery(due_by_tier={}, missing=[], large=[], planned=[])
+                failed: list[FailedRecord] = []
+                for one, slice_failures in slices:
+                    delivery.add(one)
+                    failed += slice_failures
+                delivery.sort()
                 suppressed, restored = await self._directory(org, day, now, dry_run)
             except DatabaseError as exc:
                 log.error("expiry sweep of organisation failed", reason=type(exc).__name__)
@@ -243,11 +269,33 @@ class ExpirySweep:
             duration_ms=_ms_since(started),
         )
 
+    async def _deliver_slice(
+        self, org: _Organisation, today: date, now: datetime, dry_run: bool, part: int
+    ) -> tuple[_Delivery, list[FailedRecord]]:
+        try:
+            return await self._deliver(org, today, now, dry_run, None, part), []
+        except DatabaseError as exc:
+            log.error(
+                "expiry batch failed; retrying certificates one by one",
+                partition=part,
+                reason=exc.constraint or type(exc).__name__,
+            )
+        return await self._deliver_one_by_one(org, today, now, dry_run, part)
+
     def _params(
-        self, org: _Organisation, today: date, now: datetime, only: list[UUID] | None
+        self,
+        org: _Organisation,
+        today: date,
+        now: datetime,
+        only: list[UUID] | None,
+        part: int | None,
     ) -> dict[str, Any]:
         return {
             "organization_id": org.id,
+            "partitions": self._partitions,
+            "partition": part,
+            # The directory step locks the whole organisation; slices lock their own key.
+            "lock_key": str(org.id) if part is None else f"{org.id}:{part}",
             "today": today,
             "now": now,
             "thresholds": list(org.thresholds),
@@ -264,8 +312,9 @@ class ExpirySweep:
         now: datetime,
         dry_run: bool,
         only: list[UUID] | None,
+        part: int,
     ) -> _Delivery:
-        params = self._params(org, today, now, only)
+        params = self._params(org, today, now, only, part)
         with translating():
             async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
                 await conn.execute(_LOCK, params)
@@ -274,7 +323,12 @@ class ExpirySweep:
                 await conn.execute(_RECIPIENTS, params)
                 await conn.execute("analyze expiry_recipients")
                 tiers = {r["tier"]: r["certificates"] for r in await _rows(conn, _TIER_COUNTS)}
-                log.info("expiry step done", step="select_due", certificates=sum(tiers.values()))
+                log.info(
+                    "expiry step done",
+                    step="select_due",
+                    partition=part,
+                    certificates=sum(tiers.values()),
+                )
                 delivery = _Delivery(
                     due_by_tier=tiers,
                     missing=[MissingCoordinator(**r) for r in await _rows(conn, _MISSING)],
@@ -287,16 +341,21 @@ class ExpirySweep:
                 delivery.notifications = counts["notifications"]
                 delivery.log_entries = counts["log_entries"]
                 delivery.pushes = counts["pushes"]
-                log.info("expiry step done", step="deliver", **counts)
+                log.info("expiry step done", step="deliver", partition=part, **counts)
                 cur = await conn.execute(_MARK_SENT, params)
                 delivery.marked = cur.rowcount
-                log.info("expiry step done", step="mark_sent", certificates=delivery.marked)
+                log.info(
+                    "expiry step done",
+                    step="mark_sent",
+                    partition=part,
+                    certificates=delivery.marked,
+                )
         return delivery
 
     async def _deliver_one_by_one(
-        self, org: _Organisation, today: date, now: datetime, dry_run: bool
+        self, org: _Organisation, today: date, now: datetime, dry_run: bool, part: int
     ) -> tuple[_Delivery, list[FailedRecord]]:
-        params = self._params(org, today, now, None)
+        params = self._params(org, today, now, None, part)
         with translating():
             async with self._pool.connection() as conn, conn.transaction(force_rollback=True):
                 await conn.execute(_CANDIDATES, params)
@@ -309,7 +368,7 @@ class ExpirySweep:
         failed: list[FailedRecord] = []
         for row in due:
             try:
-                one = await self._deliver(org, today, now, dry_run, only=[row["certification_id"]])
+                one = await self._deliver(org, today, now, dry_run, [row["certification_id"]], part)
             except DatabaseError as exc:
                 log.error(
                     "expiry notice failed",
@@ -335,7 +394,7 @@ class ExpirySweep:
     async def _directory(
         self, org: _Organisation, today: date, now: datetime, dry_run: bool
     ) -> tuple[int, int]:
-        params = self._params(org, today, now, None)
+        params = self._params(org, today, now, None, None)
         with translating():
             async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
                 await conn.execute(_LOCK, params)
@@ -355,4 +414,9 @@ def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
-__all__ = ["EXPIRY_LOCK_CLASS", "RENEWAL_HISTORY_WARNING", "Audience", "ExpirySweep"]
+__all__ = [
+    "DEFAULT_PARTITIONS",
+    "EXPIRY_LOCK_CLASS",
+    "RENEWAL_HISTORY_WARNING",
+    "ExpirySweep",
+]

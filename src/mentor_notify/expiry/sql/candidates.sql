@@ -4,6 +4,9 @@
 -- configured threshold at least the days left; 0 = lapsed), the same rule as
 -- mentor_notify.domain.tiers.classify_tier. %(only)s narrows the run to some
 -- certificates (the one-by-one retry after a failed batch); null means all.
+-- %(partitions)s and %(partition)s split the organisation's certificates into
+-- disjoint slices by a hash of their id, so several connections can sweep one
+-- organisation side by side, each slice in its own transaction.
 create temp table expiry_candidates on commit drop as
 select t.certification_id,
        t.organization_id,
@@ -25,3 +28,4 @@ where t.organization_id = %(organization_id)s
   and due.days is not null
   and not (due.days = any (t.notification_thresholds_sent))
   and (%(only)s::uuid[] is null or t.certification_id = any (%(only)s::uuid[]))
+  and mod(hashtext(t.certification_id::text) & 2147483647, %(partitions)s) = %(partition)s
