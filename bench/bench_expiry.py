@@ -448,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
-    configure_logging("warning")
+    configure_logging("error")
 
     big = ensure_database(args.admin_url, f"{args.prefix}_big", args.certificates, args.regenerate)
     small = ensure_database(args.admin_url, f"{args.prefix}_small", args.small, args.regenerate)
