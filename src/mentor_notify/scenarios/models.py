@@ -1,0 +1,61 @@
+"""Typed models of the scenario engine's tables (ticket 003)."""
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class ScenarioType(StrEnum):
+    """The follow-up scenarios (`scenario_notifications.scenario_type`)."""
+
+    INACTIVITY = "inactivity"
+    MILESTONE = "milestone"
+    CERTIFICATION_EXPIRY = "certification_expiry"
+    WELCOME_BACK = "welcome_back"
+
+
+class DeliveryStatus(StrEnum):
+    """Where a scenario notification's delivery stands."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class NewScenarioNotification(BaseModel):
+    """A scenario that fired for a person, to be recorded.
+
+    `milestone_value` is required for milestones and refused otherwise, as the
+    table's CHECK says; `metadata` may hold ids, codes and counts only.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    user_id: UUID
+    organization_id: UUID
+    scenario_type: ScenarioType
+    triggered_at: datetime | None = None
+    delivery_status: DeliveryStatus = DeliveryStatus.PENDING
+    milestone_value: int | None = Field(default=None, gt=0)
+    metadata: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _milestone_value_matches_type(self) -> "NewScenarioNotification":
+        is_milestone = self.scenario_type is ScenarioType.MILESTONE
+        if is_milestone and self.milestone_value is None:
+            raise ValueError("a milestone notification needs its milestone_value (e.g. 10)")
+        if not is_milestone and self.milestone_value is not None:
+            raise ValueError(f"milestone_value is only for milestones, not {self.scenario_type}")
+        if self.triggered_at is not None and self.triggered_at.tzinfo is None:
+            raise ValueError("triggered_at must be timezone-aware")
+        return self
+
+
+class ScenarioNotification(NewScenarioNotification):
+    """A recorded scenario notification."""
+
+    id: UUID
+    triggered_at: datetime
