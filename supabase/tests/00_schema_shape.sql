@@ -277,6 +277,8 @@ insert into column_spec (tbl, col, type, not_null, dflt) values
   ('scenario_notifications', 'delivery_status', 'text', true,  '''pending''::text'),
   ('scenario_notifications', 'milestone_value', 'integer', false, null),
   ('scenario_notifications', 'metadata', 'jsonb', false, null),
+  ('scenario_notifications', 'scenario_rule_id', 'uuid', false, null),
+  ('scenario_notifications', 'cooldown_until', 'timestamp with time zone', false, null),
   -- scenario_rules
   ('scenario_rules', 'id', 'uuid', true,  'gen_random_uuid()'),
   ('scenario_rules', 'organization_id', 'uuid', true,  null),
@@ -370,6 +372,7 @@ select results_eq(
     ('push_outbox', 'push_outbox_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('push_outbox', 'push_outbox_recipient_id_fkey', 'recipient_id', 'users', 'id', 'c', 'a'),
     ('scenario_notifications', 'scenario_notifications_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('scenario_notifications', 'scenario_notifications_scenario_rule_id_fkey', 'scenario_rule_id', 'scenario_rules', 'id', 'n', 'a'),
     ('scenario_notifications', 'scenario_notifications_user_id_fkey', 'user_id', 'auth.users', 'id', 'c', 'a'),
     ('scenario_rules', 'scenario_rules_chapter_fkey', 'organization_id,chapter_id', 'chapters', 'organization_id,id', 'c', 'a'),
     ('scenario_rules', 'scenario_rules_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),

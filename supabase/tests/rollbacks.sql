@@ -11,9 +11,13 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(22);
+select plan(24);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001400_scenario_cooldowns.sql
+select hasnt_column('public', 'scenario_notifications', 'cooldown_until', '1400 rollback removes cooldown_until');
+select hasnt_trigger('public', 'scenario_notifications', 'scenario_notifications_enforce_cooldown', '1400 rollback removes the cooldown trigger');
+
 \ir ../rollbacks/20261122001300_privacy_guard_fast_path.sql
 select doesnt_match(pg_get_functiondef('private.contains_personal_data(jsonb)'::regprocedure), 'strpos', '1300 rollback restores the walk-only personal-data check');
 

@@ -11,6 +11,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from mentor_notify.scenarios import (
+    CooldownActive,
     DeliveryStatus,
     NewScenarioNotification,
     ScenarioNotification,
@@ -204,3 +205,26 @@ async def test_rls_lets_a_mentor_read_only_their_own_history(
     assert own == NOW - timedelta(days=1)
     assert others is None
     assert visible == {"n": 0}
+
+
+async def test_the_database_refuses_a_notification_inside_a_cooldown(conn: Conn) -> None:
+    repo = ScenarioNotificationRepository(conn)
+    user, org = await person(conn), await organisation(conn)
+
+    def notice(days_ago: int) -> NewScenarioNotification:
+        at = NOW - timedelta(days=days_ago)
+        return NewScenarioNotification(
+            user_id=user,
+            organization_id=org,
+            scenario_type=ScenarioType.INACTIVITY,
+            triggered_at=at,
+            cooldown_until=at + timedelta(days=7),
+        )
+
+    first = await repo.insert_notification(notice(10))
+    with pytest.raises(CooldownActive, match="still cooling down"):
+        await repo.insert_notification(notice(5))
+    later = await repo.insert_notification(notice(2))
+
+    assert first.cooldown_until == NOW - timedelta(days=3)
+    assert later.triggered_at == NOW - timedelta(days=2)

@@ -7,11 +7,13 @@ from mentor_notify.scenarios.models import (
     ScenarioType,
 )
 from mentor_notify.scenarios.repository import (
+    CooldownActive,
     ScenarioNotificationRepository,
     ScenarioRepositoryError,
 )
 
 __all__ = [
+    "CooldownActive",
     "DeliveryStatus",
     "NewScenarioNotification",
     "ScenarioNotification",

@@ -29,7 +29,9 @@ class NewScenarioNotification(BaseModel):
     """A scenario that fired for a person, to be recorded.
 
     `milestone_value` is required for milestones and refused otherwise, as the
-    table's CHECK says; `metadata` may hold ids, codes and counts only.
+    table's CHECK says; `metadata` may hold ids, codes and counts only. With a
+    `cooldown_until`, the database refuses the notification while an earlier
+    one of the same scenario for the same person is still cooling down.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -41,6 +43,8 @@ class NewScenarioNotification(BaseModel):
     delivery_status: DeliveryStatus = DeliveryStatus.PENDING
     milestone_value: int | None = Field(default=None, gt=0)
     metadata: dict[str, Any] | None = None
+    scenario_rule_id: UUID | None = None
+    cooldown_until: datetime | None = None
 
     @model_validator(mode="after")
     def _milestone_value_matches_type(self) -> "NewScenarioNotification":
@@ -49,8 +53,10 @@ class NewScenarioNotification(BaseModel):
             raise ValueError("a milestone notification needs its milestone_value (e.g. 10)")
         if not is_milestone and self.milestone_value is not None:
             raise ValueError(f"milestone_value is only for milestones, not {self.scenario_type}")
-        if self.triggered_at is not None and self.triggered_at.tzinfo is None:
-            raise ValueError("triggered_at must be timezone-aware")
+        for name in ("triggered_at", "cooldown_until"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise ValueError(f"{name} must be timezone-aware")
         return self
 
 

@@ -46,6 +46,10 @@ class ScenarioRepositoryError(DatabaseError):
         self.operation = operation
 
 
+class CooldownActive(ScenarioRepositoryError):
+    """The notification falls inside the cooldown of an earlier one; nothing was written."""
+
+
 class ScenarioNotificationRepository:
     """Reads and writes `scenario_notifications` through one connection."""
 
@@ -66,7 +70,11 @@ class ScenarioNotificationRepository:
     async def insert_notification(
         self, notification: NewScenarioNotification
     ) -> ScenarioNotification:
-        """Record a scenario notification; return it as stored (id, time)."""
+        """Record a scenario notification; return it as stored (id, time).
+
+        Raises `CooldownActive` when the database drops it for falling inside
+        an earlier notification's cooldown.
+        """
         try:
             ensure_no_personal_data(notification.metadata, "metadata")
         except PersonalDataError as exc:
@@ -75,7 +83,14 @@ class ScenarioNotificationRepository:
         params["metadata"] = None if notification.metadata is None else Jsonb(notification.metadata)
         async with self._operation("insert_notification") as conn:
             row = await (await conn.execute(_INSERT, params)).fetchone()
-        assert row is not None  # INSERT ... RETURNING returns the row
+        if row is None:
+            raise CooldownActive(
+                "insert_notification",
+                DatabaseError(
+                    f"{notification.scenario_type} for this person is still cooling down "
+                    "from an earlier notification; nothing was written"
+                ),
+            )
         return ScenarioNotification.model_validate(row)
 
     async def get_last_sent_at(self, user_id: UUID, scenario_type: ScenarioType) -> datetime | None:
