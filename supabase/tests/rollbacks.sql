@@ -11,9 +11,12 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(24);
+select plan(25);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001500_scenario_rule_validation.sql
+select hasnt_function('private', 'scenario_rule_problem', array['text', 'jsonb', 'jsonb'], '1500 rollback removes the rule check function');
+
 \ir ../rollbacks/20261122001400_scenario_cooldowns.sql
 select hasnt_column('public', 'scenario_notifications', 'cooldown_until', '1400 rollback removes cooldown_until');
 select hasnt_trigger('public', 'scenario_notifications', 'scenario_notifications_enforce_cooldown', '1400 rollback removes the cooldown trigger');
