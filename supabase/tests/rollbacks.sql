@@ -11,9 +11,12 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(25);
+select plan(26);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001600_certification_follow_up_category.sql
+select doesnt_match(pg_get_constraintdef((select oid from pg_constraint where conname = 'notifications_category_check')), 'follow_up', '1600 rollback removes the follow-up category');
+
 \ir ../rollbacks/20261122001500_scenario_rule_validation.sql
 select hasnt_function('private', 'scenario_rule_problem', array['text', 'jsonb', 'jsonb'], '1500 rollback removes the rule check function');
 

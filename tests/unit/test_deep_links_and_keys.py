@@ -98,3 +98,10 @@ def test_each_part_of_a_key_matters() -> None:
     assert base not in variants
     assert len(variants) == 5
     assert expiry_notification_key(CERT, Tier.WARNING_7D, EXPIRY, MENTOR) == base
+
+
+@pytest.mark.parametrize("route", ["activities/new", "activities", "home"])
+def test_scenario_links_are_plain_routes(route: str) -> None:
+    assert parse_deep_link(f"mentornotify://v1/{route}").route == route
+    with pytest.raises(ValueError, match="takes no parameters"):
+        parse_deep_link(f"mentornotify://v1/{route}?x=1")

@@ -1,13 +1,17 @@
 """`mentor-notify scenarios ...`: follow-up scenario rules and the engine."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.db import connect
+from mentor_notify.db import connect, open_pool
+from mentor_notify.domain import FixedClock, SystemClock
+from mentor_notify.domain.clock import Clock
+from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
+from mentor_notify.scenarios.models import ScenarioType
 from mentor_notify.scenarios.rule_repository import ListedRule, ScenarioRuleRepository
 
 app = typer.Typer(help="Follow-up scenarios: inactivity, milestones, expiry, welcome back.")
@@ -26,6 +30,77 @@ OrganisationOption = Annotated[
 @app.callback(no_args_is_help=True)
 def _scenarios() -> None:
     """Follow-up scenarios: inactivity, milestones, expiry, welcome back."""
+
+
+@app.command("run")
+def scenarios_run(
+    ctx: typer.Context,
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now",
+            metavar="TIMESTAMP",
+            help="Evaluate as of this instant (ISO 8601 with a UTC offset, e.g. "
+            "2026-11-23T07:00:00+01:00). Default: the current time.",
+        ),
+    ] = None,
+    only: Annotated[
+        list[ScenarioType] | None,
+        typer.Option("--only", help="Only this scenario; repeat for several. Default: all four."),
+    ] = None,
+    organization: OrganisationOption = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be sent; write nothing.")
+    ] = False,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Evaluate every active mentor against every enabled scenario rule.
+
+    Inactivity, milestones, certification expiry and welcome back, each in one
+    set-based statement. Each hit records a scenario notification, an in-app
+    notification and a push per device. The database holds back anything inside
+    its rule's cooldown (and milestones already celebrated), so running it again,
+    or several copies at once, sends nothing twice.
+    """
+    clock: Clock = SystemClock() if now is None else FixedClock(_parse_instant(now))
+
+    async def work(url: str) -> EngineResult:
+        async with open_pool(url, common.state(ctx).settings) as pool:
+            return await ScenarioEngine(pool, clock).run(
+                only=only, organisations=organization, dry_run=dry_run
+            )
+
+    result = common.run_with_database(ctx, work)
+    if as_json:
+        common.print_json(result.model_dump(mode="json"))
+        return
+    title = "Scenarios (dry run: nothing was written)" if result.dry_run else "Scenarios"
+    table = Table(title=f"{title}, as of {result.now:%Y-%m-%d %H:%M %Z}", title_justify="left")
+    for column in ("scenario", "mentors", "hits", "held back", "notified", "pushes"):
+        table.add_column(column, justify="left" if column == "scenario" else "right")
+    for s in result.scenarios:
+        table.add_row(
+            s.scenario_type,
+            str(s.mentors_evaluated),
+            str(s.hits),
+            str(s.held_back),
+            str(s.notifications_created),
+            str(s.pushes_queued),
+        )
+    common.stdout.print(table)
+
+
+def _parse_instant(text: str) -> datetime:
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise typer.BadParameter(
+            f"{text!r} is not an instant with a UTC offset; write e.g. 2026-11-23T07:00:00+01:00",
+            param_hint="--now",
+        )
+    return instant
 
 
 @app.command("rules")

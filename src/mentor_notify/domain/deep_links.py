@@ -8,6 +8,10 @@ contract, defined here and mirrored by the sweep's SQL (tests compare the two):
   `mentornotify://v1/course-enrolment?certification_id=<uuid>&certificate_type=<code>&tier=<tier>`
 * coordinator or chapter admin, to follow the mentor up:
   `mentornotify://v1/mentors/<mentor uuid>/certification?certification_id=<uuid>&tier=<tier>`
+* follow-up scenarios, to the screens they are about: `mentornotify://v1/activities/new`
+  (register an activity, after an inactivity nudge), `mentornotify://v1/activities`
+  (a milestone) and `mentornotify://v1/home` (welcome back); the certification-expiry
+  scenario uses the renewal link.
 
 A new format gets a new version (`v2`), and the app keeps opening `v1` links
 already delivered. An app that cannot open a link falls back to the course
@@ -26,6 +30,7 @@ DEEP_LINK_VERSION = "v1"
 CERTIFICATE_TYPES = frozenset({"hlf_peer_mentor", "nhf_peer_mentor", "blindeforbundet_peer_mentor"})
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_PLAIN_ROUTES = frozenset({"activities/new", "activities", "home"})
 _MENTOR_ROUTE = re.compile(r"^mentors/(?P<mentor>[^/]+)/certification$")
 
 
@@ -67,6 +72,10 @@ def parse_deep_link(link: str) -> DeepLink:
         )
     route = parts.path.lstrip("/")
     params = dict(parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query)))
+    if route in _PLAIN_ROUTES:
+        if params:
+            raise ValueError(f"deep link {route!r} takes no parameters, got {sorted(params)}")
+        return DeepLink(version=parts.netloc, route=route, params=params)
     if route == "course-enrolment":
         expected = {"certification_id", "certificate_type", "tier"}
     elif (match := _MENTOR_ROUTE.match(route)) is not None:

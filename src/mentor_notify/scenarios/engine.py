@@ -1,0 +1,152 @@
+"""The scenario engine: every active mentor against every enabled rule, in set-based SQL.
+
+For each scenario type, one transaction: resolve each mentor's governing rule
+(`scenario_mentors`), total their activity once (`mentor_activity`), find the
+hits with one statement per scenario type (`hits_<type>.sql`), and record them
+with one statement (`deliver_hits.sql`): scenario notification, in-app
+notification and pushes. No per-mentor round trips.
+
+Cooldowns are the database's: each scenario notification carries its rule's
+`cooldown_until`, and a trigger drops one that falls inside an earlier one's
+cooldown for the same person and scenario, serialising such writers on an
+advisory lock. Milestones are unique per person, organisation and value. So
+concurrent or retried runs can never notify anyone twice inside a cooldown,
+and a second run in the same window records nothing.
+"""
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from importlib.resources import files
+from typing import Any
+from uuid import UUID, uuid4
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field
+
+from mentor_notify.db import Pool, translating
+from mentor_notify.domain import Clock
+from mentor_notify.scenarios.models import ScenarioType
+
+log = structlog.get_logger(__name__)
+
+_SQL = files("mentor_notify.scenarios").joinpath("sql")
+
+
+def _sql(name: str) -> str:
+    return _SQL.joinpath(f"{name}.sql").read_text("utf-8")
+
+
+_MENTORS = _sql("scenario_mentors")
+_ACTIVITY = _sql("mentor_activity")
+_DELIVER = _sql("deliver_hits")
+_HITS = {t: _sql(f"hits_{t.value}") for t in ScenarioType}
+_NEEDS_ACTIVITY = {ScenarioType.INACTIVITY, ScenarioType.MILESTONE, ScenarioType.WELCOME_BACK}
+
+
+class ScenarioOutcome(BaseModel):
+    """What one scenario type's evaluation found and wrote."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scenario_type: ScenarioType
+    mentors_evaluated: int = Field(description="Mentors with an enabled rule for the scenario.")
+    hits: int = Field(description="Mentors the scenario applied to.")
+    recorded: int = Field(description="Scenario notifications written.")
+    held_back: int = Field(
+        description="Hits the database dropped: inside a cooldown, or a "
+        "milestone already celebrated."
+    )
+    notifications_created: int
+    pushes_queued: int
+    duration_ms: float
+
+
+class EngineResult(BaseModel):
+    """One engine run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    run_id: UUID
+    now: datetime
+    dry_run: bool
+    scenarios: list[ScenarioOutcome]
+
+    def total(self, field: str) -> int:
+        """Sum of an integer field over the scenarios."""
+        return sum(int(getattr(s, field)) for s in self.scenarios)
+
+
+class ScenarioEngine:
+    """Evaluates scenario rules for every mentor and records the notifications due."""
+
+    def __init__(self, pool: Pool, clock: Clock) -> None:
+        """Use `pool` for connections and `clock` for "now"."""
+        self._pool = pool
+        self._clock = clock
+
+    async def run(
+        self,
+        *,
+        only: Sequence[ScenarioType] | None = None,
+        organisations: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> EngineResult:
+        """Evaluate every scenario (or `only` these) for every organisation (or those
+        whose id or slug is in `organisations`). With `dry_run` everything runs and
+        is rolled back; the counts say what would have been written."""
+        run_id = uuid4()
+        now = self._clock.now()
+        outcomes = []
+        with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="scenarios"):
+            for scenario in only or list(ScenarioType):
+                outcomes.append(await self._evaluate(scenario, now, organisations, dry_run))
+        return EngineResult(run_id=run_id, now=now, dry_run=dry_run, scenarios=outcomes)
+
+    async def _evaluate(
+        self,
+        scenario: ScenarioType,
+        now: datetime,
+        organisations: Sequence[str] | None,
+        dry_run: bool,
+    ) -> ScenarioOutcome:
+        started = time.perf_counter()
+        params: dict[str, Any] = {
+            "scenario_type": scenario.value,
+            "now": now,
+            "organizations": list(organisations) if organisations else None,
+        }
+        with translating():
+            async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
+                await conn.execute(_MENTORS, params)
+                await conn.execute("analyze scenario_mentors")
+                cur = await conn.execute("select count(*) as n from scenario_mentors where enabled")
+                evaluated = (await cur.fetchone() or {"n": 0})["n"]
+                if scenario in _NEEDS_ACTIVITY:
+                    await conn.execute(_ACTIVITY, params)
+                    await conn.execute("analyze mentor_activity")
+                await conn.execute(_HITS[scenario], params)
+                await conn.execute("analyze scenario_hits")
+                counts = await (await conn.execute(_DELIVER, params)).fetchone()
+        assert counts is not None  # the final SELECT always returns one row
+        outcome = ScenarioOutcome(
+            scenario_type=scenario,
+            mentors_evaluated=evaluated,
+            hits=counts["hits"],
+            recorded=counts["recorded"],
+            held_back=counts["hits"] - counts["recorded"],
+            notifications_created=counts["notifications"],
+            pushes_queued=counts["pushes"],
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        log.info(
+            "scenario evaluated",
+            scenario_type=scenario.value,
+            mentors=evaluated,
+            hits=outcome.hits,
+            recorded=outcome.recorded,
+            held_back=outcome.held_back,
+            pushes=outcome.pushes_queued,
+            dry_run=dry_run,
+        )
+        return outcome

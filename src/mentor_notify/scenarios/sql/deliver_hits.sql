@@ -1,0 +1,87 @@
+-- One statement records every hit of a scenario: the scenario notification
+-- (which the database drops when it falls inside an earlier one's cooldown,
+-- or repeats a milestone), then, for those recorded, the in-app notification
+-- (pending) and a push per registered device of the mentor. Rows go in
+-- ordered by person, so concurrent runs take the per-person cooldown locks in
+-- the same order and cannot deadlock.
+with recorded as (
+  insert into public.scenario_notifications as s (
+    user_id, organization_id, scenario_type, triggered_at, delivery_status, milestone_value,
+    metadata, scenario_rule_id, cooldown_until
+  )
+  select h.user_id, h.organization_id, %(scenario_type)s::text, %(now)s, 'pending', h.milestone_value,
+         h.metadata, h.rule_id, %(now)s + h.cooldown
+  from scenario_hits h
+  order by h.user_id, h.organization_id
+  on conflict do nothing
+  returning s.id, s.user_id, s.organization_id, s.milestone_value, s.metadata
+),
+planned as (
+  select r.id as scenario_notification_id, r.user_id, r.organization_id, r.milestone_value,
+         r.metadata, h.messages,
+         'mentornotify://v1/' || case %(scenario_type)s::text
+           when 'inactivity' then 'activities/new'
+           when 'milestone' then 'activities'
+           when 'welcome_back' then 'home'
+           else 'course-enrolment?certification_id=' || (r.metadata ->> 'certification_id')
+                || '&certificate_type=' || (r.metadata ->> 'certificate_type')
+                || '&tier=' || (r.metadata ->> 'tier')
+         end as deep_link
+  from recorded r
+  join scenario_hits h on h.user_id = r.user_id and h.organization_id = r.organization_id
+),
+notified as (
+  insert into public.notifications as n (
+    organization_id, recipient_id, subject_mentor_id, category, message_key, data, status,
+    idempotency_key, created_at
+  )
+  select p.organization_id, p.user_id, p.user_id,
+         case %(scenario_type)s::text
+           when 'certification_expiry' then 'certification_follow_up' else %(scenario_type)s::text
+         end,
+         p.messages ->> 'nb',
+         jsonb_strip_nulls(jsonb_build_object(
+           'scenario_notification_id', p.scenario_notification_id,
+           'message_keys', p.messages,
+           'milestone', p.milestone_value,
+           'certification_id', p.metadata ->> 'certification_id',
+           'tier', p.metadata ->> 'tier',
+           'deep_link', p.deep_link
+         )),
+         'pending',
+         encode(sha256(convert_to(concat_ws('|', 'scenario', p.scenario_notification_id, p.user_id),
+                                  'UTF8')), 'hex'),
+         %(now)s
+  from planned p
+  on conflict do nothing
+  returning n.id, n.organization_id, n.recipient_id, n.message_key, n.data
+),
+queued as (
+  insert into public.push_outbox (
+    organization_id, notification_id, recipient_id, device_token_id, provider, payload,
+    collapse_key, idempotency_key, status, available_at, created_at
+  )
+  select n.organization_id, n.id, n.recipient_id, d.id, d.provider,
+         jsonb_build_object(
+           'category', %(scenario_type)s::text,
+           'title_key', n.message_key || '.title',
+           'body_key', n.message_key || '.body',
+           'priority', 'normal',
+           'data', jsonb_build_object(
+             'notification_id', n.id,
+             'category', %(scenario_type)s::text,
+             'deep_link', n.data ->> 'deep_link'
+           )
+         ),
+         'scenario:' || %(scenario_type)s::text,
+         encode(sha256(convert_to(concat_ws('|', n.id, d.id), 'UTF8')), 'hex'),
+         'pending', %(now)s, %(now)s
+  from notified n
+  join public.device_tokens d on d.user_id = n.recipient_id
+  on conflict do nothing
+  returning 1
+)
+select (select count(*) from scenario_hits)::integer as hits,
+       (select count(*) from recorded)::integer as recorded,
+       (select count(*) from notified)::integer as notifications,
+       (select count(*) from queued)::integer as pushes
