@@ -17,7 +17,7 @@ select no_plan();
 select tables_are('public', array[
   'organizations', 'chapters', 'users', 'chapter_memberships', 'coordinator_assignments',
   'peer_mentor_certifications', 'certification_expiry_tracking', 'cert_notification_log',
-  'notifications', 'device_tokens', 'push_outbox',
+  'notifications', 'device_tokens', 'push_outbox', 'scenario_cooldowns',
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
   'mentor_directory'
 ], 'public holds exactly the tables of the notification schema');
@@ -279,6 +279,12 @@ insert into column_spec (tbl, col, type, not_null, dflt) values
   ('scenario_notifications', 'metadata', 'jsonb', false, null),
   ('scenario_notifications', 'scenario_rule_id', 'uuid', false, null),
   ('scenario_notifications', 'cooldown_until', 'timestamp with time zone', false, null),
+  -- scenario_cooldowns
+  ('scenario_cooldowns', 'id', 'uuid', true,  'gen_random_uuid()'),
+  ('scenario_cooldowns', 'user_id', 'uuid', true,  null),
+  ('scenario_cooldowns', 'scenario_type', 'text', true,  null),
+  ('scenario_cooldowns', 'last_triggered_at', 'timestamp with time zone', true,  null),
+  ('scenario_cooldowns', 'cooldown_until', 'timestamp with time zone', true,  null),
   -- scenario_rules
   ('scenario_rules', 'id', 'uuid', true,  'gen_random_uuid()'),
   ('scenario_rules', 'organization_id', 'uuid', true,  null),
@@ -316,11 +322,12 @@ select results_eq(
 )
 from (select distinct tbl as t from column_spec order by 1) s;
 
--- Every organisation-scoped table carries organization_id (sharding key).
+-- Every organisation-scoped table carries organization_id (sharding key);
+-- per-person tables (a person may be in several organisations) do not.
 select is(
   array(select c.relname::text from pg_class c
         where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-          and c.relname not in ('organizations', 'users', 'device_tokens')
+          and c.relname not in ('organizations', 'users', 'device_tokens', 'scenario_cooldowns')
           and not exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id')
         order by 1),
   '{}'::text[],
@@ -371,6 +378,7 @@ select results_eq(
     ('push_outbox', 'push_outbox_notification_id_fkey', 'notification_id', 'notifications', 'id', 'c', 'a'),
     ('push_outbox', 'push_outbox_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('push_outbox', 'push_outbox_recipient_id_fkey', 'recipient_id', 'users', 'id', 'c', 'a'),
+    ('scenario_cooldowns', 'scenario_cooldowns_user_id_fkey', 'user_id', 'auth.users', 'id', 'c', 'a'),
     ('scenario_notifications', 'scenario_notifications_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('scenario_notifications', 'scenario_notifications_scenario_rule_id_fkey', 'scenario_rule_id', 'scenario_rules', 'id', 'n', 'a'),
     ('scenario_notifications', 'scenario_notifications_user_id_fkey', 'user_id', 'auth.users', 'id', 'c', 'a'),

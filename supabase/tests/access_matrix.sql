@@ -75,7 +75,7 @@ from unnest(array['anon', 'authenticated', 'service_role']) r
 cross join unnest(array[
   'organizations', 'chapters', 'users', 'chapter_memberships', 'coordinator_assignments',
   'peer_mentor_certifications', 'certification_expiry_tracking', 'cert_notification_log',
-  'notifications', 'device_tokens', 'push_outbox',
+  'notifications', 'device_tokens', 'push_outbox', 'scenario_cooldowns',
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
   'mentor_directory']) t
 cross join unnest(array['select', 'insert', 'update', 'delete']) o;

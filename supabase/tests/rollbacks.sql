@@ -22,7 +22,7 @@ select hasnt_function('private', 'scenario_rule_problem', array['text', 'jsonb',
 
 \ir ../rollbacks/20261122001400_scenario_cooldowns.sql
 select hasnt_column('public', 'scenario_notifications', 'cooldown_until', '1400 rollback removes cooldown_until');
-select hasnt_trigger('public', 'scenario_notifications', 'scenario_notifications_enforce_cooldown', '1400 rollback removes the cooldown trigger');
+select hasnt_table('public', 'scenario_cooldowns', '1400 rollback removes scenario_cooldowns');
 
 \ir ../rollbacks/20261122001300_privacy_guard_fast_path.sql
 select doesnt_match(pg_get_functiondef('private.contains_personal_data(jsonb)'::regprocedure), 'strpos', '1300 rollback restores the walk-only personal-data check');

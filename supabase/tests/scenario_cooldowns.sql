@@ -6,7 +6,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(8);
+select plan(10);
 
 -- A notification with a 7-day cooldown, three days ago.
 insert into scenario_notifications (user_id, organization_id, scenario_type, triggered_at, delivery_status, cooldown_until)
@@ -39,6 +39,17 @@ insert into scenario_notifications (user_id, organization_id, scenario_type, tri
 values (:MC, :O2, 'inactivity', now(), now() + interval '7 days');
 select is((select count(*)::int from scenario_notifications where user_id = :MC and scenario_type = 'inactivity' and delivery_status <> 'failed'), 1,
           'a failed notification does not hold back the next one');
+
+-- A notification that turns out to have failed releases its cooldown.
+insert into scenario_notifications (id, user_id, organization_id, scenario_type, triggered_at, cooldown_until)
+values ('80000000-0000-4000-8000-0000000000c1', :MAC, :O2, 'welcome_back', now() - interval '1 day', now() + interval '29 days');
+update scenario_notifications set delivery_status = 'failed' where id = '80000000-0000-4000-8000-0000000000c1';
+insert into scenario_notifications (user_id, organization_id, scenario_type, triggered_at, cooldown_until)
+values (:MAC, :O2, 'welcome_back', now(), now() + interval '30 days');
+select is((select count(*)::int from scenario_notifications where user_id = :MAC and scenario_type = 'welcome_back' and delivery_status <> 'failed'), 1,
+          'a notification marked failed afterwards releases the cooldown it started');
+select is((select cooldown_until from scenario_cooldowns where user_id = :MAC and scenario_type = 'welcome_back'), now() + interval '30 days',
+          'scenario_cooldowns holds the cooldown in force');
 
 select throws_ok(
   $$insert into scenario_notifications (user_id, organization_id, scenario_type, milestone_value)

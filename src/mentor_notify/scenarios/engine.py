@@ -7,9 +7,11 @@ with one statement (`deliver_hits.sql`): scenario notification, in-app
 notification and pushes. No per-mentor round trips.
 
 Cooldowns are the database's: each scenario notification carries its rule's
-`cooldown_until`, and a trigger drops one that falls inside an earlier one's
-cooldown for the same person and scenario, serialising such writers on an
-advisory lock. Milestones are unique per person, organisation and value. So
+`cooldown_until`, and a trigger claims the person's cooldown for the scenario
+in `scenario_cooldowns` with a conditional upsert (which locks that row, so a
+concurrent writer waits and then sees the claim), dropping the notification
+when an earlier cooldown has not ended. Milestones are unique per person,
+organisation and value. So
 concurrent or retried runs can never notify anyone twice inside a cooldown,
 and a second run in the same window records nothing.
 """

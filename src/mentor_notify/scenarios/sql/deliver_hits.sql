@@ -2,7 +2,7 @@
 -- (which the database drops when it falls inside an earlier one's cooldown,
 -- or repeats a milestone), then, for those recorded, the in-app notification
 -- (pending) and a push per registered device of the mentor. Rows go in
--- ordered by person, so concurrent runs take the per-person cooldown locks in
+-- ordered by person, so concurrent runs lock the people's cooldown rows in
 -- the same order and cannot deadlock.
 with recorded as (
   insert into public.scenario_notifications as s (
