@@ -1,10 +1,11 @@
 """The scenario engine: every active mentor against every enabled rule, in set-based SQL.
 
-For each scenario type, one transaction: resolve each mentor's governing rule
-(`scenario_mentors`), total their activity once (`mentor_activity`), find the
-hits with one statement per scenario type (`hits_<type>.sql`), and record them
-with one statement (`deliver_hits.sql`): scenario notification, in-app
-notification and pushes. No per-mentor round trips.
+Once per run, one grouped pass totals every mentor's activity
+(`mentor_activity`). Then for each scenario type, one transaction: resolve
+each mentor's governing rule (`scenario_mentors`), find the hits with one
+statement (`hits_<type>.sql`), and record them with one statement
+(`deliver_hits.sql`): scenario notification, in-app notification and pushes.
+No per-mentor round trips.
 
 Cooldowns are the database's: each scenario notification carries its rule's
 `cooldown_until`, and a trigger claims the person's cooldown for the scenario
@@ -24,6 +25,8 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import structlog
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from pydantic import BaseModel, ConfigDict, Field
 
 from mentor_notify.db import Pool, translating
@@ -99,37 +102,47 @@ class ScenarioEngine:
         is rolled back; the counts say what would have been written."""
         run_id = uuid4()
         now = self._clock.now()
+        scenarios = list(only or ScenarioType)
+        params: dict[str, Any] = {
+            "now": now,
+            "organizations": list(organisations) if organisations else None,
+        }
         outcomes = []
-        with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="scenarios"):
-            for scenario in only or list(ScenarioType):
-                outcomes.append(await self._evaluate(scenario, now, organisations, dry_run))
+        with (
+            structlog.contextvars.bound_contextvars(run_id=str(run_id), job="scenarios"),
+            translating(),
+        ):
+            async with self._pool.connection() as conn:
+                if _NEEDS_ACTIVITY.intersection(scenarios):
+                    await conn.execute("drop table if exists pg_temp.mentor_activity")
+                    await conn.execute(_ACTIVITY, params)
+                    await conn.execute("analyze mentor_activity")
+                    await conn.commit()
+                try:
+                    for scenario in scenarios:
+                        outcomes.append(await self._evaluate(conn, scenario, params, dry_run))
+                finally:
+                    await conn.execute("drop table if exists pg_temp.mentor_activity")
+                    await conn.commit()
         return EngineResult(run_id=run_id, now=now, dry_run=dry_run, scenarios=outcomes)
 
     async def _evaluate(
         self,
+        conn: AsyncConnection[DictRow],
         scenario: ScenarioType,
-        now: datetime,
-        organisations: Sequence[str] | None,
+        run_params: dict[str, Any],
         dry_run: bool,
     ) -> ScenarioOutcome:
         started = time.perf_counter()
-        params: dict[str, Any] = {
-            "scenario_type": scenario.value,
-            "now": now,
-            "organizations": list(organisations) if organisations else None,
-        }
-        with translating():
-            async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
-                await conn.execute(_MENTORS, params)
-                await conn.execute("analyze scenario_mentors")
-                cur = await conn.execute("select count(*) as n from scenario_mentors where enabled")
-                evaluated = (await cur.fetchone() or {"n": 0})["n"]
-                if scenario in _NEEDS_ACTIVITY:
-                    await conn.execute(_ACTIVITY, params)
-                    await conn.execute("analyze mentor_activity")
-                await conn.execute(_HITS[scenario], params)
-                await conn.execute("analyze scenario_hits")
-                counts = await (await conn.execute(_DELIVER, params)).fetchone()
+        params = run_params | {"scenario_type": scenario.value}
+        async with conn.transaction(force_rollback=dry_run):
+            await conn.execute(_MENTORS, params)
+            await conn.execute("analyze scenario_mentors")
+            cur = await conn.execute("select count(*) as n from scenario_mentors where enabled")
+            evaluated = (await cur.fetchone() or {"n": 0})["n"]
+            await conn.execute(_HITS[scenario], params)
+            await conn.execute("analyze scenario_hits")
+            counts = await (await conn.execute(_DELIVER, params)).fetchone()
         assert counts is not None  # the final SELECT always returns one row
         outcome = ScenarioOutcome(
             scenario_type=scenario,

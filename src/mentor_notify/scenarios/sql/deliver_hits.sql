@@ -12,6 +12,14 @@ with recorded as (
   select h.user_id, h.organization_id, %(scenario_type)s::text, %(now)s, 'pending', h.milestone_value,
          h.metadata, h.rule_id, %(now)s + h.cooldown
   from scenario_hits h
+  -- A cheap read skips people plainly still cooling down; the trigger stays
+  -- the guarantee when another run commits a claim meanwhile.
+  where not exists (
+    select 1 from public.scenario_cooldowns c
+    where c.user_id = h.user_id
+      and c.scenario_type = %(scenario_type)s::text
+      and c.cooldown_until > %(now)s
+  )
   order by h.user_id, h.organization_id
   on conflict do nothing
   returning s.id, s.user_id, s.organization_id, s.milestone_value, s.metadata
