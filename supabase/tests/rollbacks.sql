@@ -11,9 +11,12 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(26);
+select plan(27);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001700_follow_up_delivery_log.sql
+select hasnt_function('private', 'push_outbox_record_follow_up', '1700 rollback removes the delivery-record trigger function');
+
 \ir ../rollbacks/20261122001600_certification_follow_up_category.sql
 select doesnt_match(pg_get_constraintdef((select oid from pg_constraint where conname = 'notifications_category_check')), 'follow_up', '1600 rollback removes the follow-up category');
 

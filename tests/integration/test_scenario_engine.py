@@ -261,3 +261,56 @@ def test_cli_runs_and_explains_a_bad_instant(own_database_url: str) -> None:
     assert outcome["hits"] > 0
     assert bad.exit_code == 2
     assert "with a UTC offset" in " ".join(bad.output.replace("│", " ").split())
+
+
+async def test_deliveries_are_logged_for_coordinators_as_they_happen(own_pool: Pool) -> None:
+    world = await make_world(own_pool, {"reached": 400, "unreachable": 400})
+    await add_rule(own_pool, world, "inactivity", {"inactivity_days": 30})
+    await run(own_pool, ScenarioType.INACTIVITY)
+    reached = world.mentors["reached"].person.id
+    unreachable = world.mentors["unreachable"].person.id
+    async with own_pool.connection() as conn:
+        # What a dispatcher records: one push sent, the other refused by FCM.
+        await conn.execute(
+            "update public.push_outbox set status = 'sent', sent_at = %s where recipient_id = %s",
+            [NOW, reached],
+        )
+        await conn.execute(
+            "update public.push_outbox set status = 'failed', "
+            "last_error = 'UNREGISTERED: token gone' where recipient_id = %s",
+            [unreachable],
+        )
+        # An outcome recorded twice (a retried report) adds nothing.
+        await conn.execute(
+            "update public.push_outbox set status = 'pending' where recipient_id = %s", [reached]
+        )
+        await conn.execute(
+            "update public.push_outbox set status = 'sent' where recipient_id = %s", [reached]
+        )
+        rows = await (
+            await conn.execute(
+                "select peer_mentor_id, chapter_id, status, delivery_channel, failure_reason "
+                "from public.follow_up_notification_log order by status"
+            )
+        ).fetchall()
+    again = await run(own_pool, ScenarioType.INACTIVITY)
+
+    assert [(r["peer_mentor_id"], r["status"], r["failure_reason"]) for r in rows] == [
+        (reached, "delivered", None),
+        (unreachable, "failed", "UNREGISTERED:_token_gone"),
+    ]
+    assert {r["chapter_id"] for r in rows} == {world.chapter_a}
+    assert {r["delivery_channel"] for r in rows} == {"fcm"}
+    async with own_pool.connection() as conn:
+        by_person = {
+            row["user_id"]: row["statuses"]
+            for row in await (
+                await conn.execute(
+                    "select user_id, array_agg(delivery_status order by triggered_at) as statuses "
+                    "from public.scenario_notifications group by user_id"
+                )
+            ).fetchall()
+        }
+    # The failed nudge released its cooldown, so the next run tried again.
+    assert by_person == {reached: ["sent"], unreachable: ["failed", "pending"]}
+    assert again.scenarios[0].recorded == 1
