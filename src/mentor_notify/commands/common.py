@@ -35,6 +35,16 @@ JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")
 ]
 
+OrganisationOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--organization",
+        "-o",
+        metavar="ID|SLUG",
+        help="Only this organisation (id or slug); repeat for several. Default: all.",
+    ),
+]
+
 
 @dataclass(frozen=True)
 class CliState:

@@ -34,15 +34,7 @@ def expiry_run(
             "rehearsals). Default: each organisation's own local date.",
         ),
     ] = None,
-    organization: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--organization",
-            "-o",
-            metavar="ID|SLUG",
-            help="Only this organisation (id or slug); repeat for several. Default: all.",
-        ),
-    ] = None,
+    organization: common.OrganisationOption = None,
     dry_run: Annotated[
         bool,
         typer.Option("--dry-run", help="Show what would be sent; change nothing."),

@@ -16,16 +16,6 @@ from mentor_notify.scenarios.rule_repository import ListedRule, ScenarioRuleRepo
 
 app = typer.Typer(help="Follow-up scenarios: inactivity, milestones, expiry, welcome back.")
 
-OrganisationOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--organization",
-        "-o",
-        metavar="ID|SLUG",
-        help="Only this organisation (id or slug); repeat for several. Default: all.",
-    ),
-]
-
 
 @app.callback(no_args_is_help=True)
 def _scenarios() -> None:
@@ -48,7 +38,7 @@ def scenarios_run(
         list[ScenarioType] | None,
         typer.Option("--only", help="Only this scenario; repeat for several. Default: all four."),
     ] = None,
-    organization: OrganisationOption = None,
+    organization: common.OrganisationOption = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Count what would be sent; write nothing.")
     ] = False,
@@ -106,7 +96,7 @@ def _parse_instant(text: str) -> datetime:
 @app.command("rules")
 def scenarios_rules(
     ctx: typer.Context,
-    organization: OrganisationOption = None,
+    organization: common.OrganisationOption = None,
     as_json: common.JsonOption = False,
 ) -> None:
     """List the scenario rules: organisation defaults, then chapter rules.
