@@ -10,7 +10,16 @@ import typer
 from pydantic import ValidationError
 from rich.markup import escape
 
-from mentor_notify.commands import common, config, db, demo, expiry, maintenance, scenarios
+from mentor_notify.commands import (
+    common,
+    config,
+    db,
+    demo,
+    expiry,
+    maintenance,
+    push,
+    scenarios,
+)
 from mentor_notify.config import Settings
 from mentor_notify.logging import configure_logging
 
@@ -26,6 +35,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(expiry.app, name="expiry")
 app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(scenarios.app, name="scenarios")
+app.add_typer(push.app, name="push")
 app.command("demo")(demo.demo)
 app.command("config")(config.config)
 

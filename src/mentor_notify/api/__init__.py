@@ -3,8 +3,6 @@
 from mentor_notify.api.app import create_app
 from mentor_notify.api.auth import Claims, TokenError, verify_token
 from mentor_notify.api.jobs import (
-    DeviceTokenRegistration,
-    DeviceTokenResponse,
     DispatchRequest,
     ExpiryRequest,
     JobOutcome,
@@ -12,6 +10,7 @@ from mentor_notify.api.jobs import (
     JobRunner,
     ScenarioRequest,
 )
+from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
 __all__ = [
     "Claims",

@@ -23,8 +23,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mentor_notify import __version__
 from mentor_notify.api.auth import Claims, TokenError, verify_token
 from mentor_notify.api.jobs import (
-    DeviceTokenRegistration,
-    DeviceTokenResponse,
     DispatchRequest,
     ExpiryRequest,
     JobOutcome,
@@ -35,6 +33,7 @@ from mentor_notify.api.jobs import (
 from mentor_notify.api.metrics import Metrics
 from mentor_notify.db import DatabaseError
 from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
+from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
 log = structlog.get_logger(__name__)
 

@@ -10,6 +10,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
+
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -42,23 +44,6 @@ class DispatchRequest(_Request):
     limit: int | None = Field(
         default=None, ge=1, le=100_000, description="Send at most this many due messages."
     )
-
-
-class DeviceTokenRegistration(_Request):
-    """Body of POST /v1/device-tokens: the calling user's device."""
-
-    token: str = Field(min_length=8, max_length=4096, pattern=r"^\S+$")
-    platform: Literal["android", "ios"]
-    provider: Literal["fcm", "apns"] = "fcm"
-
-
-class DeviceTokenResponse(BaseModel):
-    """A registered device token (the token itself is not echoed)."""
-
-    id: UUID
-    platform: Literal["android", "ios"]
-    provider: Literal["fcm", "apns"]
-    last_refreshed_at: datetime
 
 
 class JobOutcome(BaseModel):

@@ -1,0 +1,106 @@
+"""Device tokens: registered by the app at every launch, listed when they go stale.
+
+Registering is an upsert on the token: the same device registering again only
+refreshes `last_refreshed_at` (so a token that stops being refreshed is a sign
+the app was removed), and a token registered by another person (a device that
+changed hands) moves to them, because pushes must reach whoever uses the device
+now. One person may have several devices, on both platforms. The token itself
+is a credential for reaching a device: it is never logged or listed.
+"""
+
+from datetime import datetime, timedelta
+from typing import Literal
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+from pydantic import BaseModel, ConfigDict, Field
+
+from mentor_notify.db import translating
+
+
+class DeviceTokenRegistration(BaseModel):
+    """A device the calling user registers (the app sends it at every launch)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: str = Field(min_length=8, max_length=4096, pattern=r"^\S+$")
+    platform: Literal["android", "ios"]
+    provider: Literal["fcm", "apns"] = "fcm"
+
+
+class DeviceTokenResponse(BaseModel):
+    """A registered device token (the token itself is not echoed)."""
+
+    id: UUID
+    platform: Literal["android", "ios"]
+    provider: Literal["fcm", "apns"]
+    last_refreshed_at: datetime
+
+
+class StaleToken(BaseModel):
+    """A device token not refreshed for a while: ids and dates, never the token."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    user_id: UUID
+    platform: Literal["android", "ios"]
+    provider: Literal["fcm", "apns"]
+    last_refreshed_at: datetime
+
+
+_REGISTER = """
+insert into public.device_tokens (user_id, platform, provider, token, last_refreshed_at)
+values (%(user_id)s, %(platform)s, %(provider)s, %(token)s, %(now)s)
+on conflict (token) do update
+set user_id = excluded.user_id,
+    platform = excluded.platform,
+    provider = excluded.provider,
+    last_refreshed_at = greatest(public.device_tokens.last_refreshed_at, excluded.last_refreshed_at)
+returning id, platform, provider, last_refreshed_at
+"""
+
+_DELETE_OWN = "delete from public.device_tokens where id = %(id)s and user_id = %(user_id)s"
+
+_STALE = """
+select id, user_id, platform, provider, last_refreshed_at
+from public.device_tokens
+where last_refreshed_at < %(cutoff)s
+order by last_refreshed_at, id
+"""
+
+
+class DeviceTokenRepository:
+    """Device tokens through one connection."""
+
+    def __init__(self, conn: AsyncConnection[DictRow]) -> None:
+        """Use `conn` for every call; each call is its own transaction (or savepoint)."""
+        self._conn = conn
+
+    async def register(
+        self, user_id: UUID, registration: DeviceTokenRegistration, now: datetime
+    ) -> DeviceTokenResponse:
+        """Register the user's device, or refresh it if already registered."""
+        with translating():
+            async with self._conn.transaction():
+                cur = await self._conn.execute(
+                    _REGISTER, registration.model_dump() | {"user_id": user_id, "now": now}
+                )
+                row = await cur.fetchone()
+        assert row is not None  # INSERT ... ON CONFLICT DO UPDATE always returns the row
+        return DeviceTokenResponse.model_validate(row)
+
+    async def delete_own(self, user_id: UUID, token_id: UUID) -> bool:
+        """Delete one of the user's own tokens; False when they have none with that id."""
+        with translating():
+            async with self._conn.transaction():
+                cur = await self._conn.execute(_DELETE_OWN, {"id": token_id, "user_id": user_id})
+                return cur.rowcount == 1
+
+    async def stale(self, older_than: timedelta, now: datetime) -> list[StaleToken]:
+        """Tokens not refreshed since `now - older_than`, oldest first."""
+        with translating():
+            cur = await self._conn.execute(_STALE, {"cutoff": now - older_than})
+            rows = await cur.fetchall()
+        return [StaleToken.model_validate(row) for row in rows]
