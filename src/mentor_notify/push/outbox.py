@@ -1,0 +1,144 @@
+"""The push outbox: claiming due messages under a lease, and recording what became of them.
+
+Delivery is at-least-once towards the push services and exactly-once in the
+database: a claim is a lease (`leased_until`), so messages of a worker that
+dies are claimed again when it runs out, and every send carries the message's
+idempotency key and collapse key so the receiving side can drop a duplicate.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib.resources import files
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+from mentor_notify.db import Pool, translating
+
+_SQL = files("mentor_notify.push").joinpath("sql")
+_CLAIM = _SQL.joinpath("claim.sql").read_text("utf-8")
+_RECORD = _SQL.joinpath("record.sql").read_text("utf-8")
+_DEAD = _SQL.joinpath("dead.sql").read_text("utf-8")
+_RETRY = _SQL.joinpath("retry.sql").read_text("utf-8")
+
+Result = Literal["sent", "retry", "permanent", "unregistered"]
+
+
+class ClaimedPush(BaseModel):
+    """A message leased to this worker, with the device token to send it to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    notification_id: UUID
+    recipient_id: UUID
+    device_token_id: UUID | None
+    provider: Literal["fcm", "apns"]
+    payload: dict[str, Any]
+    collapse_key: str | None
+    idempotency_key: str
+    attempts: int
+    token: str | None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one send: delivered, to retry at `retry_at`, refused for good,
+    or refused because the device token is dead."""
+
+    push_id: UUID
+    result: Result
+    error_code: str | None = None
+    retry_at: datetime | None = None
+
+
+class OutcomeCounts(BaseModel):
+    """What one `record` call changed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dead: int = 0
+    tokens_removed: int = 0
+    notifications_settled: int = 0
+
+
+class DeadPush(BaseModel):
+    """A message whose retries are exhausted."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    notification_id: UUID
+    recipient_id: UUID
+    provider: Literal["fcm", "apns"]
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+
+
+class Outbox:
+    """Claims and settles messages of `push_outbox` for one worker."""
+
+    def __init__(self, pool: Pool, worker: str, *, max_attempts: int = 5) -> None:
+        """`worker` names this process in `leased_by`; after `max_attempts` sends a
+        retryable failure makes the message dead."""
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        self._pool = pool
+        self._worker = worker
+        self._max_attempts = max_attempts
+
+    async def claim(self, limit: int, lease: timedelta, now: datetime) -> list[ClaimedPush]:
+        """Lease up to `limit` due messages (oldest first) until `now + lease`."""
+        params = {"limit": limit, "lease": lease, "now": now, "worker": self._worker}
+        with translating():
+            async with self._pool.connection() as conn:
+                rows = await (await conn.execute(_CLAIM, params)).fetchall()
+        return [ClaimedPush.model_validate(row) for row in rows]
+
+    async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
+        """Settle the sends in one statement; messages no longer leased to this worker
+        are left alone."""
+        if not outcomes:
+            return OutcomeCounts()
+        document = json.dumps(
+            [
+                {
+                    "id": str(o.push_id),
+                    "result": o.result,
+                    "error_code": o.error_code,
+                    "retry_at": o.retry_at.isoformat() if o.retry_at else None,
+                }
+                for o in outcomes
+            ]
+        )
+        params = {
+            "outcomes": document,
+            "now": now,
+            "worker": self._worker,
+            "max_attempts": self._max_attempts,
+        }
+        with translating():
+            async with self._pool.connection() as conn:
+                row = await (await conn.execute(_RECORD, params)).fetchone()
+        return OutcomeCounts.model_validate(row or {})
+
+    async def dead(self, limit: int = 100) -> list[DeadPush]:
+        """Messages whose retries are exhausted, newest first."""
+        with translating():
+            async with self._pool.connection() as conn:
+                rows = await (await conn.execute(_DEAD, {"limit": limit})).fetchall()
+        return [DeadPush.model_validate(row) for row in rows]
+
+    async def retry(self, ids: Sequence[UUID], now: datetime) -> list[UUID]:
+        """Queue dead or failed messages again, due now; returns those re-queued."""
+        with translating():
+            async with self._pool.connection() as conn:
+                rows = await (await conn.execute(_RETRY, {"ids": list(ids), "now": now})).fetchall()
+        return [row["id"] for row in rows]

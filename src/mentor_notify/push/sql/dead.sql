@@ -1,0 +1,6 @@
+-- Messages whose retries are exhausted, newest first: ids, codes and dates only.
+select id, notification_id, recipient_id, provider, attempts, last_error, created_at
+from public.push_outbox
+where status = 'dead'
+order by created_at desc, id
+limit %(limit)s
