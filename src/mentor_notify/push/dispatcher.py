@@ -1,0 +1,166 @@
+"""The dispatcher: drains the outbox through the push services' senders.
+
+A round claims a batch under a lease, sends it with many requests in flight,
+and settles every outcome in one statement. Retryable failures come back after
+an exponential backoff with full jitter (never sooner than the service's
+`Retry-After`); permanent ones are not retried; a dead token is deleted.
+Stopping (SIGTERM in the worker) finishes the sends in flight and records
+them; nothing more is claimed, and whatever was not claimed stays queued.
+"""
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Protocol
+
+import structlog
+from pydantic import BaseModel, ConfigDict
+
+from mentor_notify.domain import Clock
+from mentor_notify.push.outbox import ClaimedPush, Outbox, Outcome, OutcomeCounts, Result
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """A push service's answer to one send."""
+
+    result: Result
+    error_code: str | None = None
+    retry_after: timedelta | None = None
+
+
+class Sender(Protocol):
+    """Sends one message to one device through one push service."""
+
+    async def send(self, push: ClaimedPush) -> SendResult:
+        """Send `push`; classify the answer (never raise for a service's refusal)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: a random wait up to base x 2^(attempt-1),
+    capped, and never shorter than the service's Retry-After."""
+
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(hours=1)
+    rng: random.Random = field(default_factory=random.Random)
+
+    def delay(self, attempt: int, retry_after: timedelta | None = None) -> timedelta:
+        """How long to wait before attempt `attempt + 1`."""
+        ceiling = min(self.cap, self.base * (2 ** max(attempt - 1, 0)))
+        wait = timedelta(seconds=self.rng.uniform(0, ceiling.total_seconds()))
+        return max(wait, retry_after or timedelta(0))
+
+
+class DispatchResult(BaseModel):
+    """Totals of one dispatch run."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rounds: int = 0
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    dead: int = 0
+    tokens_removed: int = 0
+
+    def plus(self, claimed: int, counts: OutcomeCounts) -> "DispatchResult":
+        """These totals with one more round added."""
+        return DispatchResult(
+            rounds=self.rounds + 1,
+            claimed=self.claimed + claimed,
+            sent=self.sent + counts.sent,
+            retrying=self.retrying + counts.retrying,
+            failed=self.failed + counts.failed,
+            dead=self.dead + counts.dead,
+            tokens_removed=self.tokens_removed + counts.tokens_removed,
+        )
+
+
+class Dispatcher:
+    """Claims, sends and settles outbox messages, round after round."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        *,
+        batch_size: int = 500,
+        concurrency: int = 100,
+        lease: timedelta = timedelta(minutes=2),
+        backoff: Backoff | None = None,
+    ) -> None:
+        """`senders` maps a provider (`fcm`, `apns`) to its sender; at most
+        `concurrency` sends are in flight at once."""
+        self._outbox = outbox
+        self._senders = senders
+        self._clock = clock
+        self._batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
+        self._lease = lease
+        self._backoff = backoff or Backoff()
+
+    async def run_once(self, limit: int | None = None) -> DispatchResult:
+        """Send what is due now, round after round, until nothing is (or `limit` were claimed)."""
+        total = DispatchResult()
+        while limit is None or total.claimed < limit:
+            size = (
+                self._batch_size if limit is None else min(self._batch_size, limit - total.claimed)
+            )
+            claimed, counts = await self.round(size)
+            if not claimed:
+                break
+            total = total.plus(claimed, counts)
+        return total
+
+    async def run_until(
+        self, stop: asyncio.Event, idle: timedelta = timedelta(seconds=1)
+    ) -> DispatchResult:
+        """Keep draining until `stop` is set; a round in progress is finished first."""
+        total = DispatchResult()
+        while not stop.is_set():
+            claimed, counts = await self.round(self._batch_size)
+            if claimed:
+                total = total.plus(claimed, counts)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), idle.total_seconds())
+        return total
+
+    async def round(self, size: int) -> tuple[int, OutcomeCounts]:
+        """Claim up to `size` messages, send them all, settle them; (claimed, counts)."""
+        batch = await self._outbox.claim(size, self._lease, self._clock.now())
+        if not batch:
+            return 0, OutcomeCounts()
+        outcomes = await asyncio.gather(*(self._send(push) for push in batch))
+        counts = await self._outbox.record(outcomes, self._clock.now())
+        log.info("dispatch round done", claimed=len(batch), **counts.model_dump())
+        return len(batch), counts
+
+    async def _send(self, push: ClaimedPush) -> Outcome:
+        sender = self._senders.get(push.provider)
+        if push.token is None:
+            return Outcome(push.id, "permanent", "NO_DEVICE")
+        if sender is None:
+            return self._retry(push, "NO_SENDER", None)
+        async with self._slots:
+            try:
+                answer = await sender.send(push)
+            except Exception as exc:  # a network error is worth another try
+                log.warning("send failed", push_id=str(push.id), error=type(exc).__name__)
+                return self._retry(push, type(exc).__name__, None)
+        if answer.result == "retry":
+            return self._retry(push, answer.error_code, answer.retry_after)
+        return Outcome(push.id, answer.result, answer.error_code)
+
+    def _retry(self, push: ClaimedPush, code: str | None, retry_after: timedelta | None) -> Outcome:
+        at = self._clock.now() + self._backoff.delay(push.attempts, retry_after)
+        return Outcome(push.id, "retry", code, at)
