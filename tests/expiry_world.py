@@ -74,10 +74,12 @@ async def _member(
 
 async def _device(conn: AsyncConnection[Any], user: UUID, platform: str, provider: str) -> UUID:
     device = uuid4()
+    # Shaped like the real ones: APNs device tokens are 64 hex digits.
+    token = device.hex * 2 if provider == "apns" else f"token-{device.hex}"
     await conn.execute(
         "insert into public.device_tokens (id, user_id, platform, provider, token) "
         "values (%s, %s, %s, %s, %s)",
-        [device, user, platform, provider, f"token-{device.hex}"],
+        [device, user, platform, provider, token],
     )
     return device
 

@@ -103,6 +103,99 @@ class Settings(BaseSettings):
         description="Port `serve` listens on (env MENTOR_NOTIFY_API_PORT).",
     )
 
+    fcm_base_url: str = Field(
+        default="https://fcm.googleapis.com",
+        description=(
+            "Base URL of FCM's HTTP v1 API (env MENTOR_NOTIFY_FCM_BASE_URL); point it at "
+            "`push emulator` (http://127.0.0.1:8787) to test without Google."
+        ),
+    )
+    fcm_project_id: str | None = Field(
+        default=None,
+        description=(
+            "Firebase project id (env MENTOR_NOTIFY_FCM_PROJECT_ID). Default: the project_id "
+            "of the service-account key."
+        ),
+    )
+    fcm_credentials_file: Path | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "MENTOR_NOTIFY_FCM_CREDENTIALS_FILE", "GOOGLE_APPLICATION_CREDENTIALS"
+        ),
+        description=(
+            "Service-account JSON key file for FCM (env MENTOR_NOTIFY_FCM_CREDENTIALS_FILE or "
+            "GOOGLE_APPLICATION_CREDENTIALS). Without it (or fcm_credentials_json) FCM "
+            "messages wait in the outbox."
+        ),
+    )
+    fcm_credentials_json: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The service-account key as JSON text (env MENTOR_NOTIFY_FCM_CREDENTIALS_JSON), "
+            "for hosts that pass secrets in the environment."
+        ),
+    )
+    apns_base_url: str = Field(
+        default="https://api.push.apple.com",
+        description=(
+            "Base URL of the APNs provider API (env MENTOR_NOTIFY_APNS_BASE_URL); "
+            "https://api.sandbox.push.apple.com for development builds, or the emulator."
+        ),
+    )
+    apns_key_file: Path | None = Field(
+        default=None,
+        description="APNs signing key (.p8) file (env MENTOR_NOTIFY_APNS_KEY_FILE).",
+    )
+    apns_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The APNs signing key's PEM text (env MENTOR_NOTIFY_APNS_KEY), instead of a file."
+        ),
+    )
+    apns_key_id: str | None = Field(
+        default=None, description="Key id of the APNs signing key (env MENTOR_NOTIFY_APNS_KEY_ID)."
+    )
+    apns_team_id: str | None = Field(
+        default=None, description="Apple developer team id (env MENTOR_NOTIFY_APNS_TEAM_ID)."
+    )
+    apns_topic: str | None = Field(
+        default=None,
+        description="The iOS app's bundle id, sent as apns-topic (env MENTOR_NOTIFY_APNS_TOPIC).",
+    )
+    push_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description=(
+            "Send attempts before a message that keeps failing retryably is dead "
+            "(env MENTOR_NOTIFY_PUSH_MAX_ATTEMPTS); see `push dead` and `push retry`."
+        ),
+    )
+    push_concurrency: int = Field(
+        default=100,
+        ge=1,
+        le=1000,
+        description=(
+            "Sends in flight at once per dispatcher (env MENTOR_NOTIFY_PUSH_CONCURRENCY); "
+            "they share one HTTP/2 connection per push service."
+        ),
+    )
+    push_batch_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Messages claimed per round (env MENTOR_NOTIFY_PUSH_BATCH_SIZE).",
+    )
+    push_lease_seconds: int = Field(
+        default=120,
+        ge=5,
+        description=(
+            "How long a claimed message stays with its dispatcher (env "
+            "MENTOR_NOTIFY_PUSH_LEASE_SECONDS); a dead dispatcher's messages are claimed "
+            "again after it."
+        ),
+    )
+
     @model_validator(mode="after")
     def _pool_bounds_ordered(self) -> Self:
         if self.pool_max_size < self.pool_min_size:

@@ -46,7 +46,7 @@ async def test_a_claim_is_a_lease_that_another_worker_takes_over_when_it_runs_ou
     late = await first.record([Outcome(p.id, "sent") for p in claimed], NOW + timedelta(minutes=3))
 
     assert len(claimed) == 4
-    assert all(p.token and p.token.startswith("token-") for p in claimed)
+    assert all(p.token for p in claimed)
     assert meanwhile == []
     assert {p.id for p in taken_over} == {p.id for p in claimed}
     assert {p.attempts for p in taken_over} == {2}

@@ -1,6 +1,9 @@
 """`mentor-notify push ...`: push delivery housekeeping."""
 
+import asyncio
+import contextlib
 import os
+import signal
 import socket
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -11,15 +14,197 @@ from rich.table import Table
 
 from mentor_notify.commands import common
 from mentor_notify.db import connect, open_pool
+from mentor_notify.domain import SystemClock
 from mentor_notify.push import DeviceTokenRepository, StaleToken
+from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
+from mentor_notify.push.emulator import Emulator, EmulatorServer, FailureRates
 from mentor_notify.push.outbox import DeadPush, Outbox
+from mentor_notify.push.senders import (
+    PushConfigurationError,
+    open_senders,
+    settings_for_emulator,
+)
 
-app = typer.Typer(help="Push delivery: device tokens, dead pushes.")
+app = typer.Typer(help="Push delivery: the dispatcher, the emulator, device tokens, dead pushes.")
 
 
 @app.callback(no_args_is_help=True)
 def _push() -> None:
-    """Push delivery: device tokens, dead pushes."""
+    """Push delivery: the dispatcher, the emulator, device tokens, dead pushes."""
+
+
+@app.command("dispatch")
+def push_dispatch(
+    ctx: typer.Context,
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Send what is due now, then stop (default: keep draining)."),
+    ] = False,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=1000,
+            help="Sends in flight at once [default: MENTOR_NOTIFY_PUSH_CONCURRENCY, 100].",
+        ),
+    ] = None,
+    emulator: Annotated[
+        str | None,
+        typer.Option(
+            "--emulator",
+            metavar="URL",
+            help="Send to a `push emulator` at URL (e.g. http://127.0.0.1:8787) "
+            "with throwaway credentials, instead of FCM and APNs.",
+        ),
+    ] = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Drain the push outbox: claim due messages, send them, record the outcomes.
+
+    Messages are claimed under a lease with FOR UPDATE SKIP LOCKED, so any
+    number of dispatchers can run side by side; a dispatcher that dies leaves
+    its messages to be claimed again when the lease runs out. Retryable
+    failures (429, 500, 503) come back after an exponential backoff with
+    jitter, honouring Retry-After; after MENTOR_NOTIFY_PUSH_MAX_ATTEMPTS they
+    are dead (see `push dead`). Tokens the service calls unregistered are
+    deleted. SIGTERM or Ctrl-C finishes the sends in flight and stops.
+    Exit status 1 when a message failed or died in this run.
+    """
+    settings = common.state(ctx).settings
+    if concurrency is not None:
+        settings = settings.model_copy(update={"push_concurrency": concurrency})
+    if emulator is not None:
+        settings = settings_for_emulator(settings, emulator)
+    clock = SystemClock()
+
+    async def work(url: str) -> DispatchResult:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            async with (
+                open_pool(url, settings) as pool,
+                open_senders(settings, clock) as senders,
+            ):
+                if not senders:
+                    raise PushConfigurationError(
+                        "no push service is configured: set MENTOR_NOTIFY_FCM_CREDENTIALS_FILE "
+                        "and/or MENTOR_NOTIFY_APNS_KEY_FILE (see `mentor-notify config`), or "
+                        "use --emulator URL"
+                    )
+                dispatcher = Dispatcher(
+                    Outbox(pool, _worker_name(), max_attempts=settings.push_max_attempts),
+                    senders,
+                    clock,
+                    batch_size=settings.push_batch_size,
+                    concurrency=settings.push_concurrency,
+                    lease=timedelta(seconds=settings.push_lease_seconds),
+                )
+                if once:
+                    return await dispatcher.run_once(stop=stop)
+                return await dispatcher.run_until(stop)
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(signum)
+
+    try:
+        result = common.run_with_database(ctx, work)
+    except PushConfigurationError as exc:
+        raise common.fail(str(exc)) from exc
+    if as_json:
+        common.print_json(result.model_dump())
+    else:
+        table = Table(title="Push dispatch", title_justify="left")
+        for column in ("claimed", "sent", "retrying", "failed", "dead", "tokens removed"):
+            table.add_column(column, justify="right")
+        table.add_row(
+            *(
+                str(v)
+                for v in (
+                    result.claimed,
+                    result.sent,
+                    result.retrying,
+                    result.failed,
+                    result.dead,
+                    result.tokens_removed,
+                )
+            )
+        )
+        common.stdout.print(table)
+    if result.failed or result.dead:
+        raise typer.Exit(1)
+
+
+@app.command("emulator")
+def push_emulator(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 8787,
+    project: Annotated[
+        str, typer.Option("--project", help="The FCM project id it accepts.")
+    ] = "mentor-notify-emulator",
+    rate_limited: Annotated[
+        float,
+        typer.Option("--rate-limited", min=0, max=1, help="Share answered 429."),
+    ] = 0.0,
+    unavailable: Annotated[
+        float, typer.Option("--unavailable", min=0, max=1, help="Share answered 503.")
+    ] = 0.0,
+    internal: Annotated[
+        float, typer.Option("--internal", min=0, max=1, help="Share answered 500.")
+    ] = 0.0,
+    slow: Annotated[
+        float, typer.Option("--slow", min=0, max=1, help="Share answered after a delay.")
+    ] = 0.0,
+    drop: Annotated[
+        float,
+        typer.Option("--drop", min=0, max=1, help="Share whose connection is dropped unanswered."),
+    ] = 0.0,
+    slow_seconds: Annotated[
+        float, typer.Option("--slow-seconds", min=0, help="How long a slow answer takes.")
+    ] = 2.0,
+    retry_after: Annotated[
+        int, typer.Option("--retry-after", min=0, help="Retry-After seconds on 429 answers.")
+    ] = 1,
+) -> None:
+    """Serve local stand-ins for FCM HTTP v1, APNs and Google's token endpoint.
+
+    Requests are checked as the real services check them (credentials,
+    payload shape, token format, headers) and refused with their real error
+    bodies. Failures can be injected at random with the rate options, or per
+    token with POST /emulator/script {"token": ..., "answer": "unregistered" |
+    "rate_limited" | "unavailable" | "internal" | "slow" | "drop", "times": N}.
+    GET /emulator/deliveries shows what was delivered; POST /emulator/reset
+    forgets it. Point a dispatcher at it with `push dispatch --emulator URL`.
+    Stops on Ctrl-C or SIGTERM.
+    """
+    state = Emulator(
+        project_id=project,
+        rates=FailureRates(rate_limited, unavailable, internal, slow, drop),
+        retry_after_seconds=retry_after,
+        slow_seconds=slow_seconds,
+    )
+
+    async def serve() -> None:
+        server = EmulatorServer(state)
+        bound = await server.start(host, port)
+        common.stderr.print(f"push emulator listening on http://{host}:{bound}", highlight=False)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        serving = asyncio.create_task(server.serve_forever())
+        await stop.wait()
+        serving.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await serving
+        await server.close()
+
+    try:
+        asyncio.run(serve())
+    except OSError as exc:
+        raise common.fail(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
 @app.command("stale-tokens")

@@ -108,10 +108,13 @@ class Dispatcher:
         self._lease = lease
         self._backoff = backoff or Backoff()
 
-    async def run_once(self, limit: int | None = None) -> DispatchResult:
-        """Send what is due now, round after round, until nothing is (or `limit` were claimed)."""
+    async def run_once(
+        self, limit: int | None = None, stop: asyncio.Event | None = None
+    ) -> DispatchResult:
+        """Send what is due now, round after round, until nothing is (or `limit` were
+        claimed, or `stop` is set: the round in progress is finished first)."""
         total = DispatchResult()
-        while limit is None or total.claimed < limit:
+        while (limit is None or total.claimed < limit) and not (stop and stop.is_set()):
             size = (
                 self._batch_size if limit is None else min(self._batch_size, limit - total.claimed)
             )

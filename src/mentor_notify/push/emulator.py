@@ -1,0 +1,550 @@
+"""A local stand-in for FCM HTTP v1, APNs and Google's OAuth2 token endpoint.
+
+It checks requests the way the real services do (bearer credentials, payload
+shape, token format, header values) and answers with their real error bodies,
+so the senders are tested against the protocol rather than against mocks.
+Failures can be injected per token (`script`) or at random rates: unregistered
+tokens, 429 with Retry-After, 500, 503, slow answers and dropped connections.
+
+It speaks HTTP/2 with prior knowledge (what our senders use, as the real
+services speak HTTP/2) and HTTP/1.1 on the same port (what the official
+firebase-admin SDK uses without TLS). Control endpoints under `/emulator/`
+let tests and the demo read what was delivered and script failures.
+"""
+
+import asyncio
+import contextlib
+import json
+import random
+import re
+import time
+import uuid
+from collections import Counter, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+import h2.config
+import h2.connection
+import h2.events
+import h2.exceptions
+import h11
+import jwt
+import structlog
+
+log = structlog.get_logger(__name__)
+
+Answer = Literal["unregistered", "rate_limited", "unavailable", "internal", "slow", "drop"]
+ANSWERS: tuple[Answer, ...] = (
+    "unregistered",
+    "rate_limited",
+    "unavailable",
+    "internal",
+    "slow",
+    "drop",
+)
+_FCM_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/messages:send$")
+_APNS_PATH = re.compile(r"^/3/device/(?P<token>[^/?]*)$")
+_FCM_TOKEN = re.compile(r"^[A-Za-z0-9_:\-]{8,4096}$")
+_APNS_TOKEN = re.compile(r"^[0-9a-fA-F]{64,200}$")
+_H2_PREFACE = b"PRI * HTTP/2.0"
+_FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the emulator saw it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One answer; `drop` closes the connection instead of answering."""
+
+    status: int
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    drop: bool = False
+
+
+@dataclass
+class FailureRates:
+    """Chance (0-1) that any send gets each injected failure."""
+
+    rate_limited: float = 0.0
+    unavailable: float = 0.0
+    internal: float = 0.0
+    slow: float = 0.0
+    drop: float = 0.0
+
+
+class _Refusal(Exception):
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+
+
+def _json_reply(status: int, document: object, *headers: tuple[str, str]) -> Reply:
+    return Reply(
+        status,
+        json.dumps(document).encode(),
+        (("content-type", "application/json"), *headers),
+    )
+
+
+def _fcm_error(code: int, status: str, message: str, fcm_code: str | None = None) -> Reply:
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if fcm_code is not None:
+        error["details"] = [{"@type": _FCM_ERROR_TYPE, "errorCode": fcm_code}]
+    return _json_reply(code, {"error": error})
+
+
+def _fcm_invalid(field_path: str, description: str) -> _Refusal:
+    reply = _json_reply(
+        400,
+        {
+            "error": {
+                "code": 400,
+                "message": f"Invalid value at '{field_path}': {description}",
+                "status": "INVALID_ARGUMENT",
+                "details": [
+                    {"@type": _FCM_ERROR_TYPE, "errorCode": "INVALID_ARGUMENT"},
+                    {
+                        "@type": "type.googleapis.com/google.rpc.BadRequest",
+                        "fieldViolations": [{"field": field_path, "description": description}],
+                    },
+                ],
+            }
+        },
+    )
+    return _Refusal(reply)
+
+
+def _apns_error(status: int, reason: str, *headers: tuple[str, str]) -> Reply:
+    document: dict[str, Any] = {"reason": reason}
+    if reason == "Unregistered":
+        document["timestamp"] = int(time.time() * 1000)
+    return _json_reply(status, document, *headers)
+
+
+@dataclass
+class Emulator:
+    """The emulated services' state: credentials issued, scripts, what was delivered."""
+
+    project_id: str = "mentor-notify-emulator"
+    apns_team_id: str | None = None
+    apns_public_key: str | None = None
+    rates: FailureRates = field(default_factory=FailureRates)
+    retry_after_seconds: int = 1
+    slow_seconds: float = 2.0
+    keep: int = 10_000
+    rng: random.Random = field(default_factory=random.Random)
+    delivered: deque[dict[str, Any]] = field(init=False)
+    counts: Counter[str] = field(default_factory=Counter)
+    keys_seen: Counter[str] = field(default_factory=Counter)
+    access_tokens: set[str] = field(default_factory=set)
+    scripts: dict[str, deque[Answer]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.delivered = deque(maxlen=self.keep)
+
+    def script(self, token: str, answer: Answer, times: int = 1) -> None:
+        """Answer the next `times` sends to `token` with `answer` (unregistered: for good)."""
+        self.scripts.setdefault(token, deque()).extend([answer] * times)
+
+    def reset(self) -> None:
+        """Forget deliveries, counts and scripts (issued credentials stay valid)."""
+        self.delivered.clear()
+        self.counts.clear()
+        self.keys_seen.clear()
+        self.scripts.clear()
+
+    def duplicates(self) -> int:
+        """How many deliveries repeated an idempotency key already delivered."""
+        return sum(n - 1 for n in self.keys_seen.values() if n > 1)
+
+    async def handle(self, request: Request) -> Reply:
+        """Answer one request as the real service would."""
+        try:
+            if request.path == "/token" and request.method == "POST":
+                return self._token(request)
+            if request.path.startswith("/emulator/"):
+                return self._control(request)
+            if (match := _FCM_PATH.match(request.path)) is not None:
+                return await self._fcm(request, match["project"])
+            if (match := _APNS_PATH.match(request.path)) is not None:
+                return await self._apns(request, match["token"])
+        except _Refusal as refusal:
+            return refusal.reply
+        return _json_reply(404, {"error": {"code": 404, "status": "NOT_FOUND"}})
+
+    # Google OAuth2: the service-account JWT-bearer grant google-auth performs.
+    def _token(self, request: Request) -> Reply:
+        form = parse_qs(request.body.decode("utf-8", "replace"))
+        grant = form.get("grant_type", [""])[0]
+        assertion = form.get("assertion", [""])[0]
+        if grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" or not assertion:
+            return _json_reply(400, {"error": "unsupported_grant_type"})
+        try:
+            claims = jwt.decode(assertion, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            return _json_reply(400, {"error": "invalid_grant", "error_description": "bad JWT"})
+        if "firebase.messaging" not in str(claims.get("scope", "")) or not claims.get("iss"):
+            return _json_reply(400, {"error": "invalid_scope"})
+        token = "emu." + uuid.uuid4().hex
+        self.access_tokens.add(token)
+        return _json_reply(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _control(self, request: Request) -> Reply:
+        if request.path == "/emulator/deliveries":
+            return _json_reply(
+                200,
+                {
+                    "counts": dict(self.counts),
+                    "duplicates": self.duplicates(),
+                    "delivered": list(self.delivered),
+                },
+            )
+        if request.path == "/emulator/reset" and request.method == "POST":
+            self.reset()
+            return _json_reply(200, {})
+        if request.path == "/emulator/script" and request.method == "POST":
+            document = json.loads(request.body or b"{}")
+            if document.get("answer") not in ANSWERS:
+                return _json_reply(400, {"error": f"answer must be one of {', '.join(ANSWERS)}"})
+            self.script(str(document["token"]), document["answer"], int(document.get("times", 1)))
+            return _json_reply(200, {})
+        return _json_reply(404, {"error": "no such control endpoint"})
+
+    async def _injected(self, token: str) -> Answer | None:
+        queue = self.scripts.get(token)
+        if queue:
+            answer = queue[0] if queue[0] == "unregistered" else queue.popleft()
+            return answer
+        roll = self.rng.random()
+        for answer, rate in (
+            ("rate_limited", self.rates.rate_limited),
+            ("unavailable", self.rates.unavailable),
+            ("internal", self.rates.internal),
+            ("slow", self.rates.slow),
+            ("drop", self.rates.drop),
+        ):
+            if roll < rate:
+                return answer
+            roll -= rate
+        return None
+
+    async def _fcm(self, request: Request, project: str) -> Reply:
+        bearer = request.headers.get("authorization", "")
+        if not bearer.startswith("Bearer ") or bearer[7:] not in self.access_tokens:
+            return _fcm_error(
+                401,
+                "UNAUTHENTICATED",
+                "Request had invalid authentication credentials. Expected OAuth 2 access token.",
+            )
+        if project != self.project_id:
+            return _fcm_error(403, "PERMISSION_DENIED", "Permission denied.", "SENDER_ID_MISMATCH")
+        message = self._fcm_message(request.body)
+        token = message["token"]
+        answer = await self._injected(token)
+        if answer == "unregistered":
+            return _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
+        if answer == "rate_limited":
+            reply = _fcm_error(
+                429, "RESOURCE_EXHAUSTED", "Quota exceeded for the device.", "QUOTA_EXCEEDED"
+            )
+            return Reply(
+                reply.status,
+                reply.body,
+                (*reply.headers, ("retry-after", str(self.retry_after_seconds))),
+            )
+        if answer == "unavailable":
+            return _fcm_error(
+                503, "UNAVAILABLE", "The service is currently unavailable.", "UNAVAILABLE"
+            )
+        if answer == "internal":
+            return _fcm_error(500, "INTERNAL", "Internal error encountered.", "INTERNAL")
+        if answer == "drop":
+            return Reply(0, drop=True)
+        if answer == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        key = message.get("data", {}).get("idempotency_key", "")
+        self._deliver("fcm", token, key, message, {})
+        return _json_reply(200, {"name": f"projects/{project}/messages/{uuid.uuid4().hex[:16]}"})
+
+    def _fcm_message(self, body: bytes) -> dict[str, Any]:
+        if len(body) > 65536:
+            raise _fcm_invalid("message", "Request payload size exceeds the limit.")
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise _fcm_invalid("", "Invalid JSON payload received.") from None
+        message = document.get("message") if isinstance(document, dict) else None
+        if not isinstance(message, dict):
+            raise _fcm_invalid("message", "The message is missing.")
+        targets = [key for key in ("token", "topic", "condition") if key in message]
+        if targets != ["token"]:
+            raise _fcm_invalid("message", "Exactly one of token, topic or condition is required.")
+        if not isinstance(message["token"], str) or not _FCM_TOKEN.match(message["token"]):
+            raise _fcm_invalid("message.token", "The registration token is not a valid FCM token.")
+        data = message.get("data", {})
+        if not isinstance(data, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+        ):
+            raise _fcm_invalid("message.data", "data must map strings to strings.")
+        if len(json.dumps(data).encode()) > 4096:
+            raise _fcm_invalid("message", "Android message is too big.")
+        android = message.get("android", {})
+        if android.get("priority", "NORMAL") not in ("NORMAL", "HIGH"):
+            raise _fcm_invalid("message.android.priority", "Invalid value.")
+        headers = message.get("apns", {}).get("headers", {})
+        if not all(isinstance(v, str) for v in headers.values()):
+            raise _fcm_invalid("message.apns.headers", "header values must be strings.")
+        return message
+
+    async def _apns(self, request: Request, token: str) -> Reply:
+        if request.method != "POST":
+            return _apns_error(405, "MethodNotAllowed")
+        if not token:
+            return _apns_error(400, "MissingDeviceToken")
+        self._check_provider_token(request.headers.get("authorization", ""))
+        headers = request.headers
+        if "apns-topic" not in headers:
+            return _apns_error(400, "MissingTopic")
+        if headers.get("apns-push-type", "alert") not in (
+            "alert",
+            "background",
+            "voip",
+            "complication",
+            "fileprovider",
+            "mdm",
+            "liveactivity",
+        ):
+            return _apns_error(400, "InvalidPushType")
+        if headers.get("apns-priority", "10") not in ("1", "5", "10"):
+            return _apns_error(400, "BadPriority")
+        if not headers.get("apns-expiration", "0").isdigit():
+            return _apns_error(400, "BadExpirationDate")
+        if len(headers.get("apns-collapse-id", "").encode()) > 64:
+            return _apns_error(400, "BadCollapseId")
+        if "apns-id" in headers:
+            try:
+                uuid.UUID(headers["apns-id"])
+            except ValueError:
+                return _apns_error(400, "BadMessageId")
+        if not _APNS_TOKEN.match(token):
+            return _apns_error(400, "BadDeviceToken")
+        if len(request.body) > 4096:
+            return _apns_error(413, "PayloadTooLarge")
+        try:
+            payload = json.loads(request.body)
+        except ValueError:
+            return _apns_error(400, "PayloadEmpty")
+        if not isinstance(payload, dict) or not isinstance(payload.get("aps"), dict):
+            return _apns_error(400, "PayloadEmpty")
+        answer = await self._injected(token)
+        if answer == "unregistered":
+            return _apns_error(410, "Unregistered")
+        if answer == "rate_limited":
+            return _apns_error(
+                429, "TooManyRequests", ("retry-after", str(self.retry_after_seconds))
+            )
+        if answer == "unavailable":
+            return _apns_error(503, "ServiceUnavailable")
+        if answer == "internal":
+            return _apns_error(500, "InternalServerError")
+        if answer == "drop":
+            return Reply(0, drop=True)
+        if answer == "slow":
+            await asyncio.sleep(self.slow_seconds)
+        apns_headers = {k: v for k, v in headers.items() if k.startswith("apns-")}
+        self._deliver("apns", token, str(payload.get("idempotency_key", "")), payload, apns_headers)
+        apns_id = headers.get("apns-id") or str(uuid.uuid4()).upper()
+        return Reply(200, b"", (("apns-id", apns_id),))
+
+    def _check_provider_token(self, authorization: str) -> None:
+        if not authorization.lower().startswith("bearer "):
+            raise _Refusal(_apns_error(403, "MissingProviderToken"))
+        token = authorization[7:]
+        try:
+            header = jwt.get_unverified_header(token)
+            if self.apns_public_key is not None:
+                claims = jwt.decode(token, self.apns_public_key, algorithms=["ES256"])
+            else:
+                claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise _Refusal(_apns_error(403, "InvalidProviderToken")) from None
+        if header.get("alg") != "ES256" or not header.get("kid"):
+            raise _Refusal(_apns_error(403, "InvalidProviderToken"))
+        if self.apns_team_id is not None and claims.get("iss") != self.apns_team_id:
+            raise _Refusal(_apns_error(403, "InvalidProviderToken"))
+        if not isinstance(claims.get("iat"), int) or claims["iat"] < time.time() - 3600:
+            raise _Refusal(_apns_error(403, "ExpiredProviderToken"))
+
+    def _deliver(
+        self,
+        provider: str,
+        token: str,
+        key: str,
+        message: dict[str, Any],
+        headers: dict[str, str],
+    ) -> None:
+        self.counts[provider] += 1
+        if key:
+            self.keys_seen[key] += 1
+        self.delivered.append(
+            {"provider": provider, "token": token, "message": message, "headers": headers}
+        )
+
+
+Handler = Callable[[Request], Awaitable[Reply]]
+
+
+class EmulatorServer:
+    """Serves an `Emulator` over HTTP/2 (prior knowledge) and HTTP/1.1 on one port."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        """Serve `emulator`."""
+        self.emulator = emulator
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Start listening; returns the port (useful with port 0)."""
+        self._server = await asyncio.start_server(self._connection, host, port, backlog=1024)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        """Stop listening and close the connections."""
+        if self._server is not None:
+            self._server.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 1)
+
+    async def serve_forever(self) -> None:
+        """Serve until cancelled."""
+        assert self._server is not None
+        await self._server.serve_forever()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            first = await reader.read(65536)
+            if first.startswith(_H2_PREFACE):
+                await self._h2(first, reader, writer)
+            elif first:
+                await self._h11(first, reader, writer)
+        except (OSError, h2.exceptions.ProtocolError, h11.RemoteProtocolError):
+            pass
+        finally:
+            writer.close()
+
+    async def _h2(
+        self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        conn = h2.connection.H2Connection(
+            h2.config.H2Configuration(client_side=False, header_encoding=None)
+        )
+        conn.initiate_connection()
+        conn.increment_flow_control_window(1 << 24)
+        pending: dict[int, tuple[dict[str, str], bytearray]] = {}
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def answer(stream_id: int, headers: dict[str, str], body: bytearray) -> None:
+            request = Request(
+                headers.pop(":method", ""), headers.pop(":path", ""), headers, bytes(body)
+            )
+            reply = await self.emulator.handle(request)
+            if reply.drop:
+                writer.transport.abort()
+                return
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                conn.send_headers(
+                    stream_id,
+                    [
+                        (":status", str(reply.status)),
+                        *reply.headers,
+                        ("content-length", str(len(reply.body))),
+                    ],
+                    end_stream=not reply.body,
+                )
+                if reply.body:
+                    conn.send_data(stream_id, reply.body, end_stream=True)
+                writer.write(conn.data_to_send())
+
+        data = first
+        while data:
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.RequestReceived):
+                    pending[event.stream_id or 0] = (
+                        {
+                            name.decode("latin-1"): value.decode("latin-1")
+                            for name, value in event.headers or []
+                        },
+                        bytearray(),
+                    )
+                elif isinstance(event, h2.events.DataReceived):
+                    conn.acknowledge_received_data(
+                        event.flow_controlled_length or 0, event.stream_id
+                    )
+                    if (entry := pending.get(event.stream_id or 0)) is not None:
+                        entry[1].extend(event.data or b"")
+                elif isinstance(event, h2.events.StreamEnded):
+                    if (entry := pending.pop(event.stream_id or 0, None)) is not None:
+                        task = asyncio.create_task(answer(event.stream_id or 0, *entry))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    writer.write(conn.data_to_send())
+                    return
+            writer.write(conn.data_to_send())
+            data = await reader.read(65536)
+
+    async def _h11(
+        self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        conn = h11.Connection(h11.SERVER)
+        conn.receive_data(first)
+        while True:
+            head: h11.Request | None = None
+            body = bytearray()
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    data = await reader.read(65536)
+                    conn.receive_data(data)
+                    if not data and conn.their_state is not h11.SEND_BODY and head is None:
+                        return
+                    continue
+                if isinstance(event, h11.Request):
+                    head = event
+                elif isinstance(event, h11.Data):
+                    body += event.data
+                elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
+                    break
+            if head is None:
+                return
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in head.headers}
+            reply = await self.emulator.handle(
+                Request(head.method.decode(), head.target.decode(), headers, bytes(body))
+            )
+            if reply.drop:
+                writer.transport.abort()
+                return
+            writer.write(
+                conn.send(
+                    h11.Response(
+                        status_code=reply.status,
+                        headers=[*reply.headers, ("content-length", str(len(reply.body)))],
+                    )
+                )
+                or b""
+            )
+            writer.write(conn.send(h11.Data(data=reply.body)) or b"")
+            writer.write(conn.send(h11.EndOfMessage()) or b"")
+            await writer.drain()
+            if conn.our_state is h11.MUST_CLOSE:
+                return
+            conn.start_next_cycle()

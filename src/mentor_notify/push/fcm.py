@@ -1,0 +1,168 @@
+"""Sending through Firebase Cloud Messaging's HTTP v1 API.
+
+`projects/{id}/messages:send` over one HTTP/2 connection with many requests in
+flight, authorised by an OAuth2 access token that google-auth obtains from a
+service account (and renews before it expires). Messages carry translation
+keys, never text, so no personal data leaves the database: the app renders
+the words in the reader's language.
+"""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+import google.auth.transport.requests
+from google.oauth2 import service_account
+
+from mentor_notify.push.dispatcher import SendResult
+from mentor_notify.push.http2 import Http2Connection, retry_after
+from mentor_notify.push.outbox import ClaimedPush
+
+FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+# FCM error codes (google.firebase.fcm.v1.FcmError) by what they mean for us.
+_DEAD_TOKEN = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
+_RETRYABLE = {"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"}
+_RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+class AccessTokens(Protocol):
+    """Where OAuth2 access tokens for FCM come from."""
+
+    async def token(self) -> str:
+        """A currently valid access token."""
+        ...
+
+    def invalidate(self) -> None:
+        """Forget the current token (the service refused it)."""
+        ...
+
+
+class ServiceAccountTokens:
+    """Access tokens of a Google service account, fetched by google-auth and cached
+    until shortly before they expire (google-auth's own margin)."""
+
+    def __init__(self, credentials: service_account.Credentials) -> None:
+        """Use `credentials` (scoped to FCM here)."""
+        self._credentials = credentials.with_scopes([FCM_SCOPE])
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_file(cls, path: Path) -> "ServiceAccountTokens":
+        """Read a service-account JSON key file downloaded from the Firebase console."""
+        return cls(service_account.Credentials.from_service_account_file(str(path)))  # type: ignore[no-untyped-call]
+
+    @classmethod
+    def from_json(cls, document: str) -> "ServiceAccountTokens":
+        """Use a service-account key given as JSON text (e.g. from the environment)."""
+        info = json.loads(document)
+        return cls(service_account.Credentials.from_service_account_info(info))  # type: ignore[no-untyped-call]
+
+    async def token(self) -> str:
+        """A valid access token, refreshed (in a thread: google-auth blocks) when due."""
+        async with self._lock:
+            if not self._credentials.valid:
+                request = google.auth.transport.requests.Request()
+                await asyncio.to_thread(self._credentials.refresh, request)
+            return str(self._credentials.token)
+
+    def invalidate(self) -> None:
+        """Make the next `token()` fetch a new one."""
+        self._credentials.token = None
+
+
+def _data_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def fcm_message(push: ClaimedPush) -> dict[str, Any]:
+    """The HTTP v1 request body for one outbox message.
+
+    `data` (strings only, as FCM requires) carries the deep link, the ids and
+    the idempotency key the app uses to drop a duplicate; the Android and APNs
+    overrides carry the translation keys, the priority and the collapse key.
+    """
+    payload = push.payload
+    high = payload.get("priority") == "high"
+    data = {key: _data_value(value) for key, value in payload.get("data", {}).items()}
+    data["idempotency_key"] = push.idempotency_key
+    android_notification: dict[str, Any] = {
+        "title_loc_key": payload["title_key"],
+        "body_loc_key": payload["body_key"],
+    }
+    android: dict[str, Any] = {
+        "priority": "HIGH" if high else "NORMAL",
+        "notification": android_notification,
+    }
+    apns_headers = {"apns-priority": "10" if high else "5", "apns-push-type": "alert"}
+    if push.collapse_key:
+        android["collapse_key"] = push.collapse_key
+        android_notification["tag"] = push.collapse_key
+        apns_headers["apns-collapse-id"] = push.collapse_key
+    return {
+        "message": {
+            "token": push.token,
+            "data": data,
+            "android": android,
+            "apns": {
+                "headers": apns_headers,
+                "payload": {
+                    "aps": {
+                        "alert": {
+                            "title-loc-key": payload["title_key"],
+                            "loc-key": payload["body_key"],
+                        },
+                        "sound": "default",
+                        "thread-id": str(payload.get("category", "")),
+                    }
+                },
+            },
+        }
+    }
+
+
+def fcm_error_code(body: bytes) -> str | None:
+    """The FcmError code of an error body, else its status (e.g. INVALID_ARGUMENT)."""
+    try:
+        error = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    for detail in error.get("details", []):
+        if str(detail.get("@type", "")).endswith("FcmError") and detail.get("errorCode"):
+            return str(detail["errorCode"])
+    status = error.get("status")
+    return str(status) if status else None
+
+
+class FcmSender:
+    """Sends outbox messages through FCM HTTP v1."""
+
+    def __init__(self, connection: Http2Connection, project_id: str, tokens: AccessTokens) -> None:
+        """Send to `project_id` over `connection` (whose base URL is FCM's or the emulator's)."""
+        self._connection = connection
+        self._path = f"/v1/projects/{project_id}/messages:send"
+        self._tokens = tokens
+
+    async def send(self, push: ClaimedPush) -> SendResult:
+        """Send one message; classify FCM's answer."""
+        body = json.dumps(fcm_message(push), separators=(",", ":")).encode()
+        headers = {
+            "authorization": f"Bearer {await self._tokens.token()}",
+            "content-type": "application/json; charset=utf-8",
+        }
+        response = await self._connection.request("POST", self._path, headers, body)
+        if response.status == 200:
+            return SendResult("sent")
+        code = fcm_error_code(response.body) or f"HTTP_{response.status}"
+        if response.status == 401:
+            self._tokens.invalidate()
+            return SendResult("retry", code)
+        if code in _DEAD_TOKEN or response.status in (404, 410):
+            return SendResult("unregistered", code)
+        if code in _RETRYABLE or response.status in _RETRYABLE_STATUS:
+            return SendResult("retry", code, retry_after(response.headers.get("retry-after")))
+        return SendResult("permanent", code)
+
+    async def close(self) -> None:
+        """Close the connection."""
+        await self._connection.close()
