@@ -19,7 +19,7 @@ select tables_are('public', array[
   'peer_mentor_certifications', 'certification_expiry_tracking', 'cert_notification_log',
   'notifications', 'device_tokens', 'push_outbox', 'scenario_cooldowns',
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
-  'mentor_directory'
+  'mentor_directory', 'push_preferences'
 ], 'public holds exactly the tables of the notification schema');
 
 -- Ticket 000: certification_expiry_tracking ------------------------------------
@@ -240,6 +240,15 @@ insert into column_spec (tbl, col, type, not_null, dflt) values
   ('organizations', 'expiry_thresholds', 'integer[]', true,  '''{60,30,7}''::integer[]'),
   ('organizations', 'certificate_type', 'text', true,  null),
   ('organizations', 'created_at', 'timestamp with time zone', true,  'now()'),
+  ('organizations', 'push_window_start', 'time without time zone', true,  '''08:00:00''::time without time zone'),
+  ('organizations', 'push_window_end', 'time without time zone', true,  '''21:00:00''::time without time zone'),
+  ('organizations', 'push_immediate_tiers', 'text[]', true,  '''{}''::text[]'),
+  -- push_preferences
+  ('push_preferences', 'user_id', 'uuid', true,  null),
+  ('push_preferences', 'muted_categories', 'text[]', true,  '''{}''::text[]'),
+  ('push_preferences', 'window_start', 'time without time zone', false, null),
+  ('push_preferences', 'window_end', 'time without time zone', false, null),
+  ('push_preferences', 'updated_at', 'timestamp with time zone', true,  'now()'),
   -- peer_mentor_certifications
   ('peer_mentor_certifications', 'id', 'uuid', true,  'gen_random_uuid()'),
   ('peer_mentor_certifications', 'organization_id', 'uuid', true,  null),
@@ -327,7 +336,7 @@ from (select distinct tbl as t from column_spec order by 1) s;
 select is(
   array(select c.relname::text from pg_class c
         where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-          and c.relname not in ('organizations', 'users', 'device_tokens', 'scenario_cooldowns')
+          and c.relname not in ('organizations', 'users', 'device_tokens', 'scenario_cooldowns', 'push_preferences')
           and not exists (select 1 from pg_attribute a where a.attrelid = c.oid and a.attname = 'organization_id')
         order by 1),
   '{}'::text[],
@@ -378,6 +387,7 @@ select results_eq(
     ('push_outbox', 'push_outbox_notification_id_fkey', 'notification_id', 'notifications', 'id', 'c', 'a'),
     ('push_outbox', 'push_outbox_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('push_outbox', 'push_outbox_recipient_id_fkey', 'recipient_id', 'users', 'id', 'c', 'a'),
+    ('push_preferences', 'push_preferences_user_id_fkey', 'user_id', 'users', 'id', 'c', 'a'),
     ('scenario_cooldowns', 'scenario_cooldowns_user_id_fkey', 'user_id', 'auth.users', 'id', 'c', 'a'),
     ('scenario_notifications', 'scenario_notifications_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('scenario_notifications', 'scenario_notifications_scenario_rule_id_fkey', 'scenario_rule_id', 'scenario_rules', 'id', 'n', 'a'),

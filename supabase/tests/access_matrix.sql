@@ -77,7 +77,7 @@ cross join unnest(array[
   'peer_mentor_certifications', 'certification_expiry_tracking', 'cert_notification_log',
   'notifications', 'device_tokens', 'push_outbox', 'scenario_cooldowns',
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
-  'mentor_directory']) t
+  'mentor_directory', 'push_preferences']) t
 cross join unnest(array['select', 'insert', 'update', 'delete']) o;
 
 -- What people may do beyond that.
@@ -116,6 +116,11 @@ from (values
   ('authenticated', 'device_tokens', 'insert', 'user_id = $1', null),
   ('authenticated', 'device_tokens', 'update', 'user_id = $1', null),
   ('authenticated', 'device_tokens', 'delete', 'user_id = $1', null),
+  -- Issue 5: your own push choices.
+  ('authenticated', 'push_preferences', 'select', 'user_id = $1', null),
+  ('authenticated', 'push_preferences', 'insert', 'user_id = $1', null),
+  ('authenticated', 'push_preferences', 'update', 'user_id = $1', null),
+  ('authenticated', 'push_preferences', 'delete', 'user_id = $1', null),
   -- Activities: your own and your led chapters'; you register your own, in a
   -- chapter you belong to.
   ('authenticated', 'activities', 'select',

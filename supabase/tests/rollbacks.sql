@@ -11,9 +11,14 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(27);
+select plan(30);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261122001800_push_preferences_and_send_windows.sql
+select hasnt_table('public', 'push_preferences', '1800 rollback removes push_preferences');
+select hasnt_column('public', 'organizations', 'push_window_start', '1800 rollback removes the organisations'' send windows');
+select doesnt_match(pg_get_constraintdef((select oid from pg_constraint where conname = 'push_outbox_status_check')), 'skipped', '1800 rollback removes the skipped status');
+
 \ir ../rollbacks/20261122001700_follow_up_delivery_log.sql
 select hasnt_function('private', 'push_outbox_record_follow_up', '1700 rollback removes the delivery-record trigger function');
 

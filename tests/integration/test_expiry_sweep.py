@@ -25,8 +25,8 @@ from tests.expiry_world import World, build_world
 from tests.support import fetch_column, fetch_value
 
 TODAY = date(2026, 11, 23)
-# 05:00 UTC is 06:00 in Oslo: the same local date.
-CLOCK = FixedClock(datetime(2026, 11, 23, 5, 0, tzinfo=UTC))
+# 11:00 UTC is 12:00 in Oslo: the same local date, inside the default send window.
+CLOCK = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
 TIER_OFFSETS = {"d60": 60, "d30": 30, "d7": 7, "lapsed": -1, "far": 61}
 
 

@@ -20,7 +20,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.domain import Clock
-from mentor_notify.push.outbox import ClaimedPush, Outbox, Outcome, OutcomeCounts, Result
+from mentor_notify.push.outbox import Claim, ClaimedPush, Outbox, Outcome, OutcomeCounts, Result
 
 log = structlog.get_logger(__name__)
 
@@ -65,17 +65,21 @@ class DispatchResult(BaseModel):
 
     rounds: int = 0
     claimed: int = 0
+    held: int = 0
+    skipped: int = 0
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     dead: int = 0
     tokens_removed: int = 0
 
-    def plus(self, claimed: int, counts: OutcomeCounts) -> "DispatchResult":
+    def plus(self, claim: Claim, counts: OutcomeCounts) -> "DispatchResult":
         """These totals with one more round added."""
         return DispatchResult(
             rounds=self.rounds + 1,
-            claimed=self.claimed + claimed,
+            claimed=self.claimed + len(claim.pushes),
+            held=self.held + claim.held,
+            skipped=self.skipped + claim.skipped,
             sent=self.sent + counts.sent,
             retrying=self.retrying + counts.retrying,
             failed=self.failed + counts.failed,
@@ -118,10 +122,10 @@ class Dispatcher:
             size = (
                 self._batch_size if limit is None else min(self._batch_size, limit - total.claimed)
             )
-            claimed, counts = await self.round(size)
-            if not claimed:
+            claim, counts = await self.round(size)
+            if not claim.touched:
                 break
-            total = total.plus(claimed, counts)
+            total = total.plus(claim, counts)
         return total
 
     async def run_until(
@@ -130,23 +134,29 @@ class Dispatcher:
         """Keep draining until `stop` is set; a round in progress is finished first."""
         total = DispatchResult()
         while not stop.is_set():
-            claimed, counts = await self.round(self._batch_size)
-            if claimed:
-                total = total.plus(claimed, counts)
+            claim, counts = await self.round(self._batch_size)
+            if claim.touched:
+                total = total.plus(claim, counts)
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), idle.total_seconds())
         return total
 
-    async def round(self, size: int) -> tuple[int, OutcomeCounts]:
-        """Claim up to `size` messages, send them all, settle them; (claimed, counts)."""
-        batch = await self._outbox.claim(size, self._lease, self._clock.now())
-        if not batch:
-            return 0, OutcomeCounts()
-        outcomes = await asyncio.gather(*(self._send(push) for push in batch))
+    async def round(self, size: int) -> tuple[Claim, OutcomeCounts]:
+        """Claim up to `size` messages, send those due now, settle them."""
+        claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
+        if not claim.pushes:
+            return claim, OutcomeCounts()
+        outcomes = await asyncio.gather(*(self._send(push) for push in claim.pushes))
         counts = await self._outbox.record(outcomes, self._clock.now())
-        log.info("dispatch round done", claimed=len(batch), **counts.model_dump())
-        return len(batch), counts
+        log.info(
+            "dispatch round done",
+            claimed=len(claim.pushes),
+            held=claim.held,
+            skipped=claim.skipped,
+            **counts.model_dump(),
+        )
+        return claim, counts
 
     async def _send(self, push: ClaimedPush) -> Outcome:
         sender = self._senders.get(push.provider)

@@ -7,6 +7,7 @@ idempotency key and collapse key so the receiving side can drop a duplicate.
 """
 
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,6 +69,22 @@ class OutcomeCounts(BaseModel):
     notifications_settled: int = 0
 
 
+class Claim(BaseModel):
+    """What one claim decided: the messages leased for sending now, and how many were
+    held for their recipient's send window or skipped because the recipient opted out."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pushes: list[ClaimedPush]
+    held: int = 0
+    skipped: int = 0
+
+    @property
+    def touched(self) -> bool:
+        """Whether the claim found anything due."""
+        return bool(self.pushes or self.held or self.skipped)
+
+
 class DeadPush(BaseModel):
     """A message whose retries are exhausted."""
 
@@ -96,11 +113,24 @@ class Outbox:
 
     async def claim(self, limit: int, lease: timedelta, now: datetime) -> list[ClaimedPush]:
         """Lease up to `limit` due messages (oldest first) until `now + lease`."""
+        return (await self.claim_batch(limit, lease, now)).pushes
+
+    async def claim_batch(self, limit: int, lease: timedelta, now: datetime) -> Claim:
+        """Take up to `limit` due messages (oldest first): lease those to send now until
+        `now + lease`, hold those outside their recipient's send window until it opens,
+        and skip those of a category the recipient muted."""
         params = {"limit": limit, "lease": lease, "now": now, "worker": self._worker}
         with translating():
             async with self._pool.connection() as conn:
                 rows = await (await conn.execute(_CLAIM, params)).fetchall()
-        return [ClaimedPush.model_validate(row) for row in rows]
+        decisions = Counter(row["decision"] for row in rows)
+        return Claim(
+            pushes=[
+                ClaimedPush.model_validate(row) for row in rows if row["decision"] == "claimed"
+            ],
+            held=decisions["held"],
+            skipped=decisions["skipped"],
+        )
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
         """Settle the sends in one statement; messages no longer leased to this worker

@@ -4,22 +4,85 @@
 -- lease makes the claim last beyond this transaction, so a crashed worker's
 -- messages come back after %(lease)s. The device's token is read with the
 -- claim; it never leaves the process except to its push service.
+--
+-- Before a message is leased its recipient's choices are applied: a category
+-- they muted makes it skipped (the in-app notice stands), and outside their
+-- send window (their own, else their organisation's, in the organisation's
+-- timezone) it is held until the window opens, unless its tier is one the
+-- organisation sends at once. Every row returned says what was decided.
 with due as (
-  select p.id
+  select p.id, p.notification_id, p.recipient_id, p.payload,
+         o.timezone, o.push_immediate_tiers,
+         coalesce(pp.window_start, o.push_window_start) as opens,
+         coalesce(pp.window_end, o.push_window_end) as closes,
+         coalesce(p.payload ->> 'category' = any (pp.muted_categories), false) as muted
   from public.push_outbox p
+  join public.organizations o on o.id = p.organization_id
+  left join public.push_preferences pp on pp.user_id = p.recipient_id
   where (p.status = 'pending' and p.available_at <= %(now)s)
      or (p.status = 'in_flight' and p.leased_until <= %(now)s)
   order by p.available_at, p.id
   limit %(limit)s
-  for update skip locked
+  for update of p skip locked
+),
+judged as (
+  select d.*,
+         case
+           when d.muted then 'skipped'
+           when d.payload -> 'data' ->> 'tier' = any (d.push_immediate_tiers) then 'claimed'
+           when private.push_send_time(%(now)s, d.timezone, d.opens, d.closes) > %(now)s
+             then 'held'
+           else 'claimed'
+         end as decision
+  from due d
+),
+claimed as (
+  update public.push_outbox p
+  set status = 'in_flight',
+      leased_until = %(now)s + %(lease)s,
+      leased_by = %(worker)s,
+      attempts = p.attempts + 1
+  from judged j
+  where p.id = j.id and j.decision = 'claimed'
+  returning p.id, p.notification_id, p.recipient_id, p.device_token_id, p.provider, p.payload,
+            p.collapse_key, p.idempotency_key, p.attempts,
+            (select d.token from public.device_tokens d where d.id = p.device_token_id) as token
+),
+held as (
+  update public.push_outbox p
+  set status = 'pending',
+      available_at = private.push_send_time(%(now)s, j.timezone, j.opens, j.closes),
+      leased_until = null,
+      leased_by = null
+  from judged j
+  where p.id = j.id and j.decision = 'held'
+  returning p.id
+),
+skipped as (
+  update public.push_outbox p
+  set status = 'skipped', leased_until = null, leased_by = null, last_error = null
+  from judged j
+  where p.id = j.id and j.decision = 'skipped'
+  returning p.id, p.notification_id
+),
+-- A notice whose pushes were all skipped is settled as skipped (one that
+-- also reached a device, or still may, is left to the sends).
+settled as (
+  update public.notifications n
+  set status = 'skipped', status_changed_at = %(now)s
+  where n.id in (select notification_id from skipped)
+    and n.status = 'pending'
+    and not exists (
+      select 1 from public.push_outbox p
+      where p.notification_id = n.id
+        and p.status in ('pending', 'in_flight', 'sent')
+        and p.id not in (select id from skipped)
+    )
+  returning 1
 )
-update public.push_outbox p
-set status = 'in_flight',
-    leased_until = %(now)s + %(lease)s,
-    leased_by = %(worker)s,
-    attempts = p.attempts + 1
-from due
-where p.id = due.id
-returning p.id, p.notification_id, p.recipient_id, p.device_token_id, p.provider, p.payload,
-          p.collapse_key, p.idempotency_key, p.attempts,
-          (select d.token from public.device_tokens d where d.id = p.device_token_id) as token
+select 'claimed' as decision, c.* from claimed c
+union all
+select 'held', h.id, null, null, null, null, null, null, null, null, null from held h
+union all
+select 'skipped', s.id, s.notification_id, null, null, null, null, null, null, null, null
+from skipped s
