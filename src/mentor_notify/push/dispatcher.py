@@ -88,6 +88,29 @@ class DispatchResult(BaseModel):
         )
 
 
+class _Totals:
+    """Running totals shared by the lanes of one run, and what may still be claimed."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.result = DispatchResult()
+        self._left = limit
+
+    def reserve(self, batch_size: int) -> int:
+        """How many the next round may claim (0: the limit is reached)."""
+        if self._left is None:
+            return batch_size
+        size = min(batch_size, self._left)
+        self._left -= size
+        return size
+
+    def add(self, reserved: int, claim: Claim, counts: OutcomeCounts) -> None:
+        """Count a finished round, giving back what it reserved and did not claim."""
+        if self._left is not None:
+            self._left += reserved - len(claim.pushes)
+        if claim.touched:
+            self.result = self.result.plus(claim, counts)
+
+
 class Dispatcher:
     """Claims, sends and settles outbox messages, round after round."""
 
@@ -101,9 +124,11 @@ class Dispatcher:
         concurrency: int = 100,
         lease: timedelta = timedelta(minutes=2),
         backoff: Backoff | None = None,
+        lanes: int = 2,
     ) -> None:
         """`senders` maps a provider (`fcm`, `apns`) to its sender; at most
-        `concurrency` sends are in flight at once."""
+        `concurrency` sends are in flight at once. `lanes` rounds run side by side,
+        so one claims or records in the database while another's sends are out."""
         self._outbox = outbox
         self._senders = senders
         self._clock = clock
@@ -111,36 +136,45 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._lease = lease
         self._backoff = backoff or Backoff()
+        self._lanes = lanes
 
     async def run_once(
         self, limit: int | None = None, stop: asyncio.Event | None = None
     ) -> DispatchResult:
         """Send what is due now, round after round, until nothing is (or `limit` were
-        claimed, or `stop` is set: the round in progress is finished first)."""
-        total = DispatchResult()
-        while (limit is None or total.claimed < limit) and not (stop and stop.is_set()):
-            size = (
-                self._batch_size if limit is None else min(self._batch_size, limit - total.claimed)
-            )
-            claim, counts = await self.round(size)
-            if not claim.touched:
-                break
-            total = total.plus(claim, counts)
-        return total
+        claimed, or `stop` is set: the rounds in progress are finished first)."""
+        totals = _Totals(limit)
+
+        async def lane() -> None:
+            while not (stop and stop.is_set()):
+                size = totals.reserve(self._batch_size)
+                if size == 0:
+                    return
+                claim, counts = await self.round(size)
+                totals.add(size, claim, counts)
+                if not claim.touched:
+                    return
+
+        await asyncio.gather(*(lane() for _ in range(self._lanes)))
+        return totals.result
 
     async def run_until(
         self, stop: asyncio.Event, idle: timedelta = timedelta(seconds=1)
     ) -> DispatchResult:
-        """Keep draining until `stop` is set; a round in progress is finished first."""
-        total = DispatchResult()
-        while not stop.is_set():
-            claim, counts = await self.round(self._batch_size)
-            if claim.touched:
-                total = total.plus(claim, counts)
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), idle.total_seconds())
-        return total
+        """Keep draining until `stop` is set; rounds in progress are finished first."""
+        totals = _Totals(None)
+
+        async def lane() -> None:
+            while not stop.is_set():
+                claim, counts = await self.round(self._batch_size)
+                totals.add(self._batch_size, claim, counts)
+                if claim.touched:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), idle.total_seconds())
+
+        await asyncio.gather(*(lane() for _ in range(self._lanes)))
+        return totals.result
 
     async def round(self, size: int) -> tuple[Claim, OutcomeCounts]:
         """Claim up to `size` messages, send those due now, settle them."""

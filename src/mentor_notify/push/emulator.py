@@ -49,6 +49,11 @@ _APNS_PATH = re.compile(r"^/3/device/(?P<token>[^/?]*)$")
 _FCM_TOKEN = re.compile(r"^[A-Za-z0-9_:\-]{8,4096}$")
 _APNS_TOKEN = re.compile(r"^[0-9a-fA-F]{64,200}$")
 _H2_PREFACE = b"PRI * HTTP/2.0"
+# Scopes FCM accepts an access token for.
+_FCM_SCOPES = {
+    "https://www.googleapis.com/auth/firebase.messaging",
+    "https://www.googleapis.com/auth/cloud-platform",
+}
 _FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 
 
@@ -193,7 +198,8 @@ class Emulator:
             claims = jwt.decode(assertion, options={"verify_signature": False})
         except jwt.PyJWTError:
             return _json_reply(400, {"error": "invalid_grant", "error_description": "bad JWT"})
-        if "firebase.messaging" not in str(claims.get("scope", "")) or not claims.get("iss"):
+        scopes = str(claims.get("scope", "")).split()
+        if not any(scope in _FCM_SCOPES for scope in scopes) or not claims.get("iss"):
             return _json_reply(400, {"error": "invalid_scope"})
         token = "emu." + uuid.uuid4().hex
         self.access_tokens.add(token)
@@ -299,7 +305,7 @@ class Emulator:
         if len(json.dumps(data).encode()) > 4096:
             raise _fcm_invalid("message", "Android message is too big.")
         android = message.get("android", {})
-        if android.get("priority", "NORMAL") not in ("NORMAL", "HIGH"):
+        if str(android.get("priority", "NORMAL")).upper() not in ("NORMAL", "HIGH"):
             raise _fcm_invalid("message.android.priority", "Invalid value.")
         headers = message.get("apns", {}).get("headers", {})
         if not all(isinstance(v, str) for v in headers.values()):
@@ -445,7 +451,12 @@ class EmulatorServer:
         self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         conn = h2.connection.H2Connection(
-            h2.config.H2Configuration(client_side=False, header_encoding=None)
+            h2.config.H2Configuration(
+                client_side=False,
+                header_encoding=None,
+                validate_outbound_headers=False,
+                normalize_outbound_headers=False,
+            )
         )
         conn.initiate_connection()
         conn.increment_flow_control_window(1 << 24)
