@@ -19,6 +19,7 @@ from mentor_notify.commands import (
     maintenance,
     push,
     scenarios,
+    serve,
 )
 from mentor_notify.config import Settings
 from mentor_notify.logging import configure_logging
@@ -38,6 +39,7 @@ app.add_typer(scenarios.app, name="scenarios")
 app.add_typer(push.app, name="push")
 app.command("demo")(demo.demo)
 app.command("config")(config.config)
+app.command("serve")(serve.serve)
 
 
 @app.callback()

@@ -46,7 +46,7 @@ def push_dispatch(
             "--concurrency",
             min=1,
             max=1000,
-            help="Sends in flight at once [default: MENTOR_NOTIFY_PUSH_CONCURRENCY, 100].",
+            help="Sends in flight at once (default: MENTOR_NOTIFY_PUSH_CONCURRENCY, 100).",
         ),
     ] = None,
     emulator: Annotated[

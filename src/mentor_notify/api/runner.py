@@ -1,0 +1,119 @@
+"""The `JobRunner` the HTTP API runs on: the real jobs over one database pool."""
+
+import os
+import socket
+from datetime import timedelta
+from uuid import UUID
+
+from mentor_notify.api.jobs import (
+    DispatchRequest,
+    ExpiryRequest,
+    JobOutcome,
+    ScenarioRequest,
+)
+from mentor_notify.config import Settings
+from mentor_notify.db import Pool
+from mentor_notify.domain import Clock, FixedClock
+from mentor_notify.expiry import ExpirySweep
+from mentor_notify.push.dispatcher import Dispatcher, Sender
+from mentor_notify.push.outbox import Outbox
+from mentor_notify.push.tokens import (
+    DeviceTokenRegistration,
+    DeviceTokenRepository,
+    DeviceTokenResponse,
+)
+from mentor_notify.scenarios import ScenarioType
+from mentor_notify.scenarios.engine import ScenarioEngine
+
+
+class DatabaseJobRunner:
+    """Runs the expiry sweep, the scenario engine and the dispatcher on `pool`; device
+    tokens go through the repository (each user only ever touches their own)."""
+
+    def __init__(
+        self, pool: Pool, settings: Settings, clock: Clock, senders: dict[str, Sender]
+    ) -> None:
+        """`senders` are the push senders the dispatch endpoint uses (may be empty:
+        messages then stay queued)."""
+        self._pool = pool
+        self._settings = settings
+        self._clock = clock
+        self._senders = senders
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:api"
+
+    async def certificate_expiry(self, request: ExpiryRequest, run_id: str) -> JobOutcome:
+        """Run the certificate-expiry sweep."""
+        result = await ExpirySweep(self._pool, self._clock).run(
+            today=request.today,
+            organisations=[str(request.organization_id)] if request.organization_id else None,
+            dry_run=request.dry_run,
+        )
+        return JobOutcome(
+            result=result.model_dump(
+                mode="json", exclude={"organisations": {"__all__": {"planned"}}}
+            ),
+            notifications_created=result.total("notifications_created"),
+            failed=not result.ok,
+        )
+
+    async def scenario_evaluation(self, request: ScenarioRequest, run_id: str) -> JobOutcome:
+        """Evaluate the follow-up scenarios."""
+        clock = self._clock if request.now is None else FixedClock(request.now)
+        result = await ScenarioEngine(self._pool, clock).run(
+            only=[ScenarioType(request.only)] if request.only else None,
+            dry_run=request.dry_run,
+        )
+        return JobOutcome(
+            result=result.model_dump(mode="json"),
+            notifications_created=result.total("notifications_created"),
+        )
+
+    async def dispatch(self, request: DispatchRequest, run_id: str) -> JobOutcome:
+        """Send the due pushes once (at most `request.limit`)."""
+        dispatcher = Dispatcher(
+            Outbox(self._pool, self._worker, max_attempts=self._settings.push_max_attempts),
+            self._senders,
+            self._clock,
+            batch_size=self._settings.push_batch_size,
+            concurrency=self._settings.push_concurrency,
+            lease=timedelta(seconds=self._settings.push_lease_seconds),
+        )
+        result = await dispatcher.run_once(limit=request.limit)
+        return JobOutcome(
+            result=result.model_dump(),
+            pushes_sent=result.sent,
+            pushes_failed=result.failed + result.dead,
+        )
+
+    async def register_device_token(
+        self, user_id: UUID, registration: DeviceTokenRegistration
+    ) -> DeviceTokenResponse:
+        """Register (or refresh) the user's own device token."""
+        async with self._pool.connection() as conn:
+            return await DeviceTokenRepository(conn).register(
+                user_id, registration, self._clock.now()
+            )
+
+    async def delete_device_token(self, user_id: UUID, token_id: UUID) -> bool:
+        """Delete the user's own device token; False when they have none with that id."""
+        async with self._pool.connection() as conn:
+            return await DeviceTokenRepository(conn).delete_own(user_id, token_id)
+
+    async def queue_depth(self) -> int:
+        """Pushes waiting in the outbox (pending or in flight)."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(
+                "select count(*) as n from public.push_outbox "
+                "where status in ('pending', 'in_flight')"
+            )
+            row = await cursor.fetchone()
+        return int(row["n"]) if row else 0
+
+    async def healthy(self) -> bool:
+        """Whether the database answers."""
+        try:
+            async with self._pool.connection() as conn:
+                await conn.execute("select 1")
+        except Exception:
+            return False
+        return True

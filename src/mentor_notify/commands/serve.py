@@ -1,0 +1,97 @@
+"""`mentor-notify serve`: the HTTP API in place of the edge functions."""
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Iterator
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from mentor_notify.api import create_app
+from mentor_notify.api.runner import DatabaseJobRunner
+from mentor_notify.commands import common
+from mentor_notify.db import open_pool
+from mentor_notify.domain import SystemClock
+from mentor_notify.push.senders import (
+    PushConfigurationError,
+    open_senders,
+    settings_for_emulator,
+)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, minus its own signal handling: it re-raises SIGTERM after shutting
+    down, so a clean stop would end with a signal instead of exit status 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+    def stop(self) -> None:
+        """Finish the requests in progress, then return from `serve`."""
+        self.should_exit = True
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str | None,
+        typer.Option("--host", help="Address (default: MENTOR_NOTIFY_API_HOST, 127.0.0.1)."),
+    ] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port", min=1, max=65535, help="Port (default: MENTOR_NOTIFY_API_PORT, 8000)."
+        ),
+    ] = None,
+    emulator: Annotated[
+        str | None,
+        typer.Option(
+            "--emulator",
+            metavar="URL",
+            help="Send pushes to a `push emulator` at URL instead of FCM and APNs.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the HTTP API: the edge-function equivalents and device-token registration.
+
+    POST /functions/v1/certificate-expiry, /functions/v1/scenario-evaluation and
+    /functions/v1/dispatch need the project's service-role key as bearer token;
+    POST /v1/device-tokens and DELETE /v1/device-tokens/{id} a signed-in user's
+    access token (users only ever touch their own devices). GET /healthz,
+    GET /metrics (Prometheus) and the OpenAPI document at /openapi.json and /docs.
+    Tokens are verified with MENTOR_NOTIFY_JWT_SECRET, the project's JWT secret.
+    """
+    settings = common.state(ctx).settings
+    if settings.jwt_secret is None:
+        raise common.fail(
+            "MENTOR_NOTIFY_JWT_SECRET is not set: give the Supabase project's JWT secret "
+            "(Project settings > API) so bearer tokens can be verified"
+        )
+    secret = settings.jwt_secret.get_secret_value()
+    if emulator is not None:
+        settings = settings_for_emulator(settings, emulator)
+    clock = SystemClock()
+
+    async def work(url: str) -> None:
+        async with open_pool(url, settings) as pool, open_senders(settings, clock) as senders:
+            app = create_app(DatabaseJobRunner(pool, settings, clock, senders), secret)
+            config = uvicorn.Config(
+                app,
+                host=host or settings.api_host,
+                port=port or settings.api_port,
+                log_config=None,
+                access_log=False,
+            )
+            server = _Server(config)
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, server.stop)
+            await server.serve()
+
+    try:
+        common.run_with_database(ctx, work)
+    except PushConfigurationError as exc:
+        raise common.fail(str(exc)) from exc

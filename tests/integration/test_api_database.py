@@ -1,0 +1,115 @@
+"""The HTTP API on the real jobs and database: the edge-function equivalents end to end
+(sweep, dispatch to the emulator), device tokens only for their owner, and `serve`."""
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest_asyncio
+
+from mentor_notify.api import create_app
+from mentor_notify.api.runner import DatabaseJobRunner
+from mentor_notify.db import Pool
+from mentor_notify.domain import SystemClock
+from mentor_notify.push.senders import open_senders
+from tests.api.test_http_layer import SECRET, SERVICE, bearer, token
+from tests.expiry_world import build_world
+from tests.integration.test_dispatch_processes import MENTOR_NOTIFY, free_port
+from tests.integration.test_expiry_sweep import CLOCK, TODAY
+from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
+
+
+@pytest_asyncio.fixture
+async def client(own_pool: Pool, service: Service) -> AsyncIterator[httpx.AsyncClient]:  # noqa: F811
+    # The senders sign APNs tokens with real time; the jobs run on the test clock.
+    async with open_senders(service.settings, SystemClock()) as senders:
+        runner = DatabaseJobRunner(own_pool, service.settings, CLOCK, senders)
+        transport = httpx.ASGITransport(app=create_app(runner, SECRET))
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+async def test_sweep_then_dispatch_over_http(own_pool: Pool, client: httpx.AsyncClient) -> None:
+    async with own_pool.connection() as conn:
+        await build_world(conn, TODAY, {"a": 7, "b": 30})
+
+    swept = await client.post(
+        "/functions/v1/certificate-expiry", json={"today": TODAY.isoformat()}, headers=SERVICE
+    )
+    depth = (await client.get("/metrics")).text
+    dispatched = await client.post("/functions/v1/dispatch", json={}, headers=SERVICE)
+    again = await client.post("/functions/v1/dispatch", json={}, headers=SERVICE)
+
+    assert swept.status_code == 200, swept.text
+    assert swept.json()["ok"] is True
+    assert sum(o["notifications_created"] for o in swept.json()["result"]["organisations"]) == 4
+    assert "mentor_notify_queue_depth 4.0" in depth
+    assert dispatched.status_code == 200, dispatched.text
+    assert dispatched.json()["result"]["sent"] == 4
+    assert again.json()["result"]["claimed"] == 0
+
+
+async def test_a_user_registers_and_deletes_only_their_own_device(
+    own_pool: Pool, client: httpx.AsyncClient
+) -> None:
+    async with own_pool.connection() as conn:
+        world = await build_world(conn, TODAY, {"owner": 30, "other": 30})
+    owner = bearer(token("authenticated", sub=str(world.mentors["owner"].person.id)))
+    other = bearer(token("authenticated", sub=str(world.mentors["other"].person.id)))
+
+    created = await client.post(
+        "/v1/device-tokens",
+        json={"token": "fresh-device-token-1", "platform": "android", "provider": "fcm"},
+        headers=owner,
+    )
+    token_id = created.json()["id"]
+    stolen = await client.delete(f"/v1/device-tokens/{token_id}", headers=other)
+    deleted = await client.delete(f"/v1/device-tokens/{token_id}", headers=owner)
+    health = await client.get("/healthz")
+
+    assert created.status_code == 201, created.text
+    assert stolen.status_code == 404
+    assert deleted.status_code == 204
+    assert health.status_code == 200
+
+
+def test_serve_answers_and_stops_on_sigterm(own_database_url: str) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [str(MENTOR_NOTIFY), "--database-url", own_database_url, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"MENTOR_NOTIFY_JWT_SECRET": SECRET, "MENTOR_NOTIFY_LOG_FORMAT": "json"},
+    )
+    try:
+        for _ in range(100):
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        refused = httpx.post(f"http://127.0.0.1:{port}/functions/v1/dispatch", json={})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=30)
+
+    assert health.status_code == 200
+    assert refused.status_code == 401
+    assert process.returncode == 0, errors
+
+
+def test_serve_without_a_jwt_secret_says_what_to_set(own_database_url: str) -> None:
+    result = subprocess.run(
+        [str(MENTOR_NOTIFY), "--database-url", own_database_url, "serve"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "MENTOR_NOTIFY_JWT_SECRET"},
+    )
+    assert result.returncode == 1
+    assert "MENTOR_NOTIFY_JWT_SECRET" in result.stderr
+    assert "Traceback" not in result.stderr
