@@ -13,6 +13,7 @@ from rich.markup import escape
 from mentor_notify.commands import (
     common,
     config,
+    daily,
     db,
     demo,
     expiry,
@@ -40,6 +41,7 @@ app.add_typer(push.app, name="push")
 app.command("demo")(demo.demo)
 app.command("config")(config.config)
 app.command("serve")(serve.serve)
+app.command("daily")(daily.daily)
 
 
 @app.callback()

@@ -10,6 +10,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -102,3 +103,16 @@ async def with_runner(
 def print_json(value: Any) -> None:
     """Print `value` as indented JSON on stdout."""
     typer.echo(json.dumps(value, indent=2))
+
+
+def parse_date(text: str | None) -> date | None:
+    """A --today option's value as a date (None when not given); a clear error if it is not one."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-23",
+            param_hint="--today",
+        ) from exc

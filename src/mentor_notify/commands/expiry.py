@@ -1,6 +1,5 @@
 """`mentor-notify expiry ...`: the certificate-expiry job."""
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -63,7 +62,7 @@ def expiry_run(
     several copies at once, sends nothing twice. Exit status 1 if any
     organisation or certificate failed.
     """
-    day = _parse_date(today)
+    day = common.parse_date(today)
     only = organization or None
     show_progress = not as_json and common.stderr.is_terminal
 
@@ -93,18 +92,6 @@ def expiry_run(
         _print_result(result)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def _parse_date(text: str | None) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise typer.BadParameter(
-            f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-23",
-            param_hint="--today",
-        ) from exc
 
 
 def _progress() -> Progress:

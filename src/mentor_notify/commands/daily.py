@@ -1,0 +1,109 @@
+"""`mentor-notify daily`: the whole daily cycle."""
+
+import os
+import socket
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from mentor_notify.commands import common
+from mentor_notify.daily import DailyCycle, DailyResult
+from mentor_notify.db import open_pool
+from mentor_notify.domain import FixedClock, SystemClock
+from mentor_notify.push.outbox import Outbox
+from mentor_notify.push.senders import (
+    PushConfigurationError,
+    open_senders,
+    settings_for_emulator,
+)
+
+
+def daily(
+    ctx: typer.Context,
+    today: Annotated[
+        str | None,
+        typer.Option(
+            "--today",
+            metavar="DATE",
+            help="Run as if it were this date (YYYY-MM-DD), at the present time of day.",
+        ),
+    ] = None,
+    emulator: Annotated[
+        str | None,
+        typer.Option(
+            "--emulator",
+            metavar="URL",
+            help="Send pushes to a `push emulator` at URL instead of FCM and APNs.",
+        ),
+    ] = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Run the daily cycle: expiry sweep (with the directory), scenarios, delivery.
+
+    Each step runs even if an earlier one failed; exit status 1 when any did
+    (or an organisation or certificate failed in the sweep). Running it again
+    the same day sends nothing new. Without push credentials (and without
+    --emulator) the pushes stay queued for `push dispatch`.
+    """
+    day = common.parse_date(today)
+    settings = common.state(ctx).settings
+    if emulator is not None:
+        settings = settings_for_emulator(settings, emulator)
+    now = datetime.now(UTC)
+    clock = SystemClock() if day is None else FixedClock(datetime.combine(day, now.timetz()))
+    worker = f"{socket.gethostname()}:{os.getpid()}:daily"
+
+    def step(name: str, state: str) -> None:
+        if not as_json:
+            common.stderr.print(f"{name}: {state}", highlight=False)
+
+    async def work(url: str) -> DailyResult:
+        async with open_pool(url, settings) as pool, open_senders(settings, clock) as senders:
+            outbox = Outbox(pool, worker, max_attempts=settings.push_max_attempts)
+            return await DailyCycle(pool, clock, outbox, senders, on_step=step).run(day)
+
+    try:
+        result = common.run_with_database(ctx, work)
+    except PushConfigurationError as exc:
+        raise common.fail(str(exc)) from exc
+    if as_json:
+        common.print_json(result.model_dump(mode="json") | {"ok": result.ok})
+    else:
+        _print(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _print(result: DailyResult) -> None:
+    table = Table(title="Daily cycle", title_justify="left")
+    for column in (
+        "organisation",
+        "notifications",
+        "mentors hidden",
+        "mentors shown again",
+        "missing coordinator",
+    ):
+        table.add_column(column, justify="left" if column == "organisation" else "right")
+    for org in result.expiry.organisations if result.expiry else []:
+        table.add_row(
+            org.slug,
+            str(org.notifications_created),
+            str(org.mentors_suppressed),
+            str(org.mentors_restored),
+            str(len(org.missing_coordinator)),
+        )
+    common.stdout.print(table)
+    if result.scenarios is not None:
+        common.stdout.print(
+            f"scenarios: {result.scenarios.total('notifications_created')} notifications"
+        )
+    if result.dispatch is not None:
+        d = result.dispatch
+        common.stdout.print(
+            f"pushes: {d.sent} sent, {d.failed} failed, {d.dead} dead, {d.retrying} to retry, "
+            f"{d.held} held for the send window, {d.skipped} skipped (opted out)"
+        )
+    for name in result.failed_steps:
+        common.stderr.print(f"error: the {name} step failed (see the log)", highlight=False)

@@ -1,0 +1,111 @@
+"""The daily cycle: sweep, scenarios and delivery in one run, safe to repeat, a failed
+step reported without stopping the others; and `mentor-notify daily`."""
+
+import json
+import os
+import subprocess
+
+from mentor_notify.daily import DailyCycle, DailyResult
+from mentor_notify.db import Pool
+from mentor_notify.domain import SystemClock
+from mentor_notify.push.outbox import Outbox
+from mentor_notify.push.senders import open_senders
+from tests.expiry_world import build_world
+from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
+    MENTOR_NOTIFY,
+    deliveries,
+    emulator_url,
+)
+from tests.integration.test_expiry_sweep import CLOCK, TIER_OFFSETS, TODAY
+from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
+
+
+async def cycle(pool: Pool, service: Service) -> DailyResult:  # noqa: F811
+    steps: list[tuple[str, str]] = []
+    async with open_senders(service.settings, SystemClock()) as senders:
+        result = await DailyCycle(
+            pool, CLOCK, Outbox(pool, "daily"), senders, on_step=lambda *s: steps.append(s)
+        ).run(TODAY)
+    assert [s for s, state in steps if state == "running"] == ["expiry", "scenarios", "dispatch"]
+    return result
+
+
+async def test_one_cycle_notifies_and_delivers_and_a_second_adds_nothing(
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+) -> None:
+    async with own_pool.connection() as conn:
+        await build_world(conn, TODAY, TIER_OFFSETS)
+
+    first = await cycle(own_pool, service)
+    second = await cycle(own_pool, service)
+
+    assert first.ok
+    assert first.expiry is not None
+    assert first.dispatch is not None
+    created = first.expiry.total("notifications_created")
+    assert created > 0
+    assert first.expiry.total("mentors_suppressed") == 1  # the lapsed mentor
+    assert first.dispatch.sent == created  # one device per recipient
+    assert sum(service.emulator.counts.values()) == created
+    assert second.ok
+    assert second.expiry is not None
+    assert second.dispatch is not None
+    assert (second.expiry.total("notifications_created"), second.dispatch.claimed) == (0, 0)
+
+
+async def test_a_failed_step_is_reported_and_the_others_still_run(
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+) -> None:
+    async with own_pool.connection() as conn:
+        await build_world(conn, TODAY, {"soon": 7})
+        # Break the scenario engine for real: its rules table is gone.
+        await conn.execute("alter table scenario_rules rename to scenario_rules_away")
+
+    result = await cycle(own_pool, service)
+
+    assert result.failed_steps == ["scenarios"]
+    assert not result.ok
+    assert result.scenarios is None
+    assert result.dispatch is not None
+    assert result.dispatch.sent == 2  # the expiry notices still went out
+
+
+async def test_the_daily_command_runs_the_cycle(
+    own_pool: Pool,
+    own_database_url: str,
+    emulator_url: str,  # noqa: F811
+) -> None:
+    async with own_pool.connection() as conn:
+        await build_world(conn, TODAY, {"soon": 7, "later": 30})
+        # The command runs on the real clock: no send window, whatever the hour.
+        await conn.execute("update organizations set push_window_start = push_window_end")
+
+    def run() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                str(MENTOR_NOTIFY),
+                "--database-url",
+                own_database_url,
+                "daily",
+                "--today",
+                TODAY.isoformat(),
+                "--emulator",
+                emulator_url,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=os.environ | {"MENTOR_NOTIFY_LOG_FORMAT": "json"},
+        )
+
+    first, second = run(), run()
+
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["ok"] is True
+    assert report["dispatch"]["sent"] == 4
+    assert json.loads(second.stdout)["dispatch"]["claimed"] == 0
+    assert sum(deliveries(emulator_url)["counts"].values()) == 4
