@@ -46,6 +46,16 @@ OrganisationOption = Annotated[
     ),
 ]
 
+EmulatorOption = Annotated[
+    str | None,
+    typer.Option(
+        "--emulator",
+        metavar="URL",
+        help="Send pushes to a `push emulator` at URL (e.g. http://127.0.0.1:8787) with "
+        "throwaway credentials, instead of FCM and APNs.",
+    ),
+]
+
 
 @dataclass(frozen=True)
 class CliState:

@@ -30,14 +30,7 @@ def daily(
             help="Run as if it were this date (YYYY-MM-DD), at the present time of day.",
         ),
     ] = None,
-    emulator: Annotated[
-        str | None,
-        typer.Option(
-            "--emulator",
-            metavar="URL",
-            help="Send pushes to a `push emulator` at URL instead of FCM and APNs.",
-        ),
-    ] = None,
+    emulator: common.EmulatorOption = None,
     as_json: common.JsonOption = False,
 ) -> None:
     """Run the daily cycle: expiry sweep (with the directory), scenarios, delivery.

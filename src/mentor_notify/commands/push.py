@@ -49,15 +49,7 @@ def push_dispatch(
             help="Sends in flight at once (default: MENTOR_NOTIFY_PUSH_CONCURRENCY, 100).",
         ),
     ] = None,
-    emulator: Annotated[
-        str | None,
-        typer.Option(
-            "--emulator",
-            metavar="URL",
-            help="Send to a `push emulator` at URL (e.g. http://127.0.0.1:8787) "
-            "with throwaway credentials, instead of FCM and APNs.",
-        ),
-    ] = None,
+    emulator: common.EmulatorOption = None,
     as_json: common.JsonOption = False,
 ) -> None:
     """Drain the push outbox: claim due messages, send them, record the outcomes.

@@ -46,14 +46,7 @@ def serve(
             "--port", min=1, max=65535, help="Port (default: MENTOR_NOTIFY_API_PORT, 8000)."
         ),
     ] = None,
-    emulator: Annotated[
-        str | None,
-        typer.Option(
-            "--emulator",
-            metavar="URL",
-            help="Send pushes to a `push emulator` at URL instead of FCM and APNs.",
-        ),
-    ] = None,
+    emulator: common.EmulatorOption = None,
 ) -> None:
     """Serve the HTTP API: the edge-function equivalents and device-token registration.
 
