@@ -135,6 +135,14 @@ class Settings(BaseSettings):
             "for hosts that pass secrets in the environment."
         ),
     )
+    fcm_credentials_vault_secret: str | None = Field(
+        default=None,
+        description=(
+            "Name of a Supabase Vault secret holding the service-account key (env "
+            "MENTOR_NOTIFY_FCM_CREDENTIALS_VAULT_SECRET), read from vault.decrypted_secrets "
+            "when running against Supabase."
+        ),
+    )
     apns_base_url: str = Field(
         default="https://api.push.apple.com",
         description=(
@@ -150,6 +158,13 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "The APNs signing key's PEM text (env MENTOR_NOTIFY_APNS_KEY), instead of a file."
+        ),
+    )
+    apns_key_vault_secret: str | None = Field(
+        default=None,
+        description=(
+            "Name of a Supabase Vault secret holding the APNs key's PEM text (env "
+            "MENTOR_NOTIFY_APNS_KEY_VAULT_SECRET)."
         ),
     )
     apns_key_id: str | None = Field(

@@ -53,7 +53,7 @@ def daily(
             common.stderr.print(f"{name}: {state}", highlight=False)
 
     async def work(url: str) -> DailyResult:
-        async with open_pool(url, settings) as pool, open_senders(settings, clock) as senders:
+        async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
             outbox = Outbox(pool, worker, max_attempts=settings.push_max_attempts)
             return await DailyCycle(pool, clock, outbox, senders, on_step=step).run(day)
 

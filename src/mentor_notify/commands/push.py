@@ -78,13 +78,13 @@ def push_dispatch(
         try:
             async with (
                 open_pool(url, settings) as pool,
-                open_senders(settings, clock) as senders,
+                open_senders(settings, clock, pool) as senders,
             ):
                 if not senders:
                     raise PushConfigurationError(
                         "no push service is configured: set MENTOR_NOTIFY_FCM_CREDENTIALS_FILE "
-                        "and/or MENTOR_NOTIFY_APNS_KEY_FILE (see `mentor-notify config`), or "
-                        "use --emulator URL"
+                        "and/or MENTOR_NOTIFY_APNS_KEY_FILE (or name Supabase Vault secrets, "
+                        "see `mentor-notify config`), or use --emulator URL"
                     )
                 dispatcher = Dispatcher(
                     Outbox(pool, _worker_name(), max_attempts=settings.push_max_attempts),

@@ -69,7 +69,7 @@ def serve(
     clock = SystemClock()
 
     async def work(url: str) -> None:
-        async with open_pool(url, settings) as pool, open_senders(settings, clock) as senders:
+        async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
             app = create_app(DatabaseJobRunner(pool, settings, clock, senders), secret)
             config = uvicorn.Config(
                 app,

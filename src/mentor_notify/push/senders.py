@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import jwt
+import psycopg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
 from mentor_notify.config import Settings
+from mentor_notify.db import Pool
 from mentor_notify.domain import Clock
 from mentor_notify.push.apns import ApnsSender, ProviderToken
 from mentor_notify.push.dispatcher import Sender
@@ -159,9 +161,50 @@ def _apns(settings: Settings, clock: Clock) -> ApnsSender | None:
     return ApnsSender(connection, token, topic, clock)
 
 
+_VAULT = "select name, decrypted_secret from vault.decrypted_secrets where name = any(%(names)s)"
+
+
+async def with_vault_secrets(settings: Settings, pool: Pool) -> Settings:
+    """`settings` with the push credentials named as Supabase Vault secrets read from
+    `vault.decrypted_secrets` (the service role may read it); unchanged when none is."""
+    wanted = {
+        field: name
+        for field, name in (
+            ("fcm_credentials_json", settings.fcm_credentials_vault_secret),
+            ("apns_key", settings.apns_key_vault_secret),
+        )
+        if name
+    }
+    if not wanted:
+        return settings
+    try:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(_VAULT, {"names": list(wanted.values())})
+            found = {row["name"]: row["decrypted_secret"] for row in await cursor.fetchall()}
+    except psycopg.errors.UndefinedTable:
+        raise PushConfigurationError(
+            "a Vault secret is named for the push credentials, but this database has no "
+            "Supabase Vault (vault.decrypted_secrets)"
+        ) from None
+    missing = [name for name in wanted.values() if not found.get(name)]
+    if missing:
+        raise PushConfigurationError(
+            f"no Supabase Vault secret named {', '.join(missing)}: create it with "
+            "select vault.create_secret('<value>', '<name>')"
+        )
+    return settings.model_copy(
+        update={field: SecretStr(found[name]) for field, name in wanted.items()}
+    )
+
+
 @contextlib.asynccontextmanager
-async def open_senders(settings: Settings, clock: Clock) -> AsyncIterator[dict[str, Sender]]:
-    """The configured senders by provider (`fcm`, `apns`), closed on exit."""
+async def open_senders(
+    settings: Settings, clock: Clock, pool: Pool | None = None
+) -> AsyncIterator[dict[str, Sender]]:
+    """The configured senders by provider (`fcm`, `apns`), closed on exit; with `pool`,
+    credentials named as Supabase Vault secrets are read from the database first."""
+    if pool is not None:
+        settings = await with_vault_secrets(settings, pool)
     fcm, apns = _fcm(settings), _apns(settings, clock)
     senders: dict[str, Sender] = {}
     if fcm is not None:
