@@ -246,7 +246,9 @@ async def test_dropped_connections_and_refused_credentials_are_recovered(
     service.emulator.script(await token_of(own_pool, world.mentors["m3"].person.id), "drop")
     clock = CLOCK
     async with open_senders(service.settings, SystemClock()) as senders:
-        outbox = Outbox(own_pool, "worker-1", max_attempts=3)
+        # A message can meet a dropped connection, a refused access token and
+        # another drop: three failed attempts, none of them its own fault.
+        outbox = Outbox(own_pool, "worker-1", max_attempts=10)
         first = await Dispatcher(outbox, senders, clock).run_once()
         # Every access token issued so far is refused from now on: the sender must
         # notice the 401 and fetch a new one.
