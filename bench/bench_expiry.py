@@ -179,6 +179,26 @@ def database_url(admin_url: str, name: str) -> str:
     return make_conninfo(admin_url, dbname=name)
 
 
+def fresh_database(admin_url: str, name: str) -> str:
+    """Database `name` dropped and created anew with the schema; its URL."""
+    url = database_url(admin_url, name)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
+        )
+        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+
+    async def migrate() -> None:
+        conn = await connect(url)
+        try:
+            await MigrationRunner(conn, _layout()).migrate()
+        finally:
+            await conn.close()
+
+    asyncio.run(migrate())
+    return url
+
+
 def ensure_database(admin_url: str, name: str, n: int, regenerate: bool) -> str:
     """The benchmark database for `n` certificates, generated unless it already exists."""
     url = database_url(admin_url, name)
@@ -194,19 +214,7 @@ def ensure_database(admin_url: str, name: str, n: int, regenerate: bool) -> str:
             if row and row[0] == n:
                 print(f"{name}: reusing {n:,} certificates", file=sys.stderr)
                 return url
-        admin.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-
-    async def migrate() -> None:
-        conn = await connect(url)
-        try:
-            await MigrationRunner(conn, _layout()).migrate()
-        finally:
-            await conn.close()
-
-    asyncio.run(migrate())
+    fresh_database(admin_url, name)
     started = time.perf_counter()
     with psycopg.connect(url) as conn:
         for label, statement in generation_steps(n):

@@ -38,15 +38,13 @@ from typing import Any
 
 import httpx
 import psycopg
-from psycopg import sql
-from psycopg.conninfo import make_conninfo
 
+from bench_expiry import fresh_database
 from mentor_notify.config import Settings
-from mentor_notify.db import MigrationRunner, connect, find_supabase_dir, open_pool
+from mentor_notify.db import open_pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.logging import configure_logging
 from mentor_notify.push.dispatcher import Dispatcher
-from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.senders import emulator_credentials, open_senders, settings_for_emulator
 
 MENTOR_NOTIFY = Path(sys.executable).parent / "mentor-notify"
@@ -78,25 +76,6 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
 def emulator_count(url: str) -> int:
     counts = httpx.get(f"{url}/emulator/deliveries", timeout=30).json()["counts"]
     return int(sum(counts.values()))
-
-
-def prepare_database(admin_url: str, name: str) -> str:
-    url = make_conninfo(admin_url, dbname=name)
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-        )
-        admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-
-    async def migrate() -> None:
-        conn = await connect(url)
-        try:
-            await MigrationRunner(conn, find_supabase_dir()).migrate()
-        finally:
-            await conn.close()
-
-    asyncio.run(migrate())
-    return url
 
 
 def queue(url: str, n: int) -> None:
@@ -175,13 +154,7 @@ async def dispatch_all(
     settings = settings_for_emulator(Settings(pool_min_size=2, pool_max_size=4), emulator)
     clock = SystemClock()
     async with open_pool(url, settings) as pool, open_senders(settings, clock) as senders:
-        dispatcher = Dispatcher(
-            Outbox(pool, "bench"),
-            senders,
-            clock,
-            batch_size=settings.push_batch_size,
-            concurrency=settings.push_concurrency,
-        )
+        dispatcher = Dispatcher.from_settings(pool, senders, clock, settings, "bench")
         started = time.perf_counter()
         if samples is None:
             sent = (await dispatcher.run_once()).sent
@@ -251,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     configure_logging("error")
 
-    url = prepare_database(args.admin_url, args.database)
+    url = fresh_database(args.admin_url, args.database)
     emulator, emulator_url = start_emulator()
     try:
         ours: list[float] = []

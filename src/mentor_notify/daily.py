@@ -7,7 +7,7 @@ step is idempotent, so running the cycle again, or two at once, sends nothing
 twice.
 """
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import TypeVar
 
@@ -18,13 +18,11 @@ from mentor_notify.db import Pool
 from mentor_notify.domain import Clock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.expiry.models import SweepResult
-from mentor_notify.push.dispatcher import Dispatcher, DispatchResult, Sender
-from mentor_notify.push.outbox import Outbox
+from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
 
 log = structlog.get_logger(__name__)
 
-STEPS = ("expiry", "scenarios", "dispatch")
 T = TypeVar("T")
 
 
@@ -51,17 +49,16 @@ class DailyCycle:
         self,
         pool: Pool,
         clock: Clock,
-        outbox: Outbox,
-        senders: Mapping[str, Sender],
+        dispatcher: Dispatcher | None,
         *,
         on_step: Callable[[str, str], None] | None = None,
     ) -> None:
-        """`on_step(step, state)` is told when a step starts (`running`) and ends
-        (`done` or `failed`), for progress output."""
+        """Without a `dispatcher` (no push service configured) the pushes stay queued.
+        `on_step(step, state)` is told when a step starts (`running`) and ends (`done`
+        or `failed`), for progress output."""
         self._pool = pool
         self._clock = clock
-        self._outbox = outbox
-        self._senders = senders
+        self._dispatcher = dispatcher
         self._on_step = on_step or (lambda step, state: None)
 
     async def run(self, today: date | None = None) -> DailyResult:
@@ -74,12 +71,8 @@ class DailyCycle:
             "scenarios", failed, lambda: ScenarioEngine(self._pool, self._clock).run()
         )
         dispatch = None
-        if self._senders:
-            dispatch = await self._step(
-                "dispatch",
-                failed,
-                lambda: Dispatcher(self._outbox, self._senders, self._clock).run_once(),
-            )
+        if (dispatcher := self._dispatcher) is not None:
+            dispatch = await self._step("dispatch", failed, dispatcher.run_once)
         else:
             log.warning("no push service configured: pushes stay queued", step="dispatch")
         return DailyResult(

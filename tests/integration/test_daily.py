@@ -8,6 +8,7 @@ import subprocess
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import Pool
 from mentor_notify.domain import SystemClock
+from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.senders import open_senders
 from tests.expiry_world import build_world
@@ -23,9 +24,10 @@ from tests.integration.test_push_delivery import Service, service  # noqa: F401 
 async def cycle(pool: Pool, service: Service) -> DailyResult:  # noqa: F811
     steps: list[tuple[str, str]] = []
     async with open_senders(service.settings, SystemClock()) as senders:
-        result = await DailyCycle(
-            pool, CLOCK, Outbox(pool, "daily"), senders, on_step=lambda *s: steps.append(s)
-        ).run(TODAY)
+        dispatcher = Dispatcher(Outbox(pool, "daily"), senders, CLOCK)
+        result = await DailyCycle(pool, CLOCK, dispatcher, on_step=lambda *s: steps.append(s)).run(
+            TODAY
+        )
     assert [s for s, state in steps if state == "running"] == ["expiry", "scenarios", "dispatch"]
     return result
 

@@ -8,20 +8,17 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from mentor_notify.db import Pool
+from tests.integration.test_expiry_reliability import MENTOR_NOTIFY
 from tests.integration.test_outbox import queued_world, statuses
 from tests.support import fetch_value
-
-MENTOR_NOTIFY = Path(sys.executable).parent / "mentor-notify"
 
 
 def free_port() -> int:

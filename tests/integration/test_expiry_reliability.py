@@ -63,11 +63,6 @@ async def test_a_run_killed_half_way_is_completed_by_the_next(
                 "where application_name = %s and wait_event_type = 'Lock'",
                 APPLICATION_NAME,
             )
-            in_flight = await fetch_value(
-                holder,
-                "select count(*) from public.notifications where organization_id = %s",
-                second.organization_id,
-            )
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait()
@@ -91,12 +86,14 @@ async def test_a_run_killed_half_way_is_completed_by_the_next(
     again = await ExpirySweep(own_pool, CLOCK).run()
 
     # The blocked slice of the second organisation had written its notices but
-    # not committed: they never became visible, and the next run wrote them.
+    # not committed: they never became visible, and the next run wrote them. (Its
+    # other slice runs alongside and may commit up to the kill, so what is
+    # committed is read once the killed run's backends are gone.)
     assert committed["a-first"] == 8
-    assert committed["b-second"] == in_flight < 8
+    assert committed["b-second"] < 8
     assert [(o.slug, o.notifications_created) for o in rerun.organisations] == [
         ("a-first", 0),
-        ("b-second", 8 - in_flight),
+        ("b-second", 8 - committed["b-second"]),
     ]
     assert again.total("notifications_created") == 0
     assert await counts(own_pool) == {

@@ -266,3 +266,18 @@ async def test_dropped_connections_and_refused_credentials_are_recovered(
     keys = {r["idempotency_key"] for r in await outbox_rows(own_pool)}
     delivered = {idempotency_key(d) for d in service.emulator.delivered}
     assert delivered == keys
+
+
+async def test_sends_share_one_http2_connection_per_service_with_many_streams(
+    own_pool: Pool, service: Service
+) -> None:
+    await queued_world(own_pool, {f"m{n}": 7 for n in range(40)})
+    service.emulator.rates.slow = 1.0  # every answer takes a while, so sends overlap
+    service.emulator.slow_seconds = 0.2
+
+    result = await dispatch(own_pool, service)
+
+    assert result.sent == 80  # 40 to FCM, 40 to the coordinator's iPhone over APNs
+    # One to FCM, one to APNs (the access token is fetched over HTTP/1.1, as by google-auth).
+    assert service.emulator.connections["h2"] == 2
+    assert service.emulator.max_in_flight >= 40

@@ -1,8 +1,5 @@
 """The `JobRunner` the HTTP API runs on: the real jobs over one database pool."""
 
-import os
-import socket
-from datetime import timedelta
 from uuid import UUID
 
 from mentor_notify.api.jobs import (
@@ -16,7 +13,6 @@ from mentor_notify.db import Pool
 from mentor_notify.domain import Clock, FixedClock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.push.dispatcher import Dispatcher, Sender
-from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.tokens import (
     DeviceTokenRegistration,
     DeviceTokenRepository,
@@ -39,7 +35,6 @@ class DatabaseJobRunner:
         self._settings = settings
         self._clock = clock
         self._senders = senders
-        self._worker = f"{socket.gethostname()}:{os.getpid()}:api"
 
     async def certificate_expiry(self, request: ExpiryRequest, run_id: str) -> JobOutcome:
         """Run the certificate-expiry sweep."""
@@ -70,13 +65,8 @@ class DatabaseJobRunner:
 
     async def dispatch(self, request: DispatchRequest, run_id: str) -> JobOutcome:
         """Send the due pushes once (at most `request.limit`)."""
-        dispatcher = Dispatcher(
-            Outbox(self._pool, self._worker, max_attempts=self._settings.push_max_attempts),
-            self._senders,
-            self._clock,
-            batch_size=self._settings.push_batch_size,
-            concurrency=self._settings.push_concurrency,
-            lease=timedelta(seconds=self._settings.push_lease_seconds),
+        dispatcher = Dispatcher.from_settings(
+            self._pool, self._senders, self._clock, self._settings, "api"
         )
         result = await dispatcher.run_once(limit=request.limit)
         return JobOutcome(

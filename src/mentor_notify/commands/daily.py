@@ -1,7 +1,5 @@
 """`mentor-notify daily`: the whole daily cycle."""
 
-import os
-import socket
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,7 +10,7 @@ from mentor_notify.commands import common
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import open_pool
 from mentor_notify.domain import FixedClock, SystemClock
-from mentor_notify.push.outbox import Outbox
+from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import (
     PushConfigurationError,
     open_senders,
@@ -46,7 +44,6 @@ def daily(
         settings = settings_for_emulator(settings, emulator)
     now = datetime.now(UTC)
     clock = SystemClock() if day is None else FixedClock(datetime.combine(day, now.timetz()))
-    worker = f"{socket.gethostname()}:{os.getpid()}:daily"
 
     def step(name: str, state: str) -> None:
         if not as_json:
@@ -54,8 +51,12 @@ def daily(
 
     async def work(url: str) -> DailyResult:
         async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
-            outbox = Outbox(pool, worker, max_attempts=settings.push_max_attempts)
-            return await DailyCycle(pool, clock, outbox, senders, on_step=step).run(day)
+            dispatcher = (
+                Dispatcher.from_settings(pool, senders, clock, settings, "daily")
+                if senders
+                else None
+            )
+            return await DailyCycle(pool, clock, dispatcher, on_step=step).run(day)
 
     try:
         result = common.run_with_database(ctx, work)

@@ -2,9 +2,7 @@
 
 import asyncio
 import contextlib
-import os
 import signal
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
@@ -18,7 +16,7 @@ from mentor_notify.domain import SystemClock
 from mentor_notify.push import DeviceTokenRepository, StaleToken
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.push.emulator import Emulator, EmulatorServer, FailureRates
-from mentor_notify.push.outbox import DeadPush, Outbox
+from mentor_notify.push.outbox import DeadPush, Outbox, worker_name
 from mentor_notify.push.senders import (
     PushConfigurationError,
     open_senders,
@@ -86,14 +84,7 @@ def push_dispatch(
                         "and/or MENTOR_NOTIFY_APNS_KEY_FILE (or name Supabase Vault secrets, "
                         "see `mentor-notify config`), or use --emulator URL"
                     )
-                dispatcher = Dispatcher(
-                    Outbox(pool, _worker_name(), max_attempts=settings.push_max_attempts),
-                    senders,
-                    clock,
-                    batch_size=settings.push_batch_size,
-                    concurrency=settings.push_concurrency,
-                    lease=timedelta(seconds=settings.push_lease_seconds),
-                )
+                dispatcher = Dispatcher.from_settings(pool, senders, clock, settings)
                 if once:
                     return await dispatcher.run_once(stop=stop)
                 return await dispatcher.run_until(stop)
@@ -258,7 +249,7 @@ def push_dead(
 
     async def work(url: str) -> list[DeadPush]:
         async with open_pool(url, common.state(ctx).settings) as pool:
-            return await Outbox(pool, _worker_name()).dead(limit)
+            return await Outbox(pool, worker_name()).dead(limit)
 
     dead = common.run_with_database(ctx, work)
     if as_json:
@@ -292,7 +283,7 @@ def push_retry(
 
     async def work(url: str) -> list[UUID]:
         async with open_pool(url, common.state(ctx).settings) as pool:
-            return await Outbox(pool, _worker_name()).retry(ids, datetime.now(UTC))
+            return await Outbox(pool, worker_name()).retry(ids, datetime.now(UTC))
 
     requeued = common.run_with_database(ctx, work)
     missing = [i for i in ids if i not in set(requeued)]
@@ -306,7 +297,3 @@ def push_retry(
             common.stderr.print(f"not dead or failed, left alone: {push_id}", highlight=False)
     if missing:
         raise typer.Exit(1)
-
-
-def _worker_name() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"

@@ -1,4 +1,5 @@
-"""Push delivery: device tokens (and, to come, the outbox dispatcher and senders)."""
+"""Push delivery: device tokens, the outbox and its dispatcher, the FCM and APNs senders,
+and a local emulator of both services."""
 
 from mentor_notify.push.tokens import (
     DeviceTokenRegistration,

@@ -19,8 +19,18 @@ from typing import Protocol
 import structlog
 from pydantic import BaseModel, ConfigDict
 
+from mentor_notify.config import Settings
+from mentor_notify.db import Pool
 from mentor_notify.domain import Clock
-from mentor_notify.push.outbox import Claim, ClaimedPush, Outbox, Outcome, OutcomeCounts, Result
+from mentor_notify.push.outbox import (
+    Claim,
+    ClaimedPush,
+    Outbox,
+    Outcome,
+    OutcomeCounts,
+    Result,
+    worker_name,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -137,6 +147,26 @@ class Dispatcher:
         self._lease = lease
         self._backoff = backoff or Backoff()
         self._lanes = lanes
+
+    @classmethod
+    def from_settings(
+        cls,
+        pool: Pool,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        settings: Settings,
+        role: str | None = None,
+    ) -> "Dispatcher":
+        """A dispatcher on `pool` with the attempts, batch, concurrency and lease of
+        `settings`, its leases signed with this process (and `role`, when given)."""
+        return cls(
+            Outbox(pool, worker_name(role), max_attempts=settings.push_max_attempts),
+            senders,
+            clock,
+            batch_size=settings.push_batch_size,
+            concurrency=settings.push_concurrency,
+            lease=timedelta(seconds=settings.push_lease_seconds),
+        )
 
     async def run_once(
         self, limit: int | None = None, stop: asyncio.Event | None = None

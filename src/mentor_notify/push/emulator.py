@@ -20,7 +20,6 @@ import re
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qs
@@ -152,6 +151,11 @@ class Emulator:
     counts: Counter[str] = field(default_factory=Counter)
     keys_seen: Counter[str] = field(default_factory=Counter)
     access_tokens: set[str] = field(default_factory=set)
+    # How clients use the connection: connections opened by protocol (h2, http/1.1),
+    # and the most requests being answered at once.
+    connections: Counter[str] = field(default_factory=Counter)
+    in_flight: int = 0
+    max_in_flight: int = 0
     scripts: dict[str, deque[Answer]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -174,6 +178,14 @@ class Emulator:
 
     async def handle(self, request: Request) -> Reply:
         """Answer one request as the real service would."""
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await self._answer(request)
+        finally:
+            self.in_flight -= 1
+
+    async def _answer(self, request: Request) -> Reply:
         try:
             if request.path == "/token" and request.method == "POST":
                 return self._token(request)
@@ -211,6 +223,8 @@ class Emulator:
                 200,
                 {
                     "counts": dict(self.counts),
+                    "connections": dict(self.connections),
+                    "max_in_flight": self.max_in_flight,
                     "duplicates": self.duplicates(),
                     "delivered": list(self.delivered),
                 },
@@ -226,7 +240,7 @@ class Emulator:
             return _json_reply(200, {})
         return _json_reply(404, {"error": "no such control endpoint"})
 
-    async def _injected(self, token: str) -> Answer | None:
+    def _injected(self, token: str) -> Answer | None:
         queue = self.scripts.get(token)
         if queue:
             answer = queue[0] if queue[0] == "unregistered" else queue.popleft()
@@ -256,7 +270,7 @@ class Emulator:
             return _fcm_error(403, "PERMISSION_DENIED", "Permission denied.", "SENDER_ID_MISMATCH")
         message = self._fcm_message(request.body)
         token = message["token"]
-        answer = await self._injected(token)
+        answer = self._injected(token)
         if answer == "unregistered":
             return _fcm_error(404, "NOT_FOUND", "Requested entity was not found.", "UNREGISTERED")
         if answer == "rate_limited":
@@ -352,7 +366,7 @@ class Emulator:
             return _apns_error(400, "PayloadEmpty")
         if not isinstance(payload, dict) or not isinstance(payload.get("aps"), dict):
             return _apns_error(400, "PayloadEmpty")
-        answer = await self._injected(token)
+        answer = self._injected(token)
         if answer == "unregistered":
             return _apns_error(410, "Unregistered")
         if answer == "rate_limited":
@@ -407,9 +421,6 @@ class Emulator:
         )
 
 
-Handler = Callable[[Request], Awaitable[Reply]]
-
-
 class EmulatorServer:
     """Serves an `Emulator` over HTTP/2 (prior knowledge) and HTTP/1.1 on one port."""
 
@@ -439,8 +450,10 @@ class EmulatorServer:
         try:
             first = await reader.read(65536)
             if first.startswith(_H2_PREFACE):
+                self.emulator.connections["h2"] += 1
                 await self._h2(first, reader, writer)
             elif first:
+                self.emulator.connections["http/1.1"] += 1
                 await self._h11(first, reader, writer)
         except (OSError, h2.exceptions.ProtocolError, h11.RemoteProtocolError):
             pass

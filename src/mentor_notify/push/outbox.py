@@ -7,6 +7,8 @@ idempotency key and collapse key so the receiving side can drop a duplicate.
 """
 
 import json
+import os
+import socket
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -97,6 +99,13 @@ class DeadPush(BaseModel):
     attempts: int
     last_error: str | None
     created_at: datetime
+
+
+def worker_name(role: str | None = None) -> str:
+    """How this process signs its leases (`leased_by`): host and process id, and the
+    role (api, daily) when one process plays several."""
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    return f"{name}:{role}" if role else name
 
 
 class Outbox:

@@ -9,6 +9,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 import psycopg
@@ -95,18 +96,24 @@ def settings_for_emulator(
     )
 
 
-def _fcm(settings: Settings) -> FcmSender | None:
-    document: str | None = None
+def _secret(value: SecretStr | None, path: Path | None, what: str) -> str | None:
+    """A credential given as text, else read from its file; None when neither is set."""
+    if value is not None:
+        return value.get_secret_value()
+    if path is None:
+        return None
     try:
-        if settings.fcm_credentials_json is not None:
-            document = settings.fcm_credentials_json.get_secret_value()
-        elif settings.fcm_credentials_file is not None:
-            document = settings.fcm_credentials_file.read_text("utf-8")
+        return path.read_text("utf-8")
     except OSError as exc:
-        raise PushConfigurationError(
-            f"cannot read the FCM service-account file {settings.fcm_credentials_file}: "
-            f"{exc.strerror}"
-        ) from None
+        raise PushConfigurationError(f"cannot read the {what} {path}: {exc.strerror}") from None
+
+
+def _fcm(settings: Settings) -> FcmSender | None:
+    document = _secret(
+        settings.fcm_credentials_json,
+        settings.fcm_credentials_file,
+        "FCM service-account file",
+    )
     if document is None:
         return None
     try:
@@ -122,16 +129,7 @@ def _fcm(settings: Settings) -> FcmSender | None:
 
 
 def _apns(settings: Settings, clock: Clock) -> ApnsSender | None:
-    key: str | None = None
-    try:
-        if settings.apns_key is not None:
-            key = settings.apns_key.get_secret_value()
-        elif settings.apns_key_file is not None:
-            key = settings.apns_key_file.read_text("utf-8")
-    except OSError as exc:
-        raise PushConfigurationError(
-            f"cannot read the APNs key file {settings.apns_key_file}: {exc.strerror}"
-        ) from None
+    key = _secret(settings.apns_key, settings.apns_key_file, "APNs key file")
     if key is None:
         return None
     missing = [
