@@ -7,9 +7,9 @@ step is idempotent, so running the cycle again, or two at once, sends nothing
 twice.
 """
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict
@@ -24,6 +24,26 @@ from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+
+class CycleProgress(Protocol):
+    """Told how the cycle is getting on, for progress output."""
+
+    def step(self, name: str, state: str, total: int | None = None) -> None:
+        """Step `name` is `running` (in `total` parts, when known), `done` or `failed`."""
+        ...
+
+    def advance(self, name: str, what: str) -> None:
+        """One part of step `name` (`what`, e.g. an organisation) is done."""
+        ...
+
+
+class _Silent:
+    def step(self, name: str, state: str, total: int | None = None) -> None:
+        pass
+
+    def advance(self, name: str, what: str) -> None:
+        pass
 
 
 class DailyResult(BaseModel):
@@ -51,25 +71,38 @@ class DailyCycle:
         clock: Clock,
         dispatcher: Dispatcher | None,
         *,
-        on_step: Callable[[str, str], None] | None = None,
+        progress: CycleProgress | None = None,
     ) -> None:
         """Without a `dispatcher` (no push service configured) the pushes stay queued.
-        `on_step(step, state)` is told when a step starts (`running`) and ends (`done`
-        or `failed`), for progress output."""
+        `progress` is told as steps start and end, and as the sweep finishes each
+        organisation."""
         self._pool = pool
         self._clock = clock
         self._dispatcher = dispatcher
-        self._on_step = on_step or (lambda step, state: None)
+        self._progress = progress or _Silent()
 
-    async def run(self, today: date | None = None) -> DailyResult:
-        """One cycle; `today` overrides each organisation's local date for the sweep."""
+    async def run(
+        self, today: date | None = None, organisations: Sequence[str] | None = None
+    ) -> DailyResult:
+        """One cycle; `today` overrides each organisation's local date for the sweep;
+        `organisations` (ids or slugs) narrows the sweep and the scenarios to those.
+        Delivery sends whatever is due, whoever queued it."""
         failed: list[str] = []
-        expiry = await self._step(
-            "expiry", failed, lambda: ExpirySweep(self._pool, self._clock).run(today=today)
-        )
-        scenarios = await self._step(
-            "scenarios", failed, lambda: ScenarioEngine(self._pool, self._clock).run()
-        )
+        only = list(organisations) if organisations else None
+
+        async def sweep() -> SweepResult:
+            sweeper = ExpirySweep(
+                self._pool,
+                self._clock,
+                on_progress=lambda org: self._progress.advance("expiry", org.slug),
+            )
+            return await sweeper.run(today=today, organisations=only)
+
+        async def scenarios_for() -> EngineResult:
+            return await ScenarioEngine(self._pool, self._clock).run(organisations=only)
+
+        expiry = await self._step("expiry", failed, sweep, await self._count(only))
+        scenarios = await self._step("scenarios", failed, scenarios_for)
         dispatch = None
         if (dispatcher := self._dispatcher) is not None:
             dispatch = await self._step("dispatch", failed, dispatcher.run_once)
@@ -79,17 +112,29 @@ class DailyCycle:
             expiry=expiry, scenarios=scenarios, dispatch=dispatch, failed_steps=failed
         )
 
+    async def _count(self, only: list[str] | None) -> int | None:
+        """Organisations the sweep will cover, for its progress bar (None if unknown:
+        the sweep step then reports the failure)."""
+        try:
+            return len(await ExpirySweep(self._pool, self._clock).organisations(only))
+        except Exception:
+            return None
+
     async def _step(
-        self, name: str, failed: list[str], work: Callable[[], Awaitable[T]]
+        self,
+        name: str,
+        failed: list[str],
+        work: Callable[[], Awaitable[T]],
+        total: int | None = None,
     ) -> T | None:
-        self._on_step(name, "running")
+        self._progress.step(name, "running", total)
         try:
             result = await work()
         except Exception as exc:  # one step's failure must not stop the others
             # The type only: a message may quote a value, and logs carry no personal data.
             log.error("daily step failed", step=name, error=type(exc).__name__)
             failed.append(name)
-            self._on_step(name, "failed")
+            self._progress.step(name, "failed")
             return None
-        self._on_step(name, "done")
+        self._progress.step(name, "done")
         return result

@@ -21,14 +21,38 @@ from tests.integration.test_expiry_sweep import CLOCK, TIER_OFFSETS, TODAY
 from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
 
 
-async def cycle(pool: Pool, service: Service) -> DailyResult:  # noqa: F811
-    steps: list[tuple[str, str]] = []
+class Recorder:
+    """Remembers what the cycle reported, as a progress display would see it."""
+
+    def __init__(self) -> None:
+        self.steps: list[tuple[str, str, int | None]] = []
+        self.advanced: list[tuple[str, str]] = []
+
+    def step(self, name: str, state: str, total: int | None = None) -> None:
+        self.steps.append((name, state, total))
+
+    def advance(self, name: str, what: str) -> None:
+        self.advanced.append((name, what))
+
+
+async def cycle(
+    pool: Pool,
+    service: Service,  # noqa: F811
+    organisations: list[str] | None = None,
+) -> DailyResult:
+    progress = Recorder()
     async with open_senders(service.settings, SystemClock()) as senders:
         dispatcher = Dispatcher(Outbox(pool, "daily"), senders, CLOCK)
-        result = await DailyCycle(pool, CLOCK, dispatcher, on_step=lambda *s: steps.append(s)).run(
-            TODAY
+        result = await DailyCycle(pool, CLOCK, dispatcher, progress=progress).run(
+            TODAY, organisations
         )
-    assert [s for s, state in steps if state == "running"] == ["expiry", "scenarios", "dispatch"]
+    started = [(s, total) for s, state, total in progress.steps if state == "running"]
+    assert [s for s, _ in started] == ["expiry", "scenarios", "dispatch"]
+    # The sweep's bar knows its organisations and moves once per organisation.
+    swept = [what for step, what in progress.advanced if step == "expiry"]
+    assert started[0][1] == len(swept)
+    if result.expiry is not None:
+        assert swept == [o.slug for o in result.expiry.organisations]
     return result
 
 
@@ -50,6 +74,12 @@ async def test_one_cycle_notifies_and_delivers_and_a_second_adds_nothing(
     assert first.expiry.total("mentors_suppressed") == 1  # the lapsed mentor
     assert first.dispatch.sent == created  # one device per recipient
     assert sum(service.emulator.counts.values()) == created
+    # The per-organisation tallies of the summary add up to the totals.
+    by_org = first.dispatch.by_organisation
+    assert set(by_org) == {o.organization_id for o in first.expiry.organisations}
+    for org in first.expiry.organisations:
+        assert by_org[org.organization_id].sent == org.pushes_queued
+    assert sum(t.failed for t in by_org.values()) == first.dispatch.failed + first.dispatch.dead
     assert second.ok
     assert second.expiry is not None
     assert second.dispatch is not None

@@ -28,6 +28,8 @@ _TABLES = (
     "scenario_rules",
     "scenario_notifications",
     "mentor_directory",
+    "notifications",
+    "push_outbox",
 )
 
 
@@ -40,7 +42,7 @@ async def _row_counts(conn: AsyncConnection[DictRow]) -> dict[str, int]:
     return counts
 
 
-async def test_demo_seeds_three_organisations_with_every_tier_and_is_repeatable(
+async def test_demo_seeds_runs_the_cycle_shows_what_was_received_and_is_repeatable(
     create_database: CreateDatabase,
 ) -> None:
     url = await create_database()
@@ -56,7 +58,8 @@ async def test_demo_seeds_three_organisations_with_every_tier_and_is_repeatable(
 
     assert first.exit_code == 0, first.output
     assert second.exit_code == 0, second.output
-    summaries: list[dict[str, Any]] = json.loads(first.stdout)
+    report: dict[str, Any] = json.loads(first.stdout)
+    summaries: list[dict[str, Any]] = report["organisations"]
     assert sorted(s["slug"] for s in summaries) == ["blindeforbundet", "hlf", "nhf"]
     assert sum(s["peer_mentors"] for s in summaries) >= 50
     assert all(s["chapters"] >= 3 and s["coordinators"] >= 1 for s in summaries)
@@ -70,6 +73,32 @@ async def test_demo_seeds_three_organisations_with_every_tier_and_is_repeatable(
     assert counts_after_first == counts_after_second
     assert counts_after_first["device_tokens"] > 0
     assert counts_after_first["activities"] > 0
+
+    cycle, again = report["cycles"]["first"], report["cycles"]["second"]
+    received = cycle["received"]
+    assert cycle["cycle"]["failed_steps"] == []
+    # What the inboxes gained is what the cycle reports creating.
+    expiry = sum(o["notifications_created"] for o in cycle["cycle"]["expiry"]["organisations"])
+    follow_ups = sum(s["notifications_created"] for s in cycle["cycle"]["scenarios"]["scenarios"])
+    assert expiry > 0
+    assert follow_ups > 0
+    assert len(received) == expiry + follow_ups == counts_after_first["notifications"]
+    roles = {r["role"] for r in received}
+    assert {"mentor", "coordinator"} <= roles
+    assert all(r["about"] != r["recipient"] for r in received if r["role"] != "mentor")
+    # Every push the database calls delivered reached the emulator, once.
+    delivered = cycle["delivered_fcm"] + cycle["delivered_apns"]
+    assert (
+        delivered == sum(r["pushes_sent"] for r in received) == cycle["cycle"]["dispatch"]["sent"]
+    )
+    assert delivered > 0
+    assert cycle["duplicate_deliveries"] == 0
+    # The second run, and a second demo on the same database, send nothing.
+    repeated = json.loads(second.stdout)["cycles"]
+    for run in (again, repeated["first"], repeated["second"]):
+        assert run["received"] == []
+        assert run["delivered_fcm"] + run["delivered_apns"] == 0
+        assert run["cycle"]["dispatch"]["claimed"] == 0
 
 
 async def test_summary_counts_a_lapsed_mentor_as_hidden(

@@ -70,7 +70,7 @@ class DatabaseJobRunner:
         )
         result = await dispatcher.run_once(limit=request.limit)
         return JobOutcome(
-            result=result.model_dump(),
+            result=result.model_dump(mode="json"),
             pushes_sent=result.sent,
             pushes_failed=result.failed + result.dead,
         )

@@ -7,6 +7,7 @@ import typer
 from rich.table import Table
 
 from mentor_notify.commands import common
+from mentor_notify.commands.progress import StepProgress
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import open_pool
 from mentor_notify.domain import FixedClock, SystemClock
@@ -45,10 +46,6 @@ def daily(
     now = datetime.now(UTC)
     clock = SystemClock() if day is None else FixedClock(datetime.combine(day, now.timetz()))
 
-    def step(name: str, state: str) -> None:
-        if not as_json:
-            common.stderr.print(f"{name}: {state}", highlight=False)
-
     async def work(url: str) -> DailyResult:
         async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
             dispatcher = (
@@ -56,7 +53,8 @@ def daily(
                 if senders
                 else None
             )
-            return await DailyCycle(pool, clock, dispatcher, on_step=step).run(day)
+            with StepProgress(quiet=as_json) as progress:
+                return await DailyCycle(pool, clock, dispatcher, progress=progress).run(day)
 
     try:
         result = common.run_with_database(ctx, work)
@@ -65,39 +63,59 @@ def daily(
     if as_json:
         common.print_json(result.model_dump(mode="json") | {"ok": result.ok})
     else:
-        _print(result)
+        print_cycle(result)
     if not result.ok:
         raise typer.Exit(1)
 
 
-def _print(result: DailyResult) -> None:
-    table = Table(title="Daily cycle", title_justify="left")
-    for column in (
+def print_cycle(result: DailyResult, title: str = "Daily cycle") -> None:
+    """The summary table: per organisation, what the cycle created and delivered."""
+    table = Table(title=title, title_justify="left")
+    columns = (
         "organisation",
-        "notifications",
+        "expiry notices",
+        "follow-ups",
+        "pushes sent",
+        "pushes failed",
         "mentors hidden",
-        "mentors shown again",
-        "missing coordinator",
-    ):
+        "shown again",
+        "data warnings",
+    )
+    for column in columns:
         table.add_column(column, justify="left" if column == "organisation" else "right")
+    pushes = result.dispatch.by_organisation if result.dispatch else {}
     for org in result.expiry.organisations if result.expiry else []:
+        tally = pushes.get(org.organization_id)
         table.add_row(
             org.slug,
             str(org.notifications_created),
+            str(result.scenarios.notifications_for(org.organization_id))
+            if result.scenarios
+            else "-",
+            str(tally.sent if tally else 0) if result.dispatch else "-",
+            str(tally.failed if tally else 0) if result.dispatch else "-",
             str(org.mentors_suppressed),
             str(org.mentors_restored),
-            str(len(org.missing_coordinator)),
+            str(len(org.missing_coordinator) + len(org.large_renewal_histories)),
+            style="red" if org.error or org.failed else None,
         )
     common.stdout.print(table)
-    if result.scenarios is not None:
-        common.stdout.print(
-            f"scenarios: {result.scenarios.total('notifications_created')} notifications"
-        )
+    common.stdout.print(
+        "data warnings: mentors without a coordinator (their chapter admins were told) "
+        "and certificates with an unusually long renewal history.",
+        style="dim",
+        highlight=False,
+    )
     if result.dispatch is not None:
         d = result.dispatch
         common.stdout.print(
             f"pushes: {d.sent} sent, {d.failed} failed, {d.dead} dead, {d.retrying} to retry, "
-            f"{d.held} held for the send window, {d.skipped} skipped (opted out)"
+            f"{d.held} held for the send window, {d.skipped} skipped (opted out)",
+            highlight=False,
+        )
+    else:
+        common.stdout.print(
+            "pushes: not sent (no push service configured; they stay queued)", highlight=False
         )
     for name in result.failed_steps:
         common.stderr.print(f"error: the {name} step failed (see the log)", highlight=False)

@@ -1,13 +1,21 @@
-"""`mentor-notify demo`: the main job (for now): set up the demo and show it."""
+"""`mentor-notify demo`: the main job: set up the demo, run the daily cycle against
+the push emulator, show who received what, and show that a second run sends nothing."""
 
-from datetime import UTC, datetime
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Annotated
 
 import typer
+from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.db import MigrationRunner, SupabaseLayout, connect
+from mentor_notify.commands.daily import print_cycle
+from mentor_notify.commands.progress import StepProgress
+from mentor_notify.config import Settings
+from mentor_notify.db import MigrationRunner, SupabaseLayout, connect, open_pool
 from mentor_notify.demo import OrganisationSummary, load_seed, summarize
+from mentor_notify.demo.cycle import DemoCycles, DemoRun, Received, run_demo_cycles
 
 _TIER_COLUMNS = [
     ("none", "  not yet due"),
@@ -19,14 +27,29 @@ _TIER_COLUMNS = [
 ]
 
 
-async def _demo(url: str, layout: SupabaseLayout) -> list[OrganisationSummary]:
+class DemoReport(BaseModel):
+    """Everything the demo shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organisations: list[OrganisationSummary]
+    cycles: DemoCycles
+
+
+async def _demo(
+    url: str, layout: SupabaseLayout, settings: Settings, day: date, quiet: bool
+) -> DemoReport:
     conn = await connect(url)
     try:
         await MigrationRunner(conn, layout).migrate()
         await load_seed(conn, layout)
-        return await summarize(conn, datetime.now(UTC))
+        summaries = await summarize(conn, datetime.now(UTC))
     finally:
         await conn.close()
+    async with open_pool(url, settings) as pool:
+        with StepProgress(quiet=quiet) as progress:
+            cycles = await run_demo_cycles(pool, settings, day, progress)
+    return DemoReport(organisations=summaries, cycles=cycles)
 
 
 def _print_demo(summaries: list[OrganisationSummary]) -> None:
@@ -58,18 +81,118 @@ def _print_demo(summaries: list[OrganisationSummary]) -> None:
         common.stdout.print(f"  {s.slug}: {s.name}", highlight=False)
 
 
-def demo(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
-    """Set up the demo and show what it holds.
+def _pushes(rows: list[Received]) -> str:
+    sent = sum(r.pushes_sent for r in rows)
+    waiting = sum(r.pushes_waiting for r in rows)
+    not_sent = sum(r.pushes_not_sent for r in rows)
+    parts = [f"{sent} delivered"] if sent else []
+    parts += [f"{waiting} waiting"] if waiting else []
+    parts += [f"{not_sent} not sent"] if not_sent else []
+    return ", ".join(parts) or "no device"
+
+
+_LABELS = {
+    "expired": "certificate lapsed",
+    "expiry_warning_90d": "expires in 90 days",
+    "expiry_warning_60d": "expires in 60 days",
+    "expiry_warning_30d": "expires in 30 days",
+    "expiry_warning_7d": "expires in 7 days",
+    "certification_expiry": "follow-up: renew your certificate",
+    "inactivity": "follow-up: we miss you",
+    "milestone": "follow-up: milestone reached",
+    "welcome_back": "follow-up: welcome back",
+}
+
+
+def _label(row: Received) -> str:
+    """What the notice says, in words, from its translation key
+    (certification_expiry.<audience>.<tier> or scenario.<type>.<text>)."""
+    parts = row.message_key.split(".")
+    key = parts[2] if parts[0] == "certification_expiry" else parts[1]
+    text = _LABELS.get(key, row.message_key)
+    return text if row.role == "mentor" else f"{row.about}: {text}"
+
+
+def _print_received(run: DemoRun) -> None:
+    people: dict[str, dict[tuple[str, str], list[Received]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for row in run.received:
+        people[row.organisation][(row.recipient, row.role)].append(row)
+    for organisation, inboxes in people.items():
+        table = Table(
+            title=f"What each person in {organisation} received",
+            title_justify="left",
+            show_lines=True,
+        )
+        for column in ("person", "role", "notifications", "pushes"):
+            table.add_column(column)
+        for (person, role), rows in inboxes.items():
+            table.add_row(person, role, "\n".join(map(_label, rows)), _pushes(rows))
+        common.stdout.print(table)
+
+
+def _print_run(run: DemoRun, title: str) -> None:
+    print_cycle(run.cycle, title)
+    common.stdout.print(
+        f"push emulator: {run.delivered_fcm} FCM and {run.delivered_apns} APNs messages "
+        f"delivered, {run.duplicate_deliveries} duplicates",
+        highlight=False,
+    )
+
+
+def demo(
+    ctx: typer.Context,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            metavar="DATE",
+            help="Run the cycle for this date (YYYY-MM-DD); default: today.",
+        ),
+    ] = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Set up the demo, run the daily cycle on it, and show what it sent.
 
     Migrates the database (the embedded one unless --database-url or
-    DATABASE_URL is given), loads supabase/seed.sql (three organisations
+    DATABASE_URL is given) and loads supabase/seed.sql: three organisations
     modelled on HLF, NHF and Blindeforbundet, their chapters, coordinators and
-    about fifty mentors with certificates in every expiry tier) and prints a
-    summary per organisation. Safe to run again: the seed is idempotent.
+    about fifty mentors with certificates in every expiry tier. Then it starts
+    the push emulator (a local stand-in for FCM and APNs), runs the daily cycle
+    for the date at midday (expiry sweep, follow-up scenarios, delivery), shows
+    what each mentor and coordinator received, and runs the cycle again to show
+    that nothing is sent twice. Safe to run again: on a database where the
+    cycle already ran for that date, the first run finds nothing new either.
     """
+    day = common.parse_date(on) or datetime.now(UTC).date()
     layout = common.layout(ctx)
-    summaries = common.run_with_database(ctx, lambda url: _demo(url, layout))
+    settings = common.state(ctx).settings
+    report = common.run_with_database(
+        ctx, lambda url: _demo(url, layout, settings, day, quiet=as_json)
+    )
     if as_json:
-        common.print_json([s.model_dump(mode="json") for s in summaries])
+        common.print_json(report.model_dump(mode="json"))
         return
-    _print_demo(summaries)
+    _print_demo(report.organisations)
+    cycles = report.cycles
+    _print_run(cycles.first, f"Daily cycle for {cycles.day.isoformat()}")
+    if cycles.first.received:
+        _print_received(cycles.first)
+    else:
+        common.stdout.print(
+            "Nothing new: the cycle already ran for this date on this database "
+            "(try another --date, or a fresh data directory).",
+            highlight=False,
+        )
+    _print_run(cycles.second, "The same cycle run again")
+    added = len(cycles.second.received)
+    delivered = cycles.second.delivered_fcm + cycles.second.delivered_apns
+    verdict = "nothing new was sent" if added == delivered == 0 else "SOMETHING WAS SENT TWICE"
+    common.stdout.print(
+        f"second run: {added} notifications, {delivered} pushes: {verdict}.",
+        style="bold",
+        highlight=False,
+    )
+    if not (cycles.first.cycle.ok and cycles.second.cycle.ok):
+        raise typer.Exit(1)

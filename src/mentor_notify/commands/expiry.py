@@ -3,10 +3,10 @@
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from mentor_notify.commands import common
+from mentor_notify.commands.progress import progress_bars
 from mentor_notify.db import open_pool
 from mentor_notify.domain import SystemClock, Tier
 from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep, OrganisationSweep, SweepResult
@@ -75,7 +75,7 @@ def expiry_run(
                 return await ExpirySweep(pool, SystemClock(), partitions=parallel).run(
                     today=day, organisations=only, dry_run=dry_run
                 )
-            with _progress() as progress:
+            with progress_bars() as progress:
                 total = len(await ExpirySweep(pool, SystemClock()).organisations(only))
                 task = progress.add_task("expiry sweep", total=total)
 
@@ -92,17 +92,6 @@ def expiry_run(
         _print_result(result)
     if not result.ok:
         raise typer.Exit(1)
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description:<24}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=common.stderr,
-        transient=True,
-    )
 
 
 def _print_result(result: SweepResult) -> None:

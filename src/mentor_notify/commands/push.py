@@ -97,7 +97,7 @@ def push_dispatch(
     except PushConfigurationError as exc:
         raise common.fail(str(exc)) from exc
     if as_json:
-        common.print_json(result.model_dump())
+        common.print_json(result.model_dump(mode="json"))
     else:
         table = Table(title="Push dispatch", title_justify="left")
         for column in ("claimed", "sent", "retrying", "failed", "dead", "tokens removed"):

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol
+from uuid import UUID
 
 import structlog
 from pydantic import BaseModel, ConfigDict
@@ -25,10 +26,12 @@ from mentor_notify.domain import Clock
 from mentor_notify.push.outbox import (
     Claim,
     ClaimedPush,
+    OrganisationPushes,
     Outbox,
     Outcome,
     OutcomeCounts,
     Result,
+    add_tallies,
     worker_name,
 )
 
@@ -82,6 +85,7 @@ class DispatchResult(BaseModel):
     failed: int = 0
     dead: int = 0
     tokens_removed: int = 0
+    by_organisation: dict[UUID, OrganisationPushes] = {}
 
     def plus(self, claim: Claim, counts: OutcomeCounts) -> "DispatchResult":
         """These totals with one more round added."""
@@ -95,6 +99,7 @@ class DispatchResult(BaseModel):
             failed=self.failed + counts.failed,
             dead=self.dead + counts.dead,
             tokens_removed=self.tokens_removed + counts.tokens_removed,
+            by_organisation=add_tallies(self.by_organisation, counts.by_organisation),
         )
 
 
@@ -218,7 +223,7 @@ class Dispatcher:
             claimed=len(claim.pushes),
             held=claim.held,
             skipped=claim.skipped,
-            **counts.model_dump(),
+            **counts.model_dump(exclude={"by_organisation"}),
         )
         return claim, counts
 

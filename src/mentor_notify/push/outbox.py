@@ -58,6 +58,29 @@ class Outcome:
     retry_at: datetime | None = None
 
 
+class OrganisationPushes(BaseModel):
+    """Pushes of one organisation settled: delivered, and given up on (failed or dead)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sent: int = 0
+    failed: int = 0
+
+    def plus(self, other: "OrganisationPushes") -> "OrganisationPushes":
+        """The sum of both tallies."""
+        return OrganisationPushes(sent=self.sent + other.sent, failed=self.failed + other.failed)
+
+
+def add_tallies(
+    a: dict[UUID, OrganisationPushes], b: dict[UUID, OrganisationPushes]
+) -> dict[UUID, OrganisationPushes]:
+    """Per-organisation tallies of both, summed."""
+    return {
+        org: a.get(org, OrganisationPushes()).plus(b.get(org, OrganisationPushes()))
+        for org in a.keys() | b.keys()
+    }
+
+
 class OutcomeCounts(BaseModel):
     """What one `record` call changed."""
 
@@ -69,6 +92,7 @@ class OutcomeCounts(BaseModel):
     dead: int = 0
     tokens_removed: int = 0
     notifications_settled: int = 0
+    by_organisation: dict[UUID, OrganisationPushes] = {}
 
 
 class Claim(BaseModel):

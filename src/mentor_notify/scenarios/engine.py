@@ -63,6 +63,9 @@ class ScenarioOutcome(BaseModel):
         "milestone already celebrated."
     )
     notifications_created: int
+    notifications_by_organisation: dict[UUID, int] = Field(
+        default_factory=dict, description="Notifications created, per organisation id."
+    )
     pushes_queued: int
     duration_ms: float
 
@@ -80,6 +83,10 @@ class EngineResult(BaseModel):
     def total(self, field: str) -> int:
         """Sum of an integer field over the scenarios."""
         return sum(int(getattr(s, field)) for s in self.scenarios)
+
+    def notifications_for(self, organization_id: UUID) -> int:
+        """Notifications created for one organisation, over the scenarios."""
+        return sum(s.notifications_by_organisation.get(organization_id, 0) for s in self.scenarios)
 
 
 class ScenarioEngine:
@@ -151,6 +158,7 @@ class ScenarioEngine:
             recorded=counts["recorded"],
             held_back=counts["hits"] - counts["recorded"],
             notifications_created=counts["notifications"],
+            notifications_by_organisation=counts["by_organisation"],
             pushes_queued=counts["pushes"],
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )

@@ -24,7 +24,7 @@ recorded as (
       leased_by = null
   from outcome o
   where p.id = o.id and p.status = 'in_flight' and p.leased_by = %(worker)s
-  returning p.id, p.notification_id, p.device_token_id, p.status, o.result
+  returning p.id, p.organization_id, p.notification_id, p.device_token_id, p.status, o.result
 ),
 dead_tokens as (
   delete from public.device_tokens d
@@ -59,4 +59,12 @@ select (select count(*) from recorded where status = 'sent')::integer as sent,
        (select count(*) from recorded where status = 'failed')::integer as failed,
        (select count(*) from recorded where status = 'dead')::integer as dead,
        (select count(*) from dead_tokens)::integer as tokens_removed,
-       (select count(*) from notified)::integer as notifications_settled
+       (select count(*) from notified)::integer as notifications_settled,
+       -- Per organisation, for the daily cycle's summary: delivered, and given up
+       -- on (refused for good or out of attempts).
+       (select coalesce(jsonb_object_agg(organization_id, jsonb_build_object(
+                  'sent', sent, 'failed', failed)), '{}')
+        from (select organization_id,
+                     count(*) filter (where status = 'sent') as sent,
+                     count(*) filter (where status in ('failed', 'dead')) as failed
+              from recorded group by organization_id) per_org) as by_organisation

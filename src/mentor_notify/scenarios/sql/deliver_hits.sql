@@ -92,4 +92,8 @@ queued as (
 select (select count(*) from scenario_hits)::integer as hits,
        (select count(*) from recorded)::integer as recorded,
        (select count(*) from notified)::integer as notifications,
-       (select count(*) from queued)::integer as pushes
+       (select count(*) from queued)::integer as pushes,
+       -- Notifications per organisation, for the daily cycle's summary.
+       (select coalesce(jsonb_object_agg(organization_id, n), '{}')
+        from (select organization_id, count(*) as n from notified group by organization_id) per_org)
+         as by_organisation

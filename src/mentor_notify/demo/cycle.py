@@ -1,0 +1,111 @@
+"""The demo's daily cycle: run it against the push emulator, show who received
+what, then run it again and show that nothing new went out."""
+
+from datetime import UTC, date, datetime, time
+from importlib.resources import files
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import class_row
+from pydantic import BaseModel, ConfigDict
+
+from mentor_notify.config import Settings
+from mentor_notify.daily import CycleProgress, DailyCycle, DailyResult
+from mentor_notify.db import Pool, translating
+from mentor_notify.domain import FixedClock
+from mentor_notify.push.dispatcher import Dispatcher
+from mentor_notify.push.emulator import Emulator, EmulatorServer
+from mentor_notify.push.senders import open_senders, settings_for_emulator
+
+_RECEIVED_SQL = files("mentor_notify.demo").joinpath("sql/received.sql").read_text("utf-8")
+
+# Midday UTC is inside every demo organisation's send window (08:00-21:00 local
+# in Europe), so the demo shows pushes delivered rather than held overnight.
+DEMO_TIME_OF_DAY = time(12, 0, tzinfo=UTC)
+
+
+class Received(BaseModel):
+    """One notification in someone's inbox and what became of its pushes."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    organisation: str
+    recipient: str
+    role: str
+    about: str
+    message_key: str
+    pushes_sent: int
+    pushes_waiting: int
+    pushes_not_sent: int
+
+
+class DemoRun(BaseModel):
+    """One cycle of the demo: what it did, what it added to inboxes, and what the
+    push emulator was handed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cycle: DailyResult
+    received: list[Received]
+    delivered_fcm: int
+    delivered_apns: int
+    duplicate_deliveries: int
+
+
+class DemoCycles(BaseModel):
+    """The demo's two runs of the cycle for one date."""
+
+    model_config = ConfigDict(frozen=True)
+
+    day: date
+    first: DemoRun
+    second: DemoRun
+
+
+async def received(conn: AsyncConnection[Any]) -> list[Received]:
+    """Every notification with its recipient and push outcome (demo-sized data only)."""
+    with translating():
+        async with conn.cursor(row_factory=class_row(Received)) as cur:
+            await cur.execute(_RECEIVED_SQL)
+            return await cur.fetchall()
+
+
+async def run_demo_cycles(
+    pool: Pool,
+    settings: Settings,
+    day: date,
+    progress: CycleProgress | None = None,
+) -> DemoCycles:
+    """Run the daily cycle for `day` twice against an in-process push emulator."""
+    emulator = Emulator()
+    server = EmulatorServer(emulator)
+    port = await server.start()
+    try:
+        push_settings = settings_for_emulator(settings, f"http://127.0.0.1:{port}")
+        clock = FixedClock(datetime.combine(day, DEMO_TIME_OF_DAY))
+        async with open_senders(push_settings, clock, pool) as senders:
+            dispatcher = Dispatcher.from_settings(pool, senders, clock, push_settings, "demo")
+            cycle = DailyCycle(pool, clock, dispatcher, progress=progress)
+            first = await _one_run(pool, cycle, day, emulator)
+            second = await _one_run(pool, cycle, day, emulator)
+    finally:
+        await server.close()
+    return DemoCycles(day=day, first=first, second=second)
+
+
+async def _one_run(pool: Pool, cycle: DailyCycle, day: date, emulator: Emulator) -> DemoRun:
+    async with pool.connection() as conn:
+        before = {r.id for r in await received(conn)}
+    emulator.reset()
+    result = await cycle.run(day)
+    async with pool.connection() as conn:
+        added = [r for r in await received(conn) if r.id not in before]
+    return DemoRun(
+        cycle=result,
+        received=added,
+        delivered_fcm=emulator.counts["fcm"],
+        delivered_apns=emulator.counts["apns"],
+        duplicate_deliveries=emulator.duplicates(),
+    )
