@@ -21,6 +21,7 @@ from mentor_notify.commands import (
     push,
     scenarios,
     serve,
+    worker,
 )
 from mentor_notify.config import Settings
 from mentor_notify.logging import configure_logging
@@ -42,6 +43,7 @@ app.command("demo")(demo.demo)
 app.command("config")(config.config)
 app.command("serve")(serve.serve)
 app.command("daily")(daily.daily)
+app.command("worker")(worker.worker)
 
 
 @app.callback()

@@ -82,11 +82,16 @@ class DailyCycle:
         self._progress = progress or _Silent()
 
     async def run(
-        self, today: date | None = None, organisations: Sequence[str] | None = None
+        self,
+        today: date | None = None,
+        organisations: Sequence[str] | None = None,
+        *,
+        deliver: bool = True,
     ) -> DailyResult:
         """One cycle; `today` overrides each organisation's local date for the sweep;
         `organisations` (ids or slugs) narrows the sweep and the scenarios to those.
-        Delivery sends whatever is due, whoever queued it."""
+        Delivery sends whatever is due, whoever queued it; without `deliver` it is
+        left to a dispatcher running elsewhere (the worker's)."""
         failed: list[str] = []
         only = list(organisations) if organisations else None
 
@@ -104,9 +109,9 @@ class DailyCycle:
         expiry = await self._step("expiry", failed, sweep, await self._count(only))
         scenarios = await self._step("scenarios", failed, scenarios_for)
         dispatch = None
-        if (dispatcher := self._dispatcher) is not None:
+        if deliver and (dispatcher := self._dispatcher) is not None:
             dispatch = await self._step("dispatch", failed, dispatcher.run_once)
-        else:
+        elif deliver:
             log.warning("no push service configured: pushes stay queued", step="dispatch")
         return DailyResult(
             expiry=expiry, scenarios=scenarios, dispatch=dispatch, failed_steps=failed

@@ -1,17 +1,15 @@
 """`mentor-notify serve`: the HTTP API in place of the edge functions."""
 
 import asyncio
-import contextlib
 import signal
-from collections.abc import Iterator
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from mentor_notify.api import create_app
 from mentor_notify.api.runner import DatabaseJobRunner
 from mentor_notify.commands import common
+from mentor_notify.commands.http_server import HttpServer
 from mentor_notify.db import open_pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.push.senders import (
@@ -19,19 +17,6 @@ from mentor_notify.push.senders import (
     open_senders,
     settings_for_emulator,
 )
-
-
-class _Server(uvicorn.Server):
-    """uvicorn, minus its own signal handling: it re-raises SIGTERM after shutting
-    down, so a clean stop would end with a signal instead of exit status 0."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-    def stop(self) -> None:
-        """Finish the requests in progress, then return from `serve`."""
-        self.should_exit = True
 
 
 def serve(
@@ -71,14 +56,7 @@ def serve(
     async def work(url: str) -> None:
         async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
             app = create_app(DatabaseJobRunner(pool, settings, clock, senders), secret)
-            config = uvicorn.Config(
-                app,
-                host=host or settings.api_host,
-                port=port or settings.api_port,
-                log_config=None,
-                access_log=False,
-            )
-            server = _Server(config)
+            server = HttpServer(app, host or settings.api_host, port or settings.api_port)
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, server.stop)

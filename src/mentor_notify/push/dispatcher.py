@@ -102,6 +102,17 @@ class DispatchResult(BaseModel):
             by_organisation=add_tallies(self.by_organisation, counts.by_organisation),
         )
 
+    def merged(self, other: "DispatchResult") -> "DispatchResult":
+        """These totals and `other`'s together (runs one after another)."""
+        sums = {
+            name: getattr(self, name) + getattr(other, name)
+            for name in type(self).model_fields
+            if name != "by_organisation"
+        }
+        return DispatchResult(
+            **sums, by_organisation=add_tallies(self.by_organisation, other.by_organisation)
+        )
+
 
 class _Totals:
     """Running totals shared by the lanes of one run, and what may still be claimed."""
