@@ -2,7 +2,7 @@
 
 import time
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import jwt
 import pytest
@@ -52,7 +52,7 @@ def test_job_endpoints_run_the_job_for_the_service_role(
     body = response.json()
     assert body["ok"] is True
     assert body["job"] == path.rsplit("/", 1)[1]
-    assert len(body["run_id"]) == 32
+    assert body["run_id"] == response.headers["X-Run-Id"] == str(UUID(body["run_id"]))
     assert [name for name, _ in runner.calls] == [call]
 
 

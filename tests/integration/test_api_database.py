@@ -1,6 +1,7 @@
 """The HTTP API on the real jobs and database: the edge-function equivalents end to end
 (sweep, dispatch to the emulator), device tokens only for their owner, and `serve`."""
 
+import json
 import os
 import signal
 import subprocess
@@ -8,12 +9,14 @@ import time
 from collections.abc import AsyncIterator
 
 import httpx
+import pytest
 import pytest_asyncio
 
 from mentor_notify.api import create_app
 from mentor_notify.api.runner import DatabaseJobRunner
 from mentor_notify.db import Pool
 from mentor_notify.domain import SystemClock
+from mentor_notify.logging import configure_logging
 from mentor_notify.push.senders import open_senders
 from tests.api.test_http_layer import SECRET, SERVICE, bearer, token
 from tests.expiry_world import build_world
@@ -50,6 +53,40 @@ async def test_sweep_then_dispatch_over_http(own_pool: Pool, client: httpx.Async
     assert dispatched.status_code == 200, dispatched.text
     assert dispatched.json()["result"]["sent"] == 4
     assert again.json()["result"]["claimed"] == 0
+
+
+async def test_an_unknown_organisation_is_a_404_that_says_so(client: httpx.AsyncClient) -> None:
+    answer = await client.post(
+        "/functions/v1/certificate-expiry",
+        json={"organization_id": "505e8d38-5d90-1148-8ff1-3c30a21a1c1f"},
+        headers=SERVICE,
+    )
+
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
+    assert "no organisation matches" in answer.json()["error"]["message"]
+
+
+async def test_every_log_entry_of_a_request_carries_its_run_id(
+    own_pool: Pool, client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async with own_pool.connection() as conn:
+        world = await build_world(conn, TODAY, {"a": 7})
+    configure_logging("info", "json")
+    capsys.readouterr()
+
+    swept = await client.post(
+        "/functions/v1/certificate-expiry", json={"today": TODAY.isoformat()}, headers=SERVICE
+    )
+    entries = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+
+    run_id = swept.headers["X-Run-Id"]
+    assert swept.json()["run_id"] == swept.json()["result"]["run_id"] == run_id
+    assert len(entries) >= 5  # job started, the sweep's steps, job finished
+    assert {e.get("run_id") for e in entries} == {run_id}
+    # No personal data: ids of organisations at most, never a person's.
+    people = {str(m.person.id) for m in world.mentors.values()}
+    assert not any(person in json.dumps(e) for e in entries for person in people)
 
 
 async def test_a_user_registers_and_deletes_only_their_own_device(

@@ -33,6 +33,7 @@ from mentor_notify.api.jobs import (
 from mentor_notify.api.metrics import Metrics
 from mentor_notify.db import DatabaseError
 from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
+from mentor_notify.expiry import UnknownOrganisation
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
 log = structlog.get_logger(__name__)
@@ -82,6 +83,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (400, "The request is malformed."),
         (401, "No valid bearer token."),
         (403, "The token's role may not do this."),
+        (404, "No such organisation, device token or path."),
         (422, "The request body is invalid; the message says which field and why."),
         (500, "Internal error; the server log has the details."),
         (503, "The database is unreachable."),
@@ -130,11 +132,26 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
     ServiceRole = Annotated[Claims, Depends(service_role)]
     User = Annotated[UUID, Depends(signed_in_user)]
 
-    async def run_job(job: str, work: Callable[[str], Awaitable[JobOutcome]]) -> JobResponse:
-        run_id = uuid.uuid4().hex
+    @app.middleware("http")
+    async def bind_run_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        # One id per request, on every log entry it causes and in X-Run-Id, so a
+        # caller's report can be matched with the server's log.
+        run_id = str(uuid.uuid4())
+        request.state.run_id = run_id
+        with structlog.contextvars.bound_contextvars(run_id=run_id):
+            response = await call_next(request)
+        response.headers["X-Run-Id"] = run_id
+        return response
+
+    async def run_job(
+        request: Request, job: str, work: Callable[[str], Awaitable[JobOutcome]]
+    ) -> JobResponse:
+        run_id: str = request.state.run_id
         started = datetime.now(UTC)
         clock = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(run_id=run_id, job=job):
+        with structlog.contextvars.bound_contextvars(job=job):
             log.info("job started")
             try:
                 outcome = await work(run_id)
@@ -158,26 +175,32 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
         )
 
     @app.post("/functions/v1/certificate-expiry", tags=["jobs"])
-    async def certificate_expiry(_: ServiceRole, body: ExpiryRequest | None = None) -> JobResponse:
+    async def certificate_expiry(
+        http: Request, _: ServiceRole, body: ExpiryRequest | None = None
+    ) -> JobResponse:
         """Run the certificate-expiry sweep (service role only)."""
         request = body or ExpiryRequest()
-        return await run_job("certificate-expiry", lambda r: runner.certificate_expiry(request, r))
+        return await run_job(
+            http, "certificate-expiry", lambda r: runner.certificate_expiry(request, r)
+        )
 
     @app.post("/functions/v1/scenario-evaluation", tags=["jobs"])
     async def scenario_evaluation(
-        _: ServiceRole, body: ScenarioRequest | None = None
+        http: Request, _: ServiceRole, body: ScenarioRequest | None = None
     ) -> JobResponse:
         """Evaluate the follow-up scenarios (service role only)."""
         request = body or ScenarioRequest()
         return await run_job(
-            "scenario-evaluation", lambda r: runner.scenario_evaluation(request, r)
+            http, "scenario-evaluation", lambda r: runner.scenario_evaluation(request, r)
         )
 
     @app.post("/functions/v1/dispatch", tags=["jobs"])
-    async def dispatch(_: ServiceRole, body: DispatchRequest | None = None) -> JobResponse:
+    async def dispatch(
+        http: Request, _: ServiceRole, body: DispatchRequest | None = None
+    ) -> JobResponse:
         """Send the pushes that are due, once (service role only)."""
         request = body or DispatchRequest()
-        return await run_job("dispatch", lambda r: runner.dispatch(request, r))
+        return await run_job(http, "dispatch", lambda r: runner.dispatch(request, r))
 
     @app.post("/v1/device-tokens", tags=["devices"], status_code=201)
     async def register_device_token(
@@ -226,6 +249,10 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail))
 
+    @app.exception_handler(UnknownOrganisation)
+    async def unknown_organisation(_: Request, exc: UnknownOrganisation) -> JSONResponse:
+        return _error(404, "not_found", str(exc))
+
     @app.exception_handler(ConstraintViolation)
     async def constraint_violation(_: Request, exc: ConstraintViolation) -> JSONResponse:
         return _error(422, "constraint_violation", str(exc))
@@ -243,8 +270,9 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
         )
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error")
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Outside the middleware's context by now: name the request's run id.
+        log.exception("unexpected error", run_id=getattr(request.state, "run_id", None))
         return _error(500, "internal_error", "internal error; the server log has the details")
 
     return app

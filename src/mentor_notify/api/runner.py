@@ -42,6 +42,7 @@ class DatabaseJobRunner:
             today=request.today,
             organisations=[str(request.organization_id)] if request.organization_id else None,
             dry_run=request.dry_run,
+            run_id=UUID(run_id),
         )
         return JobOutcome(
             result=result.model_dump(
@@ -57,6 +58,7 @@ class DatabaseJobRunner:
         result = await ScenarioEngine(self._pool, clock).run(
             only=[ScenarioType(request.only)] if request.only else None,
             dry_run=request.dry_run,
+            run_id=UUID(run_id),
         )
         return JobOutcome(
             result=result.model_dump(mode="json"),

@@ -14,6 +14,7 @@ from mentor_notify.expiry.sweep import (
     EXPIRY_LOCK_CLASS,
     RENEWAL_HISTORY_WARNING,
     ExpirySweep,
+    UnknownOrganisation,
 )
 
 __all__ = [
@@ -28,4 +29,5 @@ __all__ = [
     "OrganisationSweep",
     "PlannedNotice",
     "SweepResult",
+    "UnknownOrganisation",
 ]

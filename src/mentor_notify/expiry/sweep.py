@@ -127,6 +127,10 @@ class _Delivery:
         self.marked += other.marked
 
 
+class UnknownOrganisation(DatabaseError):
+    """None of the organisations a run was narrowed to exists."""
+
+
 class ExpirySweep:
     """Runs the expiry job over all (or some) organisations."""
 
@@ -163,21 +167,23 @@ class ExpirySweep:
         today: date | None = None,
         organisations: Sequence[str] | None = None,
         dry_run: bool = False,
+        run_id: UUID | None = None,
     ) -> SweepResult:
         """Sweep every organisation (or those whose id or slug is in `organisations`).
 
         `today` overrides each organisation's local date (for catch-up runs
         and tests); by default it comes from the clock in the organisation's
         timezone. With `dry_run` every statement runs and is rolled back: the
-        result (with `planned` notices) says what would be written.
+        result (with `planned` notices) says what would be written. `run_id`
+        (by default a new one) is on every log entry of the run.
         """
-        run_id = uuid4()
+        run_id = run_id or uuid4()
         started_at = self._clock.now()
         results: list[OrganisationSweep] = []
         with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="expiry_sweep"):
             orgs = await self._organisations(organisations)
             if organisations and not orgs:
-                raise DatabaseError(
+                raise UnknownOrganisation(
                     "no organisation matches "
                     + ", ".join(organisations)
                     + "; give an organisation id or slug (see mentor-notify demo for examples)"

@@ -103,11 +103,13 @@ class ScenarioEngine:
         only: Sequence[ScenarioType] | None = None,
         organisations: Sequence[str] | None = None,
         dry_run: bool = False,
+        run_id: UUID | None = None,
     ) -> EngineResult:
         """Evaluate every scenario (or `only` these) for every organisation (or those
         whose id or slug is in `organisations`). With `dry_run` everything runs and
-        is rolled back; the counts say what would have been written."""
-        run_id = uuid4()
+        is rolled back; the counts say what would have been written. `run_id` (by
+        default a new one) is on every log entry of the run."""
+        run_id = run_id or uuid4()
         now = self._clock.now()
         scenarios = list(only or ScenarioType)
         params: dict[str, Any] = {
