@@ -137,6 +137,22 @@ def test_a_user_registers_and_deletes_only_their_own_token(
     assert runner.tokens == {}
 
 
+@pytest.mark.parametrize("bad", ["abc\x00defghij", "abcd efghij", "abcdéfghij", "short"])
+def test_a_token_that_is_not_printable_ascii_is_refused_with_a_422(
+    client: TestClient, runner: RecordingRunner, bad: str
+) -> None:
+    # A NUL byte once reached the database, which cannot store it: a 500.
+    as_user = bearer(token("authenticated", sub=str(uuid4())))
+
+    answer = client.post(
+        "/v1/device-tokens", headers=as_user, json={"token": bad, "platform": "android"}
+    )
+
+    assert answer.status_code == 422
+    assert answer.json()["error"]["message"].startswith("token:")
+    assert runner.tokens == {}
+
+
 def test_an_unexpected_failure_is_a_json_500_without_a_trace(
     client: TestClient, runner: RecordingRunner
 ) -> None:

@@ -104,7 +104,15 @@ def explore(operation: Any, url: str, headers: dict[str, str]) -> None:
     """Generated requests for one operation, each response checked against the document."""
 
     @given(case=operation.as_strategy())
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    # Derandomised: the suite explores the same cases on every run, so a red CI
+    # always means a change broke something (explore further with more examples
+    # and derandomize=False when changing the API).
+    @settings(
+        max_examples=50,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def check(case: Any) -> None:
         case.call_and_validate(base_url=url, headers=headers, checks=CHECKS)
 

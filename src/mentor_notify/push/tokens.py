@@ -24,7 +24,9 @@ class DeviceTokenRegistration(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    token: str = Field(min_length=8, max_length=4096, pattern=r"^\S+$")
+    # FCM registration tokens and APNs device tokens are printable ASCII; anything
+    # else (a NUL byte, which PostgreSQL cannot store, or a space) is refused here.
+    token: str = Field(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")
     platform: Literal["android", "ios"]
     provider: Literal["fcm", "apns"] = "fcm"
 
