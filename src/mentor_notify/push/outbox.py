@@ -26,6 +26,7 @@ _CLAIM = _SQL.joinpath("claim.sql").read_text("utf-8")
 _RECORD = _SQL.joinpath("record.sql").read_text("utf-8")
 _DEAD = _SQL.joinpath("dead.sql").read_text("utf-8")
 _RETRY = _SQL.joinpath("retry.sql").read_text("utf-8")
+_DELETE_TOKENS = _SQL.joinpath("delete_tokens.sql").read_text("utf-8")
 
 Result = Literal["sent", "retry", "permanent", "unregistered"]
 
@@ -190,7 +191,16 @@ class Outbox:
         with translating():
             async with self._pool.connection() as conn:
                 row = await (await conn.execute(_RECORD, params)).fetchone()
-        return OutcomeCounts.model_validate(row or {})
+        counts = dict(row or {})
+        dead: list[UUID] = counts.pop("dead_tokens", [])
+        removed = await self._delete_tokens(dead) if dead else 0
+        return OutcomeCounts.model_validate(counts | {"tokens_removed": removed})
+
+    async def _delete_tokens(self, ids: list[UUID]) -> int:
+        with translating():
+            async with self._pool.connection() as conn:
+                cur = await conn.execute(_DELETE_TOKENS, {"ids": ids})
+                return cur.rowcount
 
     async def dead(self, limit: int = 100) -> list[DeadPush]:
         """Messages whose retries are exhausted, newest first."""

@@ -1,9 +1,9 @@
 -- Record the outcomes of one worker's sends in one statement. Only messages
 -- this worker still leases are touched: one whose lease ran out and was
--- claimed by another worker is that worker's to record. Tokens the push
--- service called dead are deleted (their other messages then fail), and each
--- notification's status follows its pushes: sent once one was delivered,
--- failed when none was and none is left to try.
+-- claimed by another worker is that worker's to record. Each notification's
+-- status follows its pushes: sent once one was delivered, failed when none was
+-- and none is left to try. Tokens the push service called dead are deleted
+-- afterwards, by delete_tokens.sql in a transaction of their own.
 with outcome as (
   select *
   from jsonb_to_recordset(%(outcomes)s::jsonb) as o(
@@ -25,12 +25,6 @@ recorded as (
   from outcome o
   where p.id = o.id and p.status = 'in_flight' and p.leased_by = %(worker)s
   returning p.id, p.organization_id, p.notification_id, p.device_token_id, p.status, o.result
-),
-dead_tokens as (
-  delete from public.device_tokens d
-  using recorded r
-  where r.result = 'unregistered' and d.id = r.device_token_id
-  returning d.id
 ),
 notified as (
   update public.notifications n
@@ -58,8 +52,9 @@ select (select count(*) from recorded where status = 'sent')::integer as sent,
        (select count(*) from recorded where status = 'pending')::integer as retrying,
        (select count(*) from recorded where status = 'failed')::integer as failed,
        (select count(*) from recorded where status = 'dead')::integer as dead,
-       (select count(*) from dead_tokens)::integer as tokens_removed,
        (select count(*) from notified)::integer as notifications_settled,
+       (select coalesce(array_agg(distinct device_token_id), '{}') from recorded
+        where result = 'unregistered' and device_token_id is not null) as dead_tokens,
        -- Per organisation, for the daily cycle's summary: delivered, and given up
        -- on (refused for good or out of attempts).
        (select coalesce(jsonb_object_agg(organization_id, jsonb_build_object(
