@@ -145,3 +145,31 @@ def test_cli_lists_dead_pushes_and_requeues_them(own_database_url: str) -> None:
     assert json.loads(retried.stdout) == {"requeued": [dead_id], "not_found": []}
     assert again.exit_code == 1
     assert "left alone" in again.stderr
+
+
+async def test_a_dead_token_another_worker_still_sends_to_is_left_to_that_worker(
+    own_pool: Pool,
+) -> None:
+    # Two notices for the same coordinator's device, one leased by each worker:
+    # deleting the token under the other worker's lease deadlocked (issue 6).
+    world = await queued_world(own_pool, {"a": 7, "b": 7})
+    first, second = Outbox(own_pool, "worker-1"), Outbox(own_pool, "worker-2")
+    claimed = await first.claim(100, LEASE, NOW)
+    to_coordinator = [p for p in claimed if p.device_token_id == world.coordinator_device]
+    assert len(to_coordinator) == 2
+    async with own_pool.connection() as conn:
+        await conn.execute(
+            "update push_outbox set leased_by = 'worker-2' where id = %s", [to_coordinator[1].id]
+        )
+
+    kept = await first.record([Outcome(to_coordinator[0].id, "unregistered", "UNREGISTERED")], NOW)
+    async with own_pool.connection() as conn:
+        still_there = await fetch_value(
+            conn, "select count(*) from device_tokens where id = %s", world.coordinator_device
+        )
+    deleted = await second.record(
+        [Outcome(to_coordinator[1].id, "unregistered", "UNREGISTERED")], NOW
+    )
+
+    assert (kept.failed, kept.tokens_removed, still_there) == (1, 0, 1)
+    assert (deleted.failed, deleted.tokens_removed) == (1, 1)

@@ -6,6 +6,7 @@ dies are claimed again when it runs out, and every send carries the message's
 idempotency key and collapse key so the receiving side can drop a duplicate.
 """
 
+import asyncio
 import json
 import os
 import socket
@@ -17,9 +18,13 @@ from importlib.resources import files
 from typing import Any, Literal
 from uuid import UUID
 
+import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool, translating
+from mentor_notify.db.errors import TransactionConflict
+
+log = structlog.get_logger(__name__)
 
 _SQL = files("mentor_notify.push").joinpath("sql")
 _CLAIM = _SQL.joinpath("claim.sql").read_text("utf-8")
@@ -27,6 +32,7 @@ _RECORD = _SQL.joinpath("record.sql").read_text("utf-8")
 _DEAD = _SQL.joinpath("dead.sql").read_text("utf-8")
 _RETRY = _SQL.joinpath("retry.sql").read_text("utf-8")
 _DELETE_TOKENS = _SQL.joinpath("delete_tokens.sql").read_text("utf-8")
+_CONFLICT_ATTEMPTS = 5
 
 Result = Literal["sent", "retry", "permanent", "unregistered"]
 
@@ -188,19 +194,33 @@ class Outbox:
             "worker": self._worker,
             "max_attempts": self._max_attempts,
         }
-        with translating():
-            async with self._pool.connection() as conn:
-                row = await (await conn.execute(_RECORD, params)).fetchone()
+        row = await self._retrying(_RECORD, params)
         counts = dict(row or {})
         dead: list[UUID] = counts.pop("dead_tokens", [])
         removed = await self._delete_tokens(dead) if dead else 0
         return OutcomeCounts.model_validate(counts | {"tokens_removed": removed})
 
     async def _delete_tokens(self, ids: list[UUID]) -> int:
-        with translating():
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(_DELETE_TOKENS, {"ids": ids})
-                return cur.rowcount
+        row = await self._retrying(_DELETE_TOKENS, {"ids": ids, "worker": self._worker})
+        return int(row["n"]) if row else 0
+
+    async def _retrying(self, statement: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Run a settling statement, again after a deadlock or serialisation failure:
+        it only touches what this worker leases, so a rolled-back try is safe to repeat."""
+        for attempt in range(_CONFLICT_ATTEMPTS):
+            try:
+                with translating():
+                    async with self._pool.connection() as conn:
+                        row: dict[str, Any] | None = await (
+                            await conn.execute(statement, params)
+                        ).fetchone()
+                        return row
+            except TransactionConflict:
+                if attempt == _CONFLICT_ATTEMPTS - 1:
+                    raise
+                log.warning("settling met a conflicting transaction; trying again")
+                await asyncio.sleep(0.05 * (attempt + 1))
+        return None
 
     async def dead(self, limit: int = 100) -> list[DeadPush]:
         """Messages whose retries are exhausted, newest first."""
