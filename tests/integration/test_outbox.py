@@ -10,6 +10,7 @@ from mentor_notify.cli import app
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
 from mentor_notify.expiry import ExpirySweep
+from mentor_notify.push.outbox import _CLAIM as CLAIM_SQL
 from mentor_notify.push.outbox import Outbox, Outcome
 from tests.expiry_world import World, build_world
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
@@ -173,3 +174,30 @@ async def test_a_dead_token_another_worker_still_sends_to_is_left_to_that_worker
 
     assert (kept.failed, kept.tokens_removed, still_there) == (1, 0, 1)
     assert (deleted.failed, deleted.tokens_removed) == (1, 1)
+
+
+async def test_a_claim_walks_the_queue_indexes_instead_of_sorting_the_whole_queue(
+    own_pool: Pool,
+) -> None:
+    await queued_world(own_pool, {"a": 7})
+    async with own_pool.connection() as conn:
+        # A daily cycle's backlog: 20,000 pushes due at the same instant.
+        await conn.execute(
+            """
+            insert into push_outbox (organization_id, notification_id, recipient_id,
+              device_token_id, provider, payload, idempotency_key, status, available_at)
+            select p.organization_id, p.notification_id, p.recipient_id, p.device_token_id,
+                   p.provider, p.payload, encode(sha256(g::text::bytea), 'hex'), 'pending',
+                   p.available_at
+            from push_outbox p, generate_series(1, 20000) g
+            where p.id = (select min(id::text)::uuid from push_outbox)
+            """
+        )
+        await conn.execute("analyze push_outbox")
+        params = {"limit": 500, "lease": LEASE, "now": NOW, "worker": "w"}
+        rows = await (await conn.execute(b"explain " + CLAIM_SQL.encode(), params)).fetchall()
+    plan = "\n".join(r["QUERY PLAN"] for r in rows)
+
+    assert "Index Scan using push_outbox_pending_idx" in plan, plan
+    assert "Index Scan using push_outbox_in_flight_idx" in plan, plan
+    assert "Bitmap Heap Scan on push_outbox" not in plan, plan
