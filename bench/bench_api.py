@@ -38,7 +38,7 @@ import httpx
 import jwt
 
 from bench_expiry import TODAY, ensure_database
-from bench_push import MENTOR_NOTIFY, free_port
+from bench_push import MENTOR_NOTIFY, free_port, wait_until_answering
 from mentor_notify.api.jobs import DispatchRequest, ExpiryRequest
 from mentor_notify.api.runner import DatabaseJobRunner
 from mentor_notify.config import Settings
@@ -88,15 +88,10 @@ def over_http(url: str, calls: int) -> dict[str, list[float]]:
         },
     )
     base = f"http://127.0.0.1:{port}"
+    wait_until_answering(f"{base}/healthz")
     key = jwt.encode({"role": "service_role", "iat": int(time.time())}, SECRET, "HS256")
     try:
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
-            for _ in range(100):
-                try:
-                    client.get("/healthz", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
             times: dict[str, list[float]] = {}
             for name, body in JOBS.items():
                 client.post(f"/functions/v1/{name}", json=body, timeout=60).raise_for_status()

@@ -64,13 +64,19 @@ def start_emulator() -> tuple[subprocess.Popen[bytes], str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
+    wait_until_answering(f"{url}/emulator/deliveries")
+    return process, url
+
+
+def wait_until_answering(url: str) -> None:
+    """Wait (10 s at most) for a server we started to answer at `url`."""
     for _ in range(100):
         try:
-            httpx.get(f"{url}/emulator/deliveries", timeout=1)
-            return process, url
+            httpx.get(url, timeout=1)
+            return
         except httpx.TransportError:
             time.sleep(0.1)
-    raise RuntimeError("the emulator did not start")
+    raise RuntimeError(f"nothing answered at {url}")
 
 
 def emulator_count(url: str) -> int:

@@ -2,13 +2,16 @@
 
 import json
 import shutil
+import socket
 import subprocess
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import httpx
 import pytest
 from psycopg import AsyncConnection, sql
 from psycopg.rows import tuple_row
@@ -96,3 +99,25 @@ def add_migration(layout: SupabaseLayout, filename: str, up: str, down: str | No
     (layout.migrations_dir / filename).write_text(up)
     if down is not None:
         (layout.rollbacks_dir / filename).write_text(down)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until_answering(url: str, process: "subprocess.Popen[Any]") -> httpx.Response:
+    """The first answer of `url` from the server `process` is starting (10 s at most);
+    a clear error if the process exits or never answers."""
+    for _ in range(100):
+        try:
+            return httpx.get(url, timeout=1)
+        except httpx.TransportError:
+            if process.poll() is not None:
+                raise RuntimeError(
+                    f"the server for {url} exited with {process.returncode}"
+                ) from None
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing answered at {url} within 10 s")

@@ -73,7 +73,8 @@ class DailyCycle:
         *,
         progress: CycleProgress | None = None,
     ) -> None:
-        """Without a `dispatcher` (no push service configured) the pushes stay queued.
+        """Without a `dispatcher` there is no delivery step: the pushes stay queued
+        (no push service configured, or a worker's dispatcher delivers them).
         `progress` is told as steps start and end, and as the sweep finishes each
         organisation."""
         self._pool = pool
@@ -85,13 +86,10 @@ class DailyCycle:
         self,
         today: date | None = None,
         organisations: Sequence[str] | None = None,
-        *,
-        deliver: bool = True,
     ) -> DailyResult:
         """One cycle; `today` overrides each organisation's local date for the sweep;
         `organisations` (ids or slugs) narrows the sweep and the scenarios to those.
-        Delivery sends whatever is due, whoever queued it; without `deliver` it is
-        left to a dispatcher running elsewhere (the worker's)."""
+        Delivery sends whatever is due, whoever queued it."""
         failed: list[str] = []
         only = list(organisations) if organisations else None
 
@@ -109,10 +107,8 @@ class DailyCycle:
         expiry = await self._step("expiry", failed, sweep, await self._count(only))
         scenarios = await self._step("scenarios", failed, scenarios_for)
         dispatch = None
-        if deliver and (dispatcher := self._dispatcher) is not None:
+        if (dispatcher := self._dispatcher) is not None:
             dispatch = await self._step("dispatch", failed, dispatcher.run_once)
-        elif deliver:
-            log.warning("no push service configured: pushes stay queued", step="dispatch")
         return DailyResult(
             expiry=expiry, scenarios=scenarios, dispatch=dispatch, failed_steps=failed
         )

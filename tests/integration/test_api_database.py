@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -20,9 +19,10 @@ from mentor_notify.logging import configure_logging
 from mentor_notify.push.senders import open_senders
 from tests.api.test_http_layer import SECRET, SERVICE, bearer, token
 from tests.expiry_world import build_world
-from tests.integration.test_dispatch_processes import MENTOR_NOTIFY, free_port
+from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
 from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
+from tests.support import free_port, wait_until_answering
 
 
 @pytest_asyncio.fixture
@@ -123,12 +123,7 @@ def test_serve_answers_and_stops_on_sigterm(own_database_url: str) -> None:
         env=os.environ | {"MENTOR_NOTIFY_JWT_SECRET": SECRET, "MENTOR_NOTIFY_LOG_FORMAT": "json"},
     )
     try:
-        for _ in range(100):
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        health = wait_until_answering(f"http://127.0.0.1:{port}/healthz", process)
         refused = httpx.post(f"http://127.0.0.1:{port}/functions/v1/dispatch", json={})
     finally:
         process.send_signal(signal.SIGTERM)

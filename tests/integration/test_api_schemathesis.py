@@ -5,11 +5,9 @@ that none meets a server error and every response matches the document."""
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -27,9 +25,9 @@ from tests.expiry_world import build_world
 from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
     MENTOR_NOTIFY,
     emulator_url,
-    free_port,
 )
 from tests.integration.test_expiry_sweep import TODAY
+from tests.support import free_port, wait_until_answering
 
 CHECKS = [
     not_a_server_error,
@@ -68,12 +66,7 @@ def live_url(own_database_url: str, emulator_url: str) -> Iterator[str]:  # noqa
         env=os.environ | {"MENTOR_NOTIFY_JWT_SECRET": SECRET, "MENTOR_NOTIFY_LOG_FORMAT": "json"},
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/healthz", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
+    wait_until_answering(f"{url}/healthz", process)
     try:
         yield url
     finally:

@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,13 +17,7 @@ import pytest
 from mentor_notify.db import Pool
 from tests.integration.test_expiry_reliability import MENTOR_NOTIFY
 from tests.integration.test_outbox import queued_world, statuses
-from tests.support import fetch_value
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import fetch_value, free_port, wait_until_answering
 
 
 @pytest.fixture
@@ -47,14 +40,7 @@ def emulator_url() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{url}/emulator/deliveries", timeout=1)
-            break
-        except httpx.TransportError:
-            if process.poll() is not None:
-                raise RuntimeError("the emulator did not start") from None
-            time.sleep(0.1)
+    wait_until_answering(f"{url}/emulator/deliveries", process)
     yield url
     process.terminate()
     process.wait(10)

@@ -25,11 +25,10 @@ from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
     MENTOR_NOTIFY,
     deliveries,
     emulator_url,
-    free_port,
 )
 from tests.integration.test_expiry_sweep import TODAY
 from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
-from tests.support import fetch_value
+from tests.support import fetch_value, free_port
 
 
 class MovingClock:

@@ -9,7 +9,7 @@ from mentor_notify.api.jobs import (
     ScenarioRequest,
 )
 from mentor_notify.config import Settings
-from mentor_notify.db import Pool
+from mentor_notify.db import Pool, database_answers
 from mentor_notify.domain import Clock, FixedClock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.push.dispatcher import Dispatcher, Sender
@@ -103,9 +103,4 @@ class DatabaseJobRunner:
 
     async def healthy(self) -> bool:
         """Whether the database answers."""
-        try:
-            async with self._pool.connection() as conn:
-                await conn.execute("select 1")
-        except Exception:
-            return False
-        return True
+        return await database_answers(self._pool)

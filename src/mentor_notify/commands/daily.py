@@ -48,11 +48,7 @@ def daily(
 
     async def work(url: str) -> DailyResult:
         async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
-            dispatcher = (
-                Dispatcher.from_settings(pool, senders, clock, settings, "daily")
-                if senders
-                else None
-            )
+            dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "daily")
             with StepProgress(quiet=as_json) as progress:
                 return await DailyCycle(pool, clock, dispatcher, progress=progress).run(day)
 

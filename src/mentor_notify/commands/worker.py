@@ -77,11 +77,7 @@ def worker(
 
     async def work(url: str) -> None:
         async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
-            dispatcher = (
-                Dispatcher.from_settings(pool, senders, clock, settings, "worker")
-                if senders
-                else None
-            )
+            dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "worker")
             service = Worker(
                 pool, clock, dispatcher, run_at=at, check_every=timedelta(seconds=check_every)
             )

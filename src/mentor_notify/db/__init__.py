@@ -21,7 +21,7 @@ from mentor_notify.db.errors import (
 )
 from mentor_notify.db.layout import Migration, SupabaseLayout, find_supabase_dir
 from mentor_notify.db.migrations import MigrateResult, MigrationRunner, MigrationStatus
-from mentor_notify.db.pool import Pool, create_pool, open_pool
+from mentor_notify.db.pool import Pool, create_pool, database_answers, open_pool
 from mentor_notify.db.target import TargetInspection, inspect_target
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "UniqueViolation",
     "connect",
     "create_pool",
+    "database_answers",
     "embedded_postgres",
     "find_supabase_dir",
     "inspect_target",

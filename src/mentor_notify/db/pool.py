@@ -55,3 +55,13 @@ async def open_pool(
         yield pool
     finally:
         await pool.close()
+
+
+async def database_answers(pool: Pool) -> bool:
+    """Whether a connection from `pool` can run a query now (for health checks)."""
+    try:
+        async with pool.connection() as conn:
+            await conn.execute("select 1")
+    except Exception:
+        return False
+    return True

@@ -89,18 +89,14 @@ class DispatchResult(BaseModel):
 
     def plus(self, claim: Claim, counts: OutcomeCounts) -> "DispatchResult":
         """These totals with one more round added."""
-        return DispatchResult(
-            rounds=self.rounds + 1,
-            claimed=self.claimed + len(claim.pushes),
-            held=self.held + claim.held,
-            skipped=self.skipped + claim.skipped,
-            sent=self.sent + counts.sent,
-            retrying=self.retrying + counts.retrying,
-            failed=self.failed + counts.failed,
-            dead=self.dead + counts.dead,
-            tokens_removed=self.tokens_removed + counts.tokens_removed,
-            by_organisation=add_tallies(self.by_organisation, counts.by_organisation),
+        round_ = DispatchResult(
+            rounds=1,
+            claimed=len(claim.pushes),
+            held=claim.held,
+            skipped=claim.skipped,
+            **counts.model_dump(exclude={"notifications_settled"}),
         )
+        return self.merged(round_)
 
     def merged(self, other: "DispatchResult") -> "DispatchResult":
         """These totals and `other`'s together (runs one after another)."""
@@ -183,6 +179,22 @@ class Dispatcher:
             concurrency=settings.push_concurrency,
             lease=timedelta(seconds=settings.push_lease_seconds),
         )
+
+    @classmethod
+    def if_configured(
+        cls,
+        pool: Pool,
+        senders: Mapping[str, Sender],
+        clock: Clock,
+        settings: Settings,
+        role: str | None = None,
+    ) -> "Dispatcher | None":
+        """`from_settings`, or None (said in the log) when no push service is
+        configured: the pushes then stay queued for a dispatcher that has one."""
+        if not senders:
+            log.warning("no push service configured: pushes stay queued")
+            return None
+        return cls.from_settings(pool, senders, clock, settings, role)
 
     async def run_once(
         self, limit: int | None = None, stop: asyncio.Event | None = None

@@ -10,15 +10,16 @@ Stopping (SIGTERM) lets the cycle in progress and the sends in flight finish.
 
 import asyncio
 import contextlib
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from importlib.resources import files
+from typing import Literal
 from uuid import UUID
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.daily import DailyCycle
-from mentor_notify.db import Pool, translating
+from mentor_notify.db import Pool, database_answers, translating
 from mentor_notify.domain import Clock
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.worker.schedule import (
@@ -47,7 +48,7 @@ class CycleRun(BaseModel):
     organization_id: UUID
     slug: str
     local_date: date
-    outcome: str  # ok, failed, or locked (another worker holds it)
+    outcome: Literal["ok", "failed", "locked"]  # locked: another worker holds it
     notifications_created: int = 0
     finished_at: datetime
 
@@ -128,12 +129,7 @@ class Worker:
 
     async def health(self) -> WorkerHealth:
         """Whether the worker can reach its database, and what it has done."""
-        database = True
-        try:
-            async with self._pool.connection() as conn:
-                await conn.execute("select 1")
-        except Exception:
-            database = False
+        database = await database_answers(self._pool)
         return WorkerHealth(
             status="ok" if database else "degraded",
             database=database,
@@ -155,7 +151,6 @@ class Worker:
 
     async def _drain(self, stop: asyncio.Event) -> None:
         if self._dispatcher is None:
-            log.warning("no push service configured: pushes stay queued")
             return
         self._draining = True
         while not stop.is_set():
@@ -184,8 +179,9 @@ class Worker:
                     log.info("cycle running in another worker; will look again")
                     return self._record(cycle, "locked")
                 try:
+                    # No dispatcher: this worker's drain delivers what the cycle queues.
                     result = await DailyCycle(self._pool, self._clock, None).run(
-                        organisations=[str(org.id)], deliver=False
+                        organisations=[str(org.id)]
                     )
                 finally:
                     await conn.execute(_UNLOCK, params)
@@ -201,12 +197,14 @@ class Worker:
         )
         return self._record(cycle, "ok" if result.ok else "failed", created)
 
-    def _record(self, cycle: DueCycle, outcome: str, created: int = 0) -> CycleRun:
+    def _record(
+        self, cycle: DueCycle, outcome: Literal["ok", "failed", "locked"], created: int = 0
+    ) -> CycleRun:
         return CycleRun(
             organization_id=cycle.organisation.id,
             slug=cycle.organisation.slug,
             local_date=cycle.local_date,
             outcome=outcome,
             notifications_created=created,
-            finished_at=datetime.now(UTC),
+            finished_at=self._clock.now(),
         )
