@@ -41,7 +41,7 @@ from bench_scenarios import ensure_world, fresh_copy
 from mentor_notify.config import Settings
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import open_pool
-from mentor_notify.domain import FixedClock, SystemClock
+from mentor_notify.domain import AsOf, FixedClock, SystemClock
 from mentor_notify.logging import configure_logging
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import open_senders, settings_for_emulator
@@ -76,7 +76,7 @@ async def timed_cycle(url: str, emulator: str) -> tuple[float, DailyResult, dict
         dispatcher = Dispatcher.from_settings(pool, senders, CLOCK, settings, "bench")
         timer = StepTimer()
         started = time.perf_counter()
-        result = await DailyCycle(pool, CLOCK, dispatcher, progress=timer).run(TODAY)
+        result = await DailyCycle(pool, CLOCK, dispatcher, progress=timer).run(AsOf.on(TODAY))
         return time.perf_counter() - started, result, timer.seconds
 
 

@@ -8,14 +8,13 @@ twice.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
 from typing import Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool
-from mentor_notify.domain import Clock
+from mentor_notify.domain import AsOf, Clock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.expiry.models import SweepResult
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
@@ -73,7 +72,9 @@ class DailyCycle:
         *,
         progress: CycleProgress | None = None,
     ) -> None:
-        """Without a `dispatcher` there is no delivery step: the pushes stay queued
+        """`clock` is the real clock: it stamps rows, leases pushes and signs
+        provider tokens, whatever date the cycle decides for. Without a
+        `dispatcher` there is no delivery step: the pushes stay queued
         (no push service configured, or a worker's dispatcher delivers them).
         `progress` is told as steps start and end, and as the sweep finishes each
         organisation."""
@@ -84,14 +85,16 @@ class DailyCycle:
 
     async def run(
         self,
-        today: date | None = None,
+        as_of: AsOf | None = None,
         organisations: Sequence[str] | None = None,
     ) -> DailyResult:
-        """One cycle; `today` overrides each organisation's local date for the sweep;
-        `organisations` (ids or slugs) narrows the sweep and the scenarios to those.
-        Delivery sends whatever is due, whoever queued it."""
+        """One cycle, deciding as of `as_of` (by default the present moment, each
+        organisation on its own local date); `organisations` (ids or slugs) narrows
+        the sweep and the scenarios to those. Delivery sends whatever is due in
+        real time, whoever queued it."""
         failed: list[str] = []
         only = list(organisations) if organisations else None
+        as_of = as_of or AsOf.current(self._clock)
 
         async def sweep() -> SweepResult:
             sweeper = ExpirySweep(
@@ -99,10 +102,12 @@ class DailyCycle:
                 self._clock,
                 on_progress=lambda org: self._progress.advance("expiry", org.slug),
             )
-            return await sweeper.run(today=today, organisations=only)
+            return await sweeper.run(as_of=as_of, organisations=only)
 
         async def scenarios_for() -> EngineResult:
-            return await ScenarioEngine(self._pool, self._clock).run(organisations=only)
+            return await ScenarioEngine(self._pool, self._clock).run(
+                as_of=as_of, organisations=only
+            )
 
         expiry = await self._step("expiry", failed, sweep, await self._count(only))
         scenarios = await self._step("scenarios", failed, scenarios_for)

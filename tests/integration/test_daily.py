@@ -4,10 +4,13 @@ step reported without stopping the others; and `mentor-notify daily`."""
 import json
 import os
 import subprocess
+from datetime import timedelta
+
+import pytest
 
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import Pool
-from mentor_notify.domain import SystemClock
+from mentor_notify.domain import AsOf, SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.senders import open_senders
@@ -44,7 +47,7 @@ async def cycle(
     async with open_senders(service.settings, SystemClock()) as senders:
         dispatcher = Dispatcher(Outbox(pool, "daily"), senders, CLOCK)
         result = await DailyCycle(pool, CLOCK, dispatcher, progress=progress).run(
-            TODAY, organisations
+            AsOf.on(TODAY), organisations
         )
     started = [(s, total) for s, state, total in progress.steps if state == "running"]
     assert [s for s, _ in started] == ["expiry", "scenarios", "dispatch"]
@@ -104,14 +107,23 @@ async def test_a_failed_step_is_reported_and_the_others_still_run(
     assert result.dispatch.sent == 2  # the expiry notices still went out
 
 
-async def test_the_daily_command_runs_the_cycle(
+# A business date a week before and a month after the real one: the command decides
+# for that date, and still signs provider tokens, leases and stamps in real time.
+DAYS_FROM_TODAY = (-7, 30)
+
+
+@pytest.mark.parametrize("days_from_today", DAYS_FROM_TODAY, ids=["week-ago", "month-ahead"])
+async def test_the_daily_command_delivers_everything_whatever_date_it_decides_for(
     own_pool: Pool,
     own_database_url: str,
     emulator_url: str,  # noqa: F811
+    days_from_today: int,
 ) -> None:
+    before = SystemClock().now()
+    day = before.date() + timedelta(days=days_from_today)
     async with own_pool.connection() as conn:
-        await build_world(conn, TODAY, {"soon": 7, "later": 30})
-        # The command runs on the real clock: no send window, whatever the hour.
+        await build_world(conn, day, {"soon": 7, "later": 30})
+        # Send windows follow the real hour; open them so any hour delivers.
         await conn.execute("update organizations set push_window_start = push_window_end")
 
     def run() -> subprocess.CompletedProcess[str]:
@@ -122,7 +134,7 @@ async def test_the_daily_command_runs_the_cycle(
                 own_database_url,
                 "daily",
                 "--today",
-                TODAY.isoformat(),
+                day.isoformat(),
                 "--emulator",
                 emulator_url,
                 "--json",
@@ -134,10 +146,30 @@ async def test_the_daily_command_runs_the_cycle(
         )
 
     first, second = run(), run()
+    after = SystemClock().now()
 
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["ok"] is True
+    assert [o["today"] for o in report["expiry"]["organisations"]] == [day.isoformat()]
+    # Two mentors and their coordinator, one device each: four pushes, all delivered,
+    # over both services (APNs refuses a provider token not issued in the last hour).
     assert report["dispatch"]["sent"] == 4
+    assert (report["dispatch"]["failed"], report["dispatch"]["retrying"]) == (0, 0)
+    counts = deliveries(emulator_url)["counts"]
+    assert counts["fcm"] > 0
+    assert counts["apns"] > 0
+    assert sum(counts.values()) == 4
     assert json.loads(second.stdout)["dispatch"]["claimed"] == 0
-    assert sum(deliveries(emulator_url)["counts"].values()) == 4
+    async with own_pool.connection() as conn:
+        stamps = await (
+            await conn.execute(
+                "select min(n.created_at) as created_from, max(n.created_at) as created_to, "
+                "min(p.sent_at) as sent_from, max(p.sent_at) as sent_to "
+                "from notifications n join push_outbox p on p.notification_id = n.id"
+            )
+        ).fetchone()
+    assert stamps is not None
+    # Rows are stamped in real time, not on the business date.
+    assert before <= stamps["created_from"] <= stamps["created_to"] <= after
+    assert before <= stamps["sent_from"] <= stamps["sent_to"] <= after

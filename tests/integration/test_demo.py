@@ -1,7 +1,7 @@
 """`mentor-notify demo`: migrate, seed, summarise; safe to run twice."""
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,10 @@ from psycopg.rows import DictRow
 from mentor_notify.db import SupabaseLayout, connect
 from mentor_notify.demo import load_seed, summarize
 from mentor_notify.demo.seed import SeedError
+from mentor_notify.domain import SystemClock
 from tests.conftest import CreateDatabase
 from tests.integration.test_cli import cli
+from tests.support import run_migrations
 
 _TABLES = (
     "organizations",
@@ -42,10 +44,27 @@ async def _row_counts(conn: AsyncConnection[DictRow]) -> dict[str, int]:
     return counts
 
 
-async def test_demo_seeds_runs_the_cycle_shows_what_was_received_and_is_repeatable(
-    create_database: CreateDatabase,
-) -> None:
+async def seeded_with_open_windows(
+    create_database: CreateDatabase, supabase_layout: SupabaseLayout
+) -> str:
+    """A database the demo has nothing left to set up in, whose organisations send at
+    any hour: send windows follow the real clock, and the tests run at any hour."""
     url = await create_database()
+    await run_migrations(url, supabase_layout)
+    conn = await connect(url)
+    try:
+        await load_seed(conn, supabase_layout)
+        await conn.execute("update public.organizations set push_window_start = push_window_end")
+        await conn.commit()
+    finally:
+        await conn.close()
+    return url
+
+
+async def test_demo_seeds_runs_the_cycle_shows_what_was_received_and_is_repeatable(
+    create_database: CreateDatabase, supabase_layout: SupabaseLayout
+) -> None:
+    url = await seeded_with_open_windows(create_database, supabase_layout)
 
     first = await cli("--database-url", url, "demo", "--json")
     conn = await connect(url)
@@ -99,6 +118,34 @@ async def test_demo_seeds_runs_the_cycle_shows_what_was_received_and_is_repeatab
         assert run["received"] == []
         assert run["delivered_fcm"] + run["delivered_apns"] == 0
         assert run["cycle"]["dispatch"]["claimed"] == 0
+
+
+@pytest.mark.parametrize("days_from_today", [-7, 30], ids=["week-ago", "month-ahead"])
+async def test_demo_for_another_date_delivers_every_push_over_fcm_and_apns(
+    create_database: CreateDatabase, supabase_layout: SupabaseLayout, days_from_today: int
+) -> None:
+    url = await seeded_with_open_windows(create_database, supabase_layout)
+    day = SystemClock().now().date() + timedelta(days=days_from_today)
+
+    result = await cli("--database-url", url, "demo", "--date", day.isoformat(), "--json")
+
+    assert result.exit_code == 0, result.output
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert [s["local_today"] for s in report["organisations"]] == [day.isoformat()] * 3
+    first = report["cycles"]["first"]
+    received = first["received"]
+    assert received
+    # Every push went out, none waits or failed: the provider tokens were signed
+    # in real time, whatever date the cycle decided for.
+    assert sum(r["pushes_waiting"] + r["pushes_not_sent"] for r in received) == 0
+    assert first["delivered_fcm"] > 0
+    assert first["delivered_apns"] > 0
+    assert (
+        first["delivered_fcm"] + first["delivered_apns"]
+        == sum(r["pushes_sent"] for r in received)
+        == first["cycle"]["dispatch"]["sent"]
+    )
+    assert first["cycle"]["dispatch"]["retrying"] == 0
 
 
 async def test_summary_counts_a_lapsed_mentor_as_hidden(

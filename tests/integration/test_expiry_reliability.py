@@ -51,7 +51,17 @@ async def test_a_run_killed_half_way_is_completed_by_the_next(
             [blocker],
         )
         process = subprocess.Popen(  # noqa: ASYNC220 - killed below, never awaited
-            [str(MENTOR_NOTIFY), "--database-url", own_database_url, "expiry", "run", "--json"],
+            [
+                str(MENTOR_NOTIFY),
+                "--database-url",
+                own_database_url,
+                "expiry",
+                "run",
+                # The world is built around TODAY; the process decides for it too.
+                "--today",
+                TODAY.isoformat(),
+                "--json",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=os.environ | {"MENTOR_NOTIFY_LOG_FORMAT": "json"},
@@ -82,8 +92,8 @@ async def test_a_run_killed_half_way_is_completed_by_the_next(
             for org in (first, second)
         }
 
-    rerun = await ExpirySweep(own_pool, CLOCK).run()
-    again = await ExpirySweep(own_pool, CLOCK).run()
+    rerun = await ExpirySweep(own_pool, CLOCK).run(today=TODAY)
+    again = await ExpirySweep(own_pool, CLOCK).run(today=TODAY)
 
     # The blocked slice of the second organisation had written its notices but
     # not committed: they never became visible, and the next run wrote them. (Its

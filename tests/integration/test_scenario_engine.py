@@ -13,15 +13,16 @@ from typer.testing import CliRunner
 from mentor_notify.cli import app
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
-from mentor_notify.domain import FixedClock, parse_deep_link
+from mentor_notify.domain import AsOf, SystemClock, parse_deep_link
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
 from mentor_notify.scenarios.models import ScenarioType
 from tests.expiry_world import World, build_world
 from tests.support import fetch_column, fetch_value
 
+# The business moment the tests decide for; rows are stamped on the real clock.
 NOW = datetime(2026, 11, 23, 6, 0, tzinfo=UTC)
 TODAY = NOW.date()
-CLOCK = FixedClock(NOW)
+AS_OF = AsOf.at(NOW)
 
 
 async def add_rule(
@@ -81,7 +82,9 @@ async def make_world(pool: Pool, offsets: dict[str, int]) -> World:
 
 
 async def run(pool: Pool, *only: ScenarioType, dry_run: bool = False) -> EngineResult:
-    return await ScenarioEngine(pool, CLOCK).run(only=list(only) or None, dry_run=dry_run)
+    return await ScenarioEngine(pool, SystemClock()).run(
+        as_of=AS_OF, only=list(only) or None, dry_run=dry_run
+    )
 
 
 async def notified(pool: Pool, category: str) -> list[UUID]:
@@ -167,6 +170,43 @@ async def test_certification_follow_up_uses_the_sweeps_tier_rule(own_pool: Pool)
     assert data["tier"] == "expiry_warning_30d"
     assert data["certification_id"] == str(world.mentors["d30"].certification_id)
     assert parse_deep_link(data["deep_link"]).route == "course-enrolment"
+
+
+async def test_the_as_of_moment_decides_and_the_real_clock_stamps(own_pool: Pool) -> None:
+    world = await make_world(own_pool, {"idle": 400, "d30": 30})
+    await add_rule(own_pool, world, "inactivity", {"inactivity_days": 30})
+    await add_rule(own_pool, world, "certification_expiry", {"tier": "expiry_warning_7d"})
+    await add_activities(own_pool, world, "idle", 10)
+    # A month after NOW (whatever the real date is): "idle" is 40 days inactive and
+    # the 30-day certificate 7 days from expiry.
+    later = NOW + timedelta(days=23)
+    before = SystemClock().now()
+
+    result = await ScenarioEngine(own_pool, SystemClock()).run(as_of=AsOf.at(later))
+
+    after = SystemClock().now()
+    assert result.as_of == later
+    assert sorted(await notified(own_pool, "inactivity")) == sorted(
+        [world.mentors["idle"].person.id, world.mentors["d30"].person.id]
+    )
+    assert await notified(own_pool, "certification_follow_up") == [world.mentors["d30"].person.id]
+    async with own_pool.connection() as conn:
+        triggered = set(
+            await fetch_column(conn, "select triggered_at from public.scenario_notifications")
+        )
+        created = await fetch_column(conn, "select created_at from public.notifications")
+        due = await fetch_column(
+            conn,
+            "select available_at from public.push_outbox union all "
+            "select created_at from public.push_outbox",
+        )
+    # The scenario's own record (and its cooldown) is of the business moment...
+    assert triggered == {later}
+    # ...while the inbox and the pushes live in real time: due now, not in a month.
+    assert created
+    assert all(before <= at <= after for at in created)
+    assert due
+    assert all(before <= at <= after for at in due)
 
 
 async def test_welcome_back_after_a_long_gap_once(own_pool: Pool) -> None:

@@ -126,6 +126,22 @@ async def test_milestone_records_are_found_once_per_value(conn: Conn) -> None:
     assert await repo.get_milestone_record(user, 25) is None
 
 
+async def test_a_muted_milestone_reads_back_as_skipped(conn: Conn) -> None:
+    repo = ScenarioNotificationRepository(conn)
+    user, org = await person(conn), await organisation(conn)
+    ten = await record(repo, user, org, ScenarioType.MILESTONE, milestone=10)
+    # What the dispatcher writes when the mentor muted milestones.
+    await conn.execute(
+        "update public.scenario_notifications set delivery_status = 'skipped' where id = %s",
+        [ten.id],
+    )
+
+    stored = await repo.get_milestone_record(user, 10)
+
+    assert stored is not None
+    assert stored.delivery_status is DeliveryStatus.SKIPPED
+
+
 async def test_batch_lookups_answer_for_many_people_in_one_call(conn: Conn) -> None:
     repo = ScenarioNotificationRepository(conn)
     org = await organisation(conn)

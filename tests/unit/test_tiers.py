@@ -95,10 +95,13 @@ def test_dst_changes_nothing_any_hour_of_a_local_day_gives_the_same_tier(
     following = day + timedelta(days=1)
     end = datetime(following.year, following.month, following.day, tzinfo=OSLO).astimezone(UTC)
     expiry = day + timedelta(days=days_left)
-    tiers = {
-        classify_tier(expiry, local_today(FixedClock(start + (end - start) * f), "Europe/Oslo"))
-        for f in (first, second)
-    }
+    length = (end - start) // timedelta(microseconds=1)
+    # Floored to a microsecond before the day ends: a fraction just below 1 times
+    # the day's length can round up to the next midnight in floating point.
+    instants = [
+        start + timedelta(microseconds=min(int(length * f), length - 1)) for f in (first, second)
+    ]
+    tiers = {classify_tier(expiry, local_today(FixedClock(i), "Europe/Oslo")) for i in instants}
     assert len(tiers) == 1
     assert tiers == {classify_tier(expiry, day)}
 

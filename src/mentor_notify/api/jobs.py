@@ -5,12 +5,13 @@ one backed by the database and the jobs, tests may pass another.
 """
 
 from datetime import date, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
+from mentor_notify.scenarios.models import ScenarioType
 
 
 class _Request(BaseModel):
@@ -31,10 +32,12 @@ class ExpiryRequest(_Request):
 class ScenarioRequest(_Request):
     """Body of POST /functions/v1/scenario-evaluation."""
 
-    now: datetime | None = Field(default=None, description="Evaluate as of this instant.")
-    only: Literal["inactivity", "milestone", "certification_expiry", "welcome_back"] | None = Field(
-        default=None, description="Evaluate only this scenario type."
+    now: datetime | None = Field(
+        default=None,
+        description="Decide as of this instant (default: now). Pushes are still made due "
+        "in real time.",
     )
+    only: ScenarioType | None = Field(default=None, description="Evaluate only this scenario type.")
     dry_run: bool = Field(default=False, description="Report what would be sent; change nothing.")
 
 

@@ -10,7 +10,7 @@ from mentor_notify.api.jobs import (
 )
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, database_answers
-from mentor_notify.domain import Clock, FixedClock
+from mentor_notify.domain import AsOf, Clock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.push.dispatcher import Dispatcher, Sender
 from mentor_notify.push.tokens import (
@@ -18,7 +18,6 @@ from mentor_notify.push.tokens import (
     DeviceTokenRepository,
     DeviceTokenResponse,
 )
-from mentor_notify.scenarios import ScenarioType
 from mentor_notify.scenarios.engine import ScenarioEngine
 
 
@@ -54,9 +53,9 @@ class DatabaseJobRunner:
 
     async def scenario_evaluation(self, request: ScenarioRequest, run_id: str) -> JobOutcome:
         """Evaluate the follow-up scenarios."""
-        clock = self._clock if request.now is None else FixedClock(request.now)
-        result = await ScenarioEngine(self._pool, clock).run(
-            only=[ScenarioType(request.only)] if request.only else None,
+        result = await ScenarioEngine(self._pool, self._clock).run(
+            as_of=None if request.now is None else AsOf.at(request.now),
+            only=[request.only] if request.only else None,
             dry_run=request.dry_run,
             run_id=UUID(run_id),
         )

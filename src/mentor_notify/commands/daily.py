@@ -1,6 +1,5 @@
 """`mentor-notify daily`: the whole daily cycle."""
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -10,7 +9,7 @@ from mentor_notify.commands import common
 from mentor_notify.commands.progress import StepProgress
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import open_pool
-from mentor_notify.domain import FixedClock, SystemClock
+from mentor_notify.domain import AsOf, SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import (
     PushConfigurationError,
@@ -26,7 +25,8 @@ def daily(
         typer.Option(
             "--today",
             metavar="DATE",
-            help="Run as if it were this date (YYYY-MM-DD), at the present time of day.",
+            help="Decide as if it were this date (YYYY-MM-DD) in every organisation; "
+            "pushes still go out, and are stamped, in real time.",
         ),
     ] = None,
     emulator: common.EmulatorOption = None,
@@ -43,14 +43,14 @@ def daily(
     settings = common.state(ctx).settings
     if emulator is not None:
         settings = settings_for_emulator(settings, emulator)
-    now = datetime.now(UTC)
-    clock = SystemClock() if day is None else FixedClock(datetime.combine(day, now.timetz()))
+    clock = SystemClock()
+    as_of = None if day is None else AsOf.on(day)
 
     async def work(url: str) -> DailyResult:
         async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
             dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "daily")
             with StepProgress(quiet=as_json) as progress:
-                return await DailyCycle(pool, clock, dispatcher, progress=progress).run(day)
+                return await DailyCycle(pool, clock, dispatcher, progress=progress).run(as_of)
 
     try:
         result = common.run_with_database(ctx, work)

@@ -16,6 +16,7 @@ from mentor_notify.config import Settings
 from mentor_notify.db import MigrationRunner, SupabaseLayout, connect, open_pool
 from mentor_notify.demo import OrganisationSummary, load_seed, summarize
 from mentor_notify.demo.cycle import DemoCycles, DemoRun, Received, run_demo_cycles
+from mentor_notify.domain import AsOf
 
 _TIER_COLUMNS = [
     ("none", "  not yet due"),
@@ -43,7 +44,7 @@ async def _demo(
     try:
         await MigrationRunner(conn, layout).migrate()
         await load_seed(conn, layout)
-        summaries = await summarize(conn, datetime.now(UTC))
+        summaries = await summarize(conn, AsOf.on(day).instant)
     finally:
         await conn.close()
     async with open_pool(url, settings) as pool:
@@ -160,7 +161,7 @@ def demo(
     modelled on HLF, NHF and Blindeforbundet, their chapters, coordinators and
     about fifty mentors with certificates in every expiry tier. Then it starts
     the push emulator (a local stand-in for FCM and APNs), runs the daily cycle
-    for the date at midday (expiry sweep, follow-up scenarios, delivery), shows
+    as of the date (expiry sweep, follow-up scenarios, delivery), shows
     what each mentor and coordinator received, and runs the cycle again to show
     that nothing is sent twice. Safe to run again: on a database where the
     cycle already ran for that date, the first run finds nothing new either.

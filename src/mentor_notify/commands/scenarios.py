@@ -8,8 +8,7 @@ from rich.table import Table
 
 from mentor_notify.commands import common
 from mentor_notify.db import connect, open_pool
-from mentor_notify.domain import FixedClock, SystemClock
-from mentor_notify.domain.clock import Clock
+from mentor_notify.domain import AsOf, SystemClock
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
 from mentor_notify.scenarios.models import ScenarioType
 from mentor_notify.scenarios.rule_repository import ListedRule, ScenarioRuleRepository
@@ -30,8 +29,9 @@ def scenarios_run(
         typer.Option(
             "--now",
             metavar="TIMESTAMP",
-            help="Evaluate as of this instant (ISO 8601 with a UTC offset, e.g. "
-            "2026-11-23T07:00:00+01:00). Default: the current time.",
+            help="Decide as of this instant (ISO 8601 with a UTC offset, e.g. "
+            "2026-11-23T07:00:00+01:00). Default: the current time. Pushes are "
+            "still made due, and rows stamped, in real time.",
         ),
     ] = None,
     only: Annotated[
@@ -52,12 +52,12 @@ def scenarios_run(
     its rule's cooldown (and milestones already celebrated), so running it again,
     or several copies at once, sends nothing twice.
     """
-    clock: Clock = SystemClock() if now is None else FixedClock(_parse_instant(now))
+    as_of = None if now is None else AsOf.at(_parse_instant(now))
 
     async def work(url: str) -> EngineResult:
         async with open_pool(url, common.state(ctx).settings) as pool:
-            return await ScenarioEngine(pool, clock).run(
-                only=only, organisations=organization, dry_run=dry_run
+            return await ScenarioEngine(pool, SystemClock()).run(
+                as_of=as_of, only=only, organisations=organization, dry_run=dry_run
             )
 
     result = common.run_with_database(ctx, work)
@@ -65,7 +65,7 @@ def scenarios_run(
         common.print_json(result.model_dump(mode="json"))
         return
     title = "Scenarios (dry run: nothing was written)" if result.dry_run else "Scenarios"
-    table = Table(title=f"{title}, as of {result.now:%Y-%m-%d %H:%M %Z}", title_justify="left")
+    table = Table(title=f"{title}, as of {result.as_of:%Y-%m-%d %H:%M %Z}", title_justify="left")
     for column in ("scenario", "mentors", "hits", "held back", "notified", "pushes"):
         table.add_column(column, justify="left" if column == "scenario" else "right")
     for s in result.scenarios:

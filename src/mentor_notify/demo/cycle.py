@@ -1,7 +1,7 @@
 """The demo's daily cycle: run it against the push emulator, show who received
 what, then run it again and show that nothing new went out."""
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from importlib.resources import files
 from typing import Any
 from uuid import UUID
@@ -13,16 +13,12 @@ from pydantic import BaseModel, ConfigDict
 from mentor_notify.config import Settings
 from mentor_notify.daily import CycleProgress, DailyCycle, DailyResult
 from mentor_notify.db import Pool, translating
-from mentor_notify.domain import FixedClock
+from mentor_notify.domain import AsOf, SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.emulator import Emulator, EmulatorServer
 from mentor_notify.push.senders import open_senders, settings_for_emulator
 
 _RECEIVED_SQL = files("mentor_notify.demo").joinpath("sql/received.sql").read_text("utf-8")
-
-# Midday UTC is inside every demo organisation's send window (08:00-21:00 local
-# in Europe), so the demo shows pushes delivered rather than held overnight.
-DEMO_TIME_OF_DAY = time(12, 0, tzinfo=UTC)
 
 
 class Received(BaseModel):
@@ -78,28 +74,32 @@ async def run_demo_cycles(
     day: date,
     progress: CycleProgress | None = None,
 ) -> DemoCycles:
-    """Run the daily cycle for `day` twice against an in-process push emulator."""
+    """Run the daily cycle for `day` twice against an in-process push emulator.
+
+    The cycle decides as of `day`; delivery runs on the real clock, so provider
+    tokens are fresh and send windows open and close at the real hour (a push
+    outside its recipient's window is shown waiting)."""
     emulator = Emulator()
     server = EmulatorServer(emulator)
     port = await server.start()
     try:
         push_settings = settings_for_emulator(settings, f"http://127.0.0.1:{port}")
-        clock = FixedClock(datetime.combine(day, DEMO_TIME_OF_DAY))
+        clock = SystemClock()
         async with open_senders(push_settings, clock, pool) as senders:
             dispatcher = Dispatcher.from_settings(pool, senders, clock, push_settings, "demo")
             cycle = DailyCycle(pool, clock, dispatcher, progress=progress)
-            first = await _one_run(pool, cycle, day, emulator)
-            second = await _one_run(pool, cycle, day, emulator)
+            first = await _one_run(pool, cycle, AsOf.on(day), emulator)
+            second = await _one_run(pool, cycle, AsOf.on(day), emulator)
     finally:
         await server.close()
     return DemoCycles(day=day, first=first, second=second)
 
 
-async def _one_run(pool: Pool, cycle: DailyCycle, day: date, emulator: Emulator) -> DemoRun:
+async def _one_run(pool: Pool, cycle: DailyCycle, as_of: AsOf, emulator: Emulator) -> DemoRun:
     async with pool.connection() as conn:
         before = {r.id for r in await received(conn)}
     emulator.reset()
-    result = await cycle.run(day)
+    result = await cycle.run(as_of)
     async with pool.connection() as conn:
         added = [r for r in await received(conn) if r.id not in before]
     return DemoRun(

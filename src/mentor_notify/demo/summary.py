@@ -37,11 +37,12 @@ class OrganisationSummary(BaseModel):
     hidden: int
 
 
-async def summarize(conn: AsyncConnection[Any], now: datetime) -> list[OrganisationSummary]:
-    """Summarise every organisation as of `now` (timezone-aware), ordered by name."""
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
+async def summarize(conn: AsyncConnection[Any], as_of: datetime) -> list[OrganisationSummary]:
+    """Summarise every organisation as of the business moment `as_of` (timezone-aware),
+    ordered by name."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
     with translating():
         async with conn.cursor(row_factory=class_row(OrganisationSummary)) as cur:
-            await cur.execute(_SUMMARY_SQL, {"now": now})
+            await cur.execute(_SUMMARY_SQL, {"as_of": as_of})
             return await cur.fetchall()

@@ -1,6 +1,7 @@
-"""Pure domain logic: no I/O, no wall clock. Time comes from an injected `Clock`."""
+"""Pure domain logic: no I/O, no wall clock. Real time comes from an injected `Clock`;
+the business moment a job decides for is an explicit `AsOf`."""
 
-from mentor_notify.domain.clock import Clock, FixedClock, SystemClock, local_today
+from mentor_notify.domain.clock import AsOf, Clock, FixedClock, SystemClock, local_today
 from mentor_notify.domain.deep_links import (
     DEEP_LINK_SCHEME,
     DEEP_LINK_VERSION,
@@ -28,6 +29,7 @@ __all__ = [
     "DEEP_LINK_SCHEME",
     "DEEP_LINK_VERSION",
     "DEFAULT_THRESHOLDS",
+    "AsOf",
     "Clock",
     "DeepLink",
     "FixedClock",

@@ -1,12 +1,32 @@
-"""The injected clock, and "today" in an organisation's own calendar."""
+"""Two kinds of time, kept apart.
 
-from datetime import UTC, date, datetime
-from typing import Protocol
+* The **real clock** (`Clock`) is what the outside world runs on: provider and
+  OAuth tokens, leases, backoff, `Retry-After`, send windows, `sent_at`,
+  `created_at`, logs. Only ever the system clock in production; tests of
+  wall-time behaviour read the same clock and take their expectations from it.
+* The **business moment** (`AsOf`) a job decides for: which expiry tier a
+  certificate is in, who is inactive, which milestone is due. An operator or a
+  test may set it to any date (`--today`, `--date`, `--now`); it never signs a
+  token, stamps a row or opens a send window.
+
+A job run as of a past or future date therefore still delivers: it decides for
+that date and talks to APNs, FCM and the other workers in real time.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Protocol, Self
 from zoneinfo import ZoneInfo
+
+# The instant a pinned business date is read at: midday UTC is the same
+# calendar date in every time zone from UTC-11 to UTC+11 (every organisation's
+# so far), so the scenario engine, which decides by instants, agrees with the
+# expiry sweep, which decides by the pinned date.
+PINNED_DAY_TIME = time(12, 0, tzinfo=UTC)
 
 
 class Clock(Protocol):
-    """Where business logic gets the current instant; never `datetime.now()` directly."""
+    """The real clock; never `datetime.now()` directly, so tests can read the same one."""
 
     def now(self) -> datetime:
         """The current instant, timezone-aware."""
@@ -22,7 +42,7 @@ class SystemClock:
 
 
 class FixedClock:
-    """A clock stopped at one instant, for tests, dry runs and `--today`."""
+    """A clock stopped at one instant, for unit tests of pure, wall-time logic."""
 
     def __init__(self, instant: datetime) -> None:
         """Stop the clock at `instant`, which must be timezone-aware."""
@@ -35,6 +55,45 @@ class FixedClock:
         return self._instant
 
 
+@dataclass(frozen=True)
+class AsOf:
+    """The business moment a job decides for.
+
+    `instant` is what the scenario engine measures inactivity, cooldowns and
+    welcome-backs from. `day`, when set, is the local date every organisation
+    decides for (an operator's `--today`); otherwise each organisation's date is
+    `instant` read in its own time zone.
+    """
+
+    instant: datetime
+    day: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.instant.tzinfo is None:
+            raise ValueError("an as-of instant must be timezone-aware (give a UTC offset)")
+
+    @classmethod
+    def at(cls, instant: datetime) -> Self:
+        """Decide as of `instant` (each organisation's date is its local one then)."""
+        return cls(instant)
+
+    @classmethod
+    def on(cls, day: date) -> Self:
+        """Decide for the local date `day` in every organisation, read at midday UTC."""
+        return cls(datetime.combine(day, PINNED_DAY_TIME), day)
+
+    @classmethod
+    def current(cls, clock: Clock) -> Self:
+        """Decide as of the real clock's present moment (what a scheduled run does)."""
+        return cls(clock.now())
+
+    def local_date(self, timezone: str) -> date:
+        """The date an organisation in `timezone` (an IANA name) decides for."""
+        if self.day is not None:
+            return self.day
+        return self.instant.astimezone(ZoneInfo(timezone)).date()
+
+
 def local_today(clock: Clock, timezone: str) -> date:
     """The calendar date it is now in `timezone` (an IANA name such as Europe/Oslo).
 
@@ -42,4 +101,4 @@ def local_today(clock: Clock, timezone: str) -> date:
     the local date, not the UTC one: at 00:30 in Oslo it is already the next
     day there while UTC still shows the previous one.
     """
-    return clock.now().astimezone(ZoneInfo(timezone)).date()
+    return AsOf.current(clock).local_date(timezone)

@@ -40,7 +40,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from mentor_notify.db import DatabaseError, Pool, translating
-from mentor_notify.domain import Clock, Tier, local_today, validate_thresholds
+from mentor_notify.domain import AsOf, Clock, Tier, validate_thresholds
 from mentor_notify.expiry.models import (
     FailedRecord,
     MissingCoordinator,
@@ -143,7 +143,8 @@ class ExpirySweep:
         on_progress: ProgressCallback | None = None,
         partitions: int = DEFAULT_PARTITIONS,
     ) -> None:
-        """Use `pool` for connections and `clock` for the current instant.
+        """Use `pool` for connections and the real `clock` to stamp what is written
+        (notices, pushes due, directory changes); the date decided for is `run`'s.
 
         `on_progress` is called with each organisation's result as it finishes.
         `partitions` slices are swept at once, so the pool should allow that
@@ -165,20 +166,25 @@ class ExpirySweep:
         self,
         *,
         today: date | None = None,
+        as_of: AsOf | None = None,
         organisations: Sequence[str] | None = None,
         dry_run: bool = False,
         run_id: UUID | None = None,
     ) -> SweepResult:
         """Sweep every organisation (or those whose id or slug is in `organisations`).
 
-        `today` overrides each organisation's local date (for catch-up runs
-        and tests); by default it comes from the clock in the organisation's
-        timezone. With `dry_run` every statement runs and is rolled back: the
-        result (with `planned` notices) says what would be written. `run_id`
-        (by default a new one) is on every log entry of the run.
+        The business date decided for is `today` in every organisation (catch-up
+        runs and tests), else `as_of`'s date for each, else each organisation's
+        local date on the real clock. Rows are stamped in real time either way.
+        With `dry_run` every statement runs and is rolled back: the result (with
+        `planned` notices) says what would be written. `run_id` (by default a new
+        one) is on every log entry of the run.
         """
         run_id = run_id or uuid4()
         started_at = self._clock.now()
+        if today is not None:
+            as_of = AsOf.on(today)
+        as_of = as_of or AsOf.current(self._clock)
         results: list[OrganisationSweep] = []
         with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="expiry_sweep"):
             orgs = await self._organisations(organisations)
@@ -190,7 +196,7 @@ class ExpirySweep:
                 )
             log.info("expiry sweep started", organisations=len(orgs), dry_run=dry_run)
             for org in orgs:
-                result = await self._sweep_organisation(org, today, dry_run)
+                result = await self._sweep_organisation(org, as_of, dry_run)
                 results.append(result)
                 if self._on_progress is not None:
                     self._on_progress(result)
@@ -221,10 +227,10 @@ class ExpirySweep:
         ]
 
     async def _sweep_organisation(
-        self, org: _Organisation, today: date | None, dry_run: bool
+        self, org: _Organisation, as_of: AsOf, dry_run: bool
     ) -> OrganisationSweep:
         started = time.perf_counter()
-        day = today or local_today(self._clock, org.timezone)
+        day = as_of.local_date(org.timezone)
         now = self._clock.now()
         base: dict[str, Any] = {"organization_id": org.id, "slug": org.slug, "today": day}
         with structlog.contextvars.bound_contextvars(organization_id=str(org.id)):

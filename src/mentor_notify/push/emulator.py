@@ -54,6 +54,8 @@ _FCM_SCOPES = {
     "https://www.googleapis.com/auth/cloud-platform",
 }
 _FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
+# How long APNs accepts a provider token after its issue time.
+PROVIDER_TOKEN_LIFETIME_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -393,7 +395,13 @@ class Emulator:
         try:
             header = jwt.get_unverified_header(token)
             if self.apns_public_key is not None:
-                claims = jwt.decode(token, self.apns_public_key, algorithms=["ES256"])
+                # The issue time is judged below, on APNs' own terms.
+                claims = jwt.decode(
+                    token,
+                    self.apns_public_key,
+                    algorithms=["ES256"],
+                    options={"verify_iat": False},
+                )
             else:
                 claims = jwt.decode(token, options={"verify_signature": False})
         except jwt.PyJWTError:
@@ -402,7 +410,19 @@ class Emulator:
             raise _Refusal(_apns_error(403, "InvalidProviderToken"))
         if self.apns_team_id is not None and claims.get("iss") != self.apns_team_id:
             raise _Refusal(_apns_error(403, "InvalidProviderToken"))
-        if not isinstance(claims.get("iat"), int) or claims["iat"] < time.time() - 3600:
+        # APNs accepts a provider token only while its issue time is within the
+        # last hour of its own (real) clock: older is ExpiredProviderToken, and
+        # an issue time in the future is not within the last hour either, which
+        # APNs answers as a token it cannot accept (InvalidProviderToken).
+        # Checked 2026-11-29 in Apple's "Establishing a token-based connection
+        # to APNs" and "Handling notification responses from APNs".
+        iat = claims.get("iat")
+        if not isinstance(iat, int):
+            raise _Refusal(_apns_error(403, "InvalidProviderToken"))
+        now = time.time()
+        if iat > now:
+            raise _Refusal(_apns_error(403, "InvalidProviderToken"))
+        if iat < now - PROVIDER_TOKEN_LIFETIME_SECONDS:
             raise _Refusal(_apns_error(403, "ExpiredProviderToken"))
 
     def _deliver(

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool, translating
 from mentor_notify.db.errors import TransactionConflict
+from mentor_notify.push.kinds import Provider
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +47,7 @@ class ClaimedPush(BaseModel):
     notification_id: UUID
     recipient_id: UUID
     device_token_id: UUID | None
-    provider: Literal["fcm", "apns"]
+    provider: Provider
     payload: dict[str, Any]
     collapse_key: str | None
     idempotency_key: str
@@ -126,7 +127,7 @@ class DeadPush(BaseModel):
     id: UUID
     notification_id: UUID
     recipient_id: UUID
-    provider: Literal["fcm", "apns"]
+    provider: Provider
     attempts: int
     last_error: str | None
     created_at: datetime

@@ -9,7 +9,6 @@ is a credential for reaching a device: it is never logged or listed.
 """
 
 from datetime import datetime, timedelta
-from typing import Literal
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -17,6 +16,7 @@ from psycopg.rows import DictRow
 from pydantic import BaseModel, ConfigDict, Field
 
 from mentor_notify.db import translating
+from mentor_notify.push.kinds import Platform, Provider
 
 
 class DeviceTokenRegistration(BaseModel):
@@ -27,16 +27,16 @@ class DeviceTokenRegistration(BaseModel):
     # FCM registration tokens and APNs device tokens are printable ASCII; anything
     # else (a NUL byte, which PostgreSQL cannot store, or a space) is refused here.
     token: str = Field(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")
-    platform: Literal["android", "ios"]
-    provider: Literal["fcm", "apns"] = "fcm"
+    platform: Platform
+    provider: Provider = "fcm"
 
 
 class DeviceTokenResponse(BaseModel):
     """A registered device token (the token itself is not echoed)."""
 
     id: UUID
-    platform: Literal["android", "ios"]
-    provider: Literal["fcm", "apns"]
+    platform: Platform
+    provider: Provider
     last_refreshed_at: datetime
 
 
@@ -47,8 +47,8 @@ class StaleToken(BaseModel):
 
     id: UUID
     user_id: UUID
-    platform: Literal["android", "ios"]
-    provider: Literal["fcm", "apns"]
+    platform: Platform
+    provider: Provider
     last_refreshed_at: datetime
 
 

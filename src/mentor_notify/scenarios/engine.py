@@ -30,7 +30,7 @@ from psycopg.rows import DictRow
 from pydantic import BaseModel, ConfigDict, Field
 
 from mentor_notify.db import Pool, translating
-from mentor_notify.domain import Clock
+from mentor_notify.domain import AsOf, Clock
 from mentor_notify.scenarios.models import ScenarioType
 
 log = structlog.get_logger(__name__)
@@ -76,7 +76,7 @@ class EngineResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     run_id: UUID
-    now: datetime
+    as_of: datetime = Field(description="The business moment the run decided for.")
     dry_run: bool
     scenarios: list[ScenarioOutcome]
 
@@ -93,27 +93,32 @@ class ScenarioEngine:
     """Evaluates scenario rules for every mentor and records the notifications due."""
 
     def __init__(self, pool: Pool, clock: Clock) -> None:
-        """Use `pool` for connections and `clock` for "now"."""
+        """Use `pool` for connections and the real `clock` to stamp what is written."""
         self._pool = pool
         self._clock = clock
 
     async def run(
         self,
         *,
+        as_of: AsOf | None = None,
         only: Sequence[ScenarioType] | None = None,
         organisations: Sequence[str] | None = None,
         dry_run: bool = False,
         run_id: UUID | None = None,
     ) -> EngineResult:
         """Evaluate every scenario (or `only` these) for every organisation (or those
-        whose id or slug is in `organisations`). With `dry_run` everything runs and
-        is rolled back; the counts say what would have been written. `run_id` (by
-        default a new one) is on every log entry of the run."""
+        whose id or slug is in `organisations`), deciding as of `as_of` (by default
+        the present moment). Rows are stamped and pushes made due on the real clock
+        whatever `as_of` says. With `dry_run` everything runs and is rolled back;
+        the counts say what would have been written. `run_id` (by default a new
+        one) is on every log entry of the run."""
         run_id = run_id or uuid4()
-        now = self._clock.now()
+        as_of = as_of or AsOf.current(self._clock)
         scenarios = list(only or ScenarioType)
         params: dict[str, Any] = {
-            "now": now,
+            "as_of": as_of.instant,
+            "today": as_of.day,
+            "now": self._clock.now(),
             "organizations": list(organisations) if organisations else None,
         }
         outcomes = []
@@ -133,7 +138,7 @@ class ScenarioEngine:
                 finally:
                     await conn.execute("drop table if exists pg_temp.mentor_activity")
                     await conn.commit()
-        return EngineResult(run_id=run_id, now=now, dry_run=dry_run, scenarios=outcomes)
+        return EngineResult(run_id=run_id, as_of=as_of.instant, dry_run=dry_run, scenarios=outcomes)
 
     async def _evaluate(
         self,

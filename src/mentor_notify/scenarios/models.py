@@ -18,11 +18,14 @@ class ScenarioType(StrEnum):
 
 
 class DeliveryStatus(StrEnum):
-    """Where a scenario notification's delivery stands."""
+    """Where a scenario notification's delivery stands
+    (`scenario_notifications.delivery_status`)."""
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    # The recipient muted the category: the notice stays in the inbox, no push.
+    SKIPPED = "skipped"
 
 
 class NewScenarioNotification(BaseModel):

@@ -15,6 +15,7 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
+from pydantic import ValidationError
 
 from mentor_notify.db import DatabaseError, translating
 from mentor_notify.privacy import PersonalDataError, ensure_no_personal_data
@@ -48,6 +49,22 @@ class ScenarioRepositoryError(DatabaseError):
 
 class CooldownActive(ScenarioRepositoryError):
     """The notification falls inside the cooldown of an earlier one; nothing was written."""
+
+
+def _stored(operation: str, row: DictRow) -> ScenarioNotification:
+    """A stored row as the model; a row the model cannot read is this layer's error."""
+    try:
+        return ScenarioNotification.model_validate(row)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise ScenarioRepositoryError(
+            operation,
+            DatabaseError(
+                f"a stored scenario notification could not be read ({where}: "
+                f"{problem['msg']}); the code and the schema disagree"
+            ),
+        ) from exc
 
 
 class ScenarioNotificationRepository:
@@ -91,7 +108,7 @@ class ScenarioNotificationRepository:
                     "from an earlier notification; nothing was written"
                 ),
             )
-        return ScenarioNotification.model_validate(row)
+        return _stored("insert_notification", row)
 
     async def get_last_sent_at(self, user_id: UUID, scenario_type: ScenarioType) -> datetime | None:
         """When this scenario last reached the person (not counting failed
@@ -142,4 +159,4 @@ class ScenarioNotificationRepository:
                 {"user_ids": list(dict.fromkeys(user_ids)), "milestone_value": milestone_value},
             )
             rows = await cur.fetchall()
-        return {row["user_id"]: ScenarioNotification.model_validate(row) for row in rows}
+        return {row["user_id"]: _stored("get_milestone_record", row) for row in rows}

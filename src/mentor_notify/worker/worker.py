@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.daily import DailyCycle
 from mentor_notify.db import Pool, database_answers, translating
-from mentor_notify.domain import Clock
+from mentor_notify.domain import AsOf, Clock
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.worker.schedule import (
     DEFAULT_RUN_AT,
@@ -180,8 +180,11 @@ class Worker:
                     return self._record(cycle, "locked")
                 try:
                     # No dispatcher: this worker's drain delivers what the cycle queues.
+                    # As of now, for the local date the schedule found due (the
+                    # same date even if midnight passes while the cycle waits).
+                    as_of = AsOf(self._clock.now(), cycle.local_date)
                     result = await DailyCycle(self._pool, self._clock, None).run(
-                        organisations=[str(org.id)]
+                        as_of, organisations=[str(org.id)]
                     )
                 finally:
                     await conn.execute(_UNLOCK, params)

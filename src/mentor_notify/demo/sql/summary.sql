@@ -1,9 +1,9 @@
--- What the demo data holds, one row per organisation, as of the instant
--- %(now)s (the caller's clock). "Today" is the organisation's own calendar
--- date, so the expiry tiers match what that organisation's sweep would see.
+-- What the demo data holds, one row per organisation, as of %(as_of)s (the
+-- business moment the demo decides for). "Today" is the organisation's own
+-- calendar date, so the expiry tiers match what that organisation's sweep sees.
 with org as (
   select o.id, o.slug, o.name, o.timezone, o.expiry_thresholds,
-         (%(now)s::timestamptz at time zone o.timezone)::date as local_today
+         (%(as_of)s::timestamptz at time zone o.timezone)::date as local_today
   from public.organizations o
 ),
 -- Each certificate's tier: lapsed once the expiry date is past, otherwise the
@@ -46,13 +46,13 @@ select org.id as organization_id, org.slug, org.name, org.timezone,
         where ch.organization_id = org.id) as devices,
        (select count(*) from public.activities a
         where a.organization_id = org.id
-          and a.occurred_at > %(now)s::timestamptz - interval '30 days') as activities_30d,
+          and a.occurred_at > %(as_of)s::timestamptz - interval '30 days') as activities_30d,
        (select count(*) from public.mentor_directory md
         where md.organization_id = org.id
-          and md.suppression_status = 'active' and md.lapses_at > %(now)s::timestamptz) as listed,
+          and md.suppression_status = 'active' and md.lapses_at > %(as_of)s::timestamptz) as listed,
        (select count(*) from public.mentor_directory md
         where md.organization_id = org.id
-          and not (md.suppression_status = 'active' and md.lapses_at > %(now)s::timestamptz)) as hidden
+          and not (md.suppression_status = 'active' and md.lapses_at > %(as_of)s::timestamptz)) as hidden
 from org
 left join role_counts r on r.organization_id = org.id
 order by org.name;

@@ -9,8 +9,8 @@ with recorded as (
     user_id, organization_id, scenario_type, triggered_at, delivery_status, milestone_value,
     metadata, scenario_rule_id, cooldown_until
   )
-  select h.user_id, h.organization_id, %(scenario_type)s::text, %(now)s, 'pending', h.milestone_value,
-         h.metadata, h.rule_id, %(now)s + h.cooldown
+  select h.user_id, h.organization_id, %(scenario_type)s::text, %(as_of)s, 'pending', h.milestone_value,
+         h.metadata, h.rule_id, %(as_of)s + h.cooldown
   from scenario_hits h
   -- A cheap read skips people plainly still cooling down; the trigger stays
   -- the guarantee when another run commits a claim meanwhile.
@@ -18,7 +18,7 @@ with recorded as (
     select 1 from public.scenario_cooldowns c
     where c.user_id = h.user_id
       and c.scenario_type = %(scenario_type)s::text
-      and c.cooldown_until > %(now)s
+      and c.cooldown_until > %(as_of)s
   )
   order by h.user_id, h.organization_id
   on conflict do nothing

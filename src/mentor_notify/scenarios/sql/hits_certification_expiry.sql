@@ -13,7 +13,9 @@ from scenario_mentors sm
 join public.organizations o on o.id = sm.organization_id
 join public.certification_expiry_tracking t
   on t.peer_mentor_id = sm.user_id and t.organization_id = sm.organization_id
-cross join lateral (select (%(now)s at time zone o.timezone)::date as today) d
+cross join lateral (
+  select coalesce(%(today)s::date, (%(as_of)s::timestamptz at time zone o.timezone)::date) as today
+) d
 cross join lateral (
   select case
            when t.expiry_date < d.today then 'expired'

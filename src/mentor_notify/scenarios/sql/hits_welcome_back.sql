@@ -17,7 +17,7 @@ cross join lateral (
     and a.occurred_at < ma.last_at
 ) prev
 where sm.enabled
-  and ma.last_at >= %(now)s - interval '7 days'
+  and ma.last_at >= %(as_of)s - interval '7 days'
   and ma.last_at - prev.previous_at
       >= make_interval(days => coalesce((sm.parameters ->> 'inactive_days_before_return')::integer, 30))
   and not exists (

@@ -6,7 +6,7 @@ create temp table mentor_activity as
 select a.peer_mentor_id as user_id, a.organization_id,
        count(*)::integer as activity_count, max(a.occurred_at) as last_at
 from public.activities a
-where a.occurred_at <= %(now)s
+where a.occurred_at <= %(as_of)s
   and (%(organizations)s::text[] is null
        or a.organization_id in (
          select o.id from public.organizations o
