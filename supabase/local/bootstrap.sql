@@ -15,42 +15,52 @@
 -- API roles.
 -- PostgREST switches to one of these per request, according to the JWT's
 -- `role` claim. They cannot log in (NOLOGIN): only a session that already
--- holds them may `SET ROLE` to them. NOINHERIT as in Supabase, so membership
--- never leaks privileges implicitly. Roles are cluster-wide, so several
+-- holds them may `SET ROLE` to them. INHERIT, as Supabase has made them since
+-- 2023 (supabase/postgres pull request 651, "set postgrest api target roles
+-- to have INHERIT"; checked 2026-11-29). Roles are cluster-wide, so several
 -- databases on one server share them; the exception handler makes a creation
--- race between two databases bootstrapping at once harmless.
+-- race between two databases bootstrapping at once harmless, and the ALTER
+-- brings a role an older bootstrap made NOINHERIT up to date.
 -- `authenticator` (the login role PostgREST connects as) is deliberately left
 -- out: nothing here connects through PostgREST, and an extra LOGIN role would
 -- only widen what a local cluster accepts.
+-- Statement timeouts as Supabase sets them per role: 3 s for anon, 8 s for
+-- authenticated, none of its own for service_role (Supabase guide
+-- "Timeouts", "The default role timeouts"; checked 2026-11-29).
 -- ---------------------------------------------------------------------------
 do $$
 begin
   if not exists (select from pg_catalog.pg_roles where rolname = 'anon') then
-    create role anon nologin noinherit;
+    create role anon nologin inherit;
   end if;
 exception when duplicate_object then null;
 end
 $$;
+alter role anon inherit;
+alter role anon set statement_timeout = '3s';
 
 do $$
 begin
   if not exists (select from pg_catalog.pg_roles where rolname = 'authenticated') then
-    create role authenticated nologin noinherit;
+    create role authenticated nologin inherit;
   end if;
 exception when duplicate_object then null;
 end
 $$;
+alter role authenticated inherit;
+alter role authenticated set statement_timeout = '8s';
 
 -- service_role is what trusted back-end code uses: it bypasses RLS, exactly
 -- like Supabase's, so jobs written against it behave the same in both places.
 do $$
 begin
   if not exists (select from pg_catalog.pg_roles where rolname = 'service_role') then
-    create role service_role nologin noinherit bypassrls;
+    create role service_role nologin inherit bypassrls;
   end if;
 exception when duplicate_object then null;
 end
 $$;
+alter role service_role inherit;
 
 -- Tests (pgTAP and pytest) impersonate users the way PostgREST does, with
 -- `SET LOCAL ROLE authenticated`. Superusers may do that anyway; the grants
@@ -99,28 +109,16 @@ end
 $$;
 
 -- ---------------------------------------------------------------------------
--- Default privileges, as Supabase sets them: every table, sequence and
--- function created in public is fully granted to the API roles. Row-level
--- security alone then stands between a user and another user's rows, so a test
--- cannot pass merely because a grant happens to be missing.
--- Set both for `postgres` (who owns objects on Supabase and in local runs)
--- and for whoever runs this file, in case that is another owner.
+-- Default privileges: none for the API roles. Supabase stopped granting
+-- anon, authenticated and service_role anything on new tables and functions
+-- in public (new projects since 2026-05-30, every project since 2026-10-30;
+-- Supabase changelog 2026-04-28, "New tables in the public schema will no
+-- longer be exposed to the Data API automatically"; checked 2026-11-29). So
+-- nothing is set here, and every privilege the app relies on must be granted
+-- by a migration; a missing grant fails a test instead of hiding behind a
+-- default. (A database an older version of this file bootstrapped still has
+-- the old defaults; the grants migration takes them away.)
 -- ---------------------------------------------------------------------------
-do $$
-declare
-  owner_name name;
-begin
-  foreach owner_name in array array['postgres', current_user]::name[] loop
-    continue when not exists (select from pg_catalog.pg_roles where rolname = owner_name);
-    execute format('alter default privileges for role %I in schema public '
-                   'grant all on tables to anon, authenticated, service_role', owner_name);
-    execute format('alter default privileges for role %I in schema public '
-                   'grant all on sequences to anon, authenticated, service_role', owner_name);
-    execute format('alter default privileges for role %I in schema public '
-                   'grant all on functions to anon, authenticated, service_role', owner_name);
-  end loop;
-end
-$$;
 
 -- ---------------------------------------------------------------------------
 -- auth: the part of Supabase Auth (GoTrue) the migrations depend on.
@@ -130,12 +128,11 @@ create schema if not exists auth;
 grant usage on schema auth to anon, authenticated, service_role;
 
 -- A minimal auth.users with Supabase's column names and types for what the
--- project touches. Real Supabase gives `id` no default (GoTrue generates it);
--- the default here is a convenience for local seeds and tests, so portable SQL
--- should always pass an explicit id.
+-- project touches. As on Supabase, `id` has no default: Supabase Auth
+-- generates it, so every insert (seeds, tests) names the id.
 create table if not exists auth.users (
   instance_id uuid,
-  id uuid not null default gen_random_uuid() primary key,
+  id uuid not null primary key,
   aud character varying(255),
   role character varying(255),
   email character varying(255),
@@ -152,6 +149,8 @@ comment on table auth.users is
 
 -- As on Supabase: RLS on, and no privileges for the API roles, so auth.users
 -- is reachable only through what the project deliberately exposes.
+-- A table an older bootstrap made had a default id; Supabase's has none.
+alter table auth.users alter column id drop default;
 alter table auth.users enable row level security;
 revoke all on table auth.users from anon, authenticated;
 

@@ -463,14 +463,7 @@ select is(
   'no view runs with its owner''s rights (no SECURITY DEFINER view)'
 );
 
-select is(
-  array(select c.relname::text from pg_class c
-        where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-          and not (has_table_privilege('authenticated', c.oid, 'select') and has_table_privilege('anon', c.oid, 'select'))
-        order by 1),
-  '{}'::text[],
-  'anon and authenticated hold SELECT on every table, as Supabase grants it: RLS alone decides what they see'
-);
+-- What each API role may do with each table is declared in api_privileges.sql.
 
 select is(
   array(select c.relname::text from pg_class c

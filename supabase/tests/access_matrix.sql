@@ -6,7 +6,10 @@
 -- predicate over the table's columns in which $1 is the acting user's id
 -- (auth.uid()). The predicates are written here from the specification, with
 -- their own helper functions, not by calling the migrations' RLS helpers.
--- Update cells may also name the only columns that may be changed.
+-- Update cells may also name the only columns that may be changed, and insert
+-- cells the only columns the role may set (the rest take their defaults).
+-- Which privileges each role holds, table by table and column by column, is
+-- declared in api_privileges.sql; this file checks the rows they reach.
 --
 -- Every cell is exercised for every persona of its role (the anonymous visitor;
 -- mentors, coordinators, a chapter admin and an outsider as `authenticated`;
@@ -44,6 +47,9 @@ $$;
 create function pg_temp.member_chapters(uid uuid) returns setof uuid language sql stable as $$
   select m.chapter_id from public.chapter_memberships m where m.user_id = uid
 $$;
+create function pg_temp.mentor_chapters(uid uuid) returns setof uuid language sql stable as $$
+  select m.chapter_id from public.chapter_memberships m where m.user_id = uid and m.role = 'peer_mentor'
+$$;
 create function pg_temp.member_orgs(uid uuid) returns setof uuid language sql stable as $$
   select m.organization_id from public.chapter_memberships m where m.user_id = uid
 $$;
@@ -65,6 +71,7 @@ create temp table access_matrix (
   op text not null check (op in ('select', 'insert', 'update', 'delete')),
   allowed text not null,          -- predicate over the table's columns; $1 = auth.uid()
   update_columns text[],          -- update only: the only columns that may change (null = any)
+  insert_columns text[],          -- insert only: the only columns the role may set (null = any)
   primary key (role, tbl, op)
 );
 
@@ -81,7 +88,10 @@ cross join unnest(array[
 cross join unnest(array['select', 'insert', 'update', 'delete']) o;
 
 -- What people may do beyond that.
-update access_matrix m set allowed = x.allowed, update_columns = x.update_columns
+update access_matrix m
+set allowed = x.allowed,
+    update_columns = case when x.op = 'update' then x.columns end,
+    insert_columns = case when x.op = 'insert' then x.columns end
 from (values
   -- Tenancy: members see their organisations and their chapters.
   ('authenticated', 'organizations', 'select',
@@ -111,22 +121,28 @@ from (values
      'recipient_id = $1', null),
   ('authenticated', 'notifications', 'update',
      'recipient_id = $1', array['seen_at', 'read_at', 'archived_at']),
-  -- Devices: your own, fully managed by the app.
+  -- Devices: your own, managed by the app (the row's created_at is the database's).
   ('authenticated', 'device_tokens', 'select', 'user_id = $1', null),
-  ('authenticated', 'device_tokens', 'insert', 'user_id = $1', null),
-  ('authenticated', 'device_tokens', 'update', 'user_id = $1', null),
+  ('authenticated', 'device_tokens', 'insert', 'user_id = $1',
+     array['id', 'user_id', 'platform', 'provider', 'token', 'last_refreshed_at']),
+  ('authenticated', 'device_tokens', 'update', 'user_id = $1',
+     array['platform', 'provider', 'token', 'last_refreshed_at']),
   ('authenticated', 'device_tokens', 'delete', 'user_id = $1', null),
   -- Issue 5: your own push choices.
   ('authenticated', 'push_preferences', 'select', 'user_id = $1', null),
-  ('authenticated', 'push_preferences', 'insert', 'user_id = $1', null),
-  ('authenticated', 'push_preferences', 'update', 'user_id = $1', null),
+  ('authenticated', 'push_preferences', 'insert', 'user_id = $1',
+     array['user_id', 'muted_categories', 'window_start', 'window_end']),
+  ('authenticated', 'push_preferences', 'update', 'user_id = $1',
+     array['muted_categories', 'window_start', 'window_end', 'updated_at']),
   ('authenticated', 'push_preferences', 'delete', 'user_id = $1', null),
-  -- Activities: your own and your led chapters'; you register your own, in a
-  -- chapter you belong to.
+  -- Activities: your own and your led chapters'; you register your own, as a
+  -- peer mentor of the chapter, dated no later than now (when it was
+  -- registered is the database's clock).
   ('authenticated', 'activities', 'select',
      'peer_mentor_id = $1 or chapter_id in (select pg_temp.led_chapters($1))', null),
   ('authenticated', 'activities', 'insert',
-     'peer_mentor_id = $1 and chapter_id in (select pg_temp.member_chapters($1))', null),
+     'peer_mentor_id = $1 and chapter_id in (select pg_temp.mentor_chapters($1)) and occurred_at <= now()',
+     array['id', 'organization_id', 'chapter_id', 'peer_mentor_id', 'activity_type', 'occurred_at']),
   -- Rules of the chapters you lead and your organisation's defaults.
   ('authenticated', 'scenario_rules', 'select',
      'chapter_id in (select pg_temp.led_chapters($1)) or (chapter_id is null and organization_id in (select pg_temp.led_orgs($1)))', null),
@@ -140,7 +156,7 @@ from (values
      $$suppression_status = 'active' and certification_expiry_date >= (select (now() at time zone o.timezone)::date from public.organizations o where o.id = organization_id)$$, null),
   ('authenticated', 'mentor_directory', 'select',
      $$suppression_status = 'active' and certification_expiry_date >= (select (now() at time zone o.timezone)::date from public.organizations o where o.id = organization_id)$$, null)
-) as x(role, tbl, op, allowed, update_columns)
+) as x(role, tbl, op, allowed, columns)
 where m.role = x.role and m.tbl = x.tbl and m.op = x.op;
 
 -- Who plays each role.
@@ -223,6 +239,9 @@ begin
     return result;
 
   elsif op = 'insert' then
+    select coalesce(m.insert_columns, cols) into cols
+    from access_matrix m where m.role = r and m.tbl = observe.tbl and m.op = 'insert';
+    col_list := (select string_agg(format('%I', c), ', ') from unnest(cols) c);
     for rec in execute format('select x.%I::text as key, to_jsonb(x) as row from public.%I x order by 1', pk, tbl) loop
       begin
         execute format('delete from public.%I where %I::text = $1', tbl, pk) using rec.key;

@@ -185,16 +185,16 @@ select isnt((select count(*)::int from cert_notification_log), 0, 'other certifi
 -- No access for app users at all: RLS on, no policy ------------------------------------------------
 
 select pg_temp.act_as(:MC);   -- the recipient of a logged notice
-select is_empty($$select 1 from cert_notification_log$$, 'a mentor sees no log rows, not even notices sent to them');
+select ok(pg_temp.sees_nothing($$select 1 from cert_notification_log$$), 'a mentor sees no log rows, not even notices sent to them');
 select pg_temp.act_as(:COC);  -- coordinator of the chapter, recipient of a logged notice
-select is_empty($$select 1 from cert_notification_log$$, 'a coordinator sees no log rows');
+select ok(pg_temp.sees_nothing($$select 1 from cert_notification_log$$), 'a coordinator sees no log rows');
 select throws_ok(
   $$insert into cert_notification_log (organization_id, certification_id, notification_type, recipient_id, idempotency_key)
     values ('a0000000-0000-4000-8000-000000000002', 'f0000000-0000-4000-8000-000000000004', 'expired', 'c0000000-0000-4000-8000-000000000012', encode(sha256('client-write'::bytea), 'hex'))$$,
   '42501', null, 'an authenticated client cannot insert (42501)'
 );
 select pg_temp.act_as(null);
-select is_empty($$select 1 from cert_notification_log$$, 'the anonymous role sees nothing');
+select ok(pg_temp.sees_nothing($$select 1 from cert_notification_log$$), 'the anonymous role sees nothing');
 reset role;
 select is(
   (select count(*)::int from pg_policies where schemaname = 'public' and tablename = 'cert_notification_log'),

@@ -215,17 +215,17 @@ select results_eq(
   $$values ('f0000000-0000-4000-8000-000000000005'::uuid), ('f0000000-0000-4000-8000-000000000006'::uuid)$$,
   'MAC sees both of their own rows'
 );
-select is_empty(
-  $$select 1 from certification_expiry_tracking where peer_mentor_id = 'c0000000-0000-4000-8000-000000000001'$$,
+select ok(pg_temp.sees_nothing(
+  $$select 1 from certification_expiry_tracking where peer_mentor_id = 'c0000000-0000-4000-8000-000000000001'$$),
   'with a JWT for another mentor (MAC), MA''s row is invisible'
 );
 select pg_temp.act_as(:COA);
-select is_empty(
-  $$select 1 from certification_expiry_tracking$$,
+select ok(pg_temp.sees_nothing(
+  $$select 1 from certification_expiry_tracking$$),
   'a coordinator has no rows of their own here and sees none (the sweep state is the mentor''s only)'
 );
 select pg_temp.act_as(null);
-select is_empty($$select 1 from certification_expiry_tracking$$, 'the anonymous role sees nothing');
+select ok(pg_temp.sees_nothing($$select 1 from certification_expiry_tracking$$), 'the anonymous role sees nothing');
 
 -- ... and cannot write.
 reset role;

@@ -35,9 +35,9 @@ select results_eq(
            ('70000000-0000-4000-8000-000000000007'::uuid)$$,
   'a signed-in coordinator sees the same listings'
 );
-select is_empty($$select 1 from mentor_directory where peer_mentor_id = 'c0000000-0000-4000-8000-000000000002'$$,
+select ok(pg_temp.sees_nothing($$select 1 from mentor_directory where peer_mentor_id = 'c0000000-0000-4000-8000-000000000002'$$),
                 'a suppressed mentor is hidden');
-select is_empty($$select 1 from mentor_directory where id = '70000000-0000-4000-8000-000000000006'$$,
+select ok(pg_temp.sees_nothing($$select 1 from mentor_directory where id = '70000000-0000-4000-8000-000000000006'$$),
                 'a mentor whose certificate expired yesterday is hidden');
 reset role;
 select results_eq(
@@ -71,7 +71,7 @@ reset role;
 update peer_mentor_certifications set expiry_date = (now() at time zone 'Europe/Oslo')::date - 1
 where id = 'f0000000-0000-4000-8000-000000000001';
 select pg_temp.act_as(null);
-select is_empty($$select 1 from mentor_directory where id = '70000000-0000-4000-8000-000000000001'$$,
+select ok(pg_temp.sees_nothing($$select 1 from mentor_directory where id = '70000000-0000-4000-8000-000000000001'$$),
                 'the moment the expiry date is in the past, the listing is hidden - no sweep needed');
 reset role;
 select is((select suppression_status from mentor_directory where id = '70000000-0000-4000-8000-000000000001'), 'active',
@@ -103,7 +103,7 @@ select results_eq(
   'when the mentor''s certificate is deleted, their listings lose their dates'
 );
 select pg_temp.act_as(null);
-select is_empty($$select 1 from mentor_directory where peer_mentor_id = 'c0000000-0000-4000-8000-000000000003'$$,
+select ok(pg_temp.sees_nothing($$select 1 from mentor_directory where peer_mentor_id = 'c0000000-0000-4000-8000-000000000003'$$),
                 'and a mentor without a certificate is not listed');
 reset role;
 
@@ -143,7 +143,7 @@ select is(
 update mentor_directory set suppression_status = 'suppressed', suppression_reason = 'certification_lapsed', suppressed_at = now()
 where id = '70000000-0000-4000-8000-000000000005';
 select pg_temp.act_as(null);
-select is_empty($$select 1 from mentor_directory where id = '70000000-0000-4000-8000-000000000005'$$,
+select ok(pg_temp.sees_nothing($$select 1 from mentor_directory where id = '70000000-0000-4000-8000-000000000005'$$),
                 'a mentor suppressed by the sweep disappears although the certificate is still valid');
 reset role;
 select throws_ok(

@@ -200,7 +200,7 @@ select results_eq(
 );
 
 select pg_temp.act_as(null);
-select is_empty($$select 1 from notifications$$, 'the anonymous role reads nothing');
+select ok(pg_temp.sees_nothing($$select 1 from notifications$$), 'the anonymous role reads nothing');
 select throws_ok($$update notifications set seen_at = now()$$, '42501', null, 'and may update nothing (42501)');
 
 -- service_role writes, including the status.

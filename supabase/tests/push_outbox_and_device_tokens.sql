@@ -123,7 +123,7 @@ select results_eq(
 
 -- Nobody but the back end sees or touches the queue.
 select pg_temp.act_as(:MA);
-select is_empty($$select 1 from push_outbox$$, 'a mentor does not see the pushes queued for them');
+select ok(pg_temp.sees_nothing($$select 1 from push_outbox$$), 'a mentor does not see the pushes queued for them');
 select is(pg_temp.affected($$delete from push_outbox$$), 0, 'nor delete them');
 reset role;
 

@@ -11,9 +11,13 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(30);
+select plan(32);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261129000100_explicit_grants.sql
+select hasnt_function('private', 'peer_mentor_chapter_ids', '20261129000100 rollback removes the peer-mentor chapters helper');
+select ok(has_table_privilege('authenticated', 'public.cert_notification_log', 'select'), '20261129000100 rollback gives the API roles their old table privileges back');
+
 \ir ../rollbacks/20261122001800_push_preferences_and_send_windows.sql
 select hasnt_table('public', 'push_preferences', '1800 rollback removes push_preferences');
 select hasnt_column('public', 'organizations', 'push_window_start', '1800 rollback removes the organisations'' send windows');

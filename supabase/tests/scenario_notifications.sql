@@ -141,9 +141,9 @@ select results_eq(
   $$values (50, 'sent'::text)$$,
   'milestone record: found by milestone_value without parsing metadata'
 );
-select is_empty(
+select ok(pg_temp.sees_nothing(
   $$select 1 from scenario_notifications
-    where user_id = 'c0000000-0000-4000-8000-000000000001' and scenario_type = 'milestone' and milestone_value = 100$$,
+    where user_id = 'c0000000-0000-4000-8000-000000000001' and scenario_type = 'milestone' and milestone_value = 100$$),
   'milestone record: none for a milestone not yet crossed'
 );
 
@@ -156,8 +156,8 @@ select results_eq(
   'MA reads their four rows and only those'
 );
 select pg_temp.act_as(:MB);   -- second auth token
-select is_empty(
-  $$select 1 from scenario_notifications where user_id = 'c0000000-0000-4000-8000-000000000001'$$,
+select ok(pg_temp.sees_nothing(
+  $$select 1 from scenario_notifications where user_id = 'c0000000-0000-4000-8000-000000000001'$$),
   'with a second user''s token, MA''s rows are invisible'
 );
 select results_eq(
@@ -166,12 +166,12 @@ select results_eq(
   'MB reads exactly their own row'
 );
 select pg_temp.act_as(:COA);
-select is_empty(
-  $$select 1 from scenario_notifications where user_id <> 'c0000000-0000-4000-8000-000000000011'$$,
+select ok(pg_temp.sees_nothing(
+  $$select 1 from scenario_notifications where user_id <> 'c0000000-0000-4000-8000-000000000011'$$),
   'a coordinator reads nobody else''s notification history, not even their mentors'''
 );
 select pg_temp.act_as(null);
-select is_empty($$select 1 from scenario_notifications$$, 'the anonymous role reads nothing');
+select ok(pg_temp.sees_nothing($$select 1 from scenario_notifications$$), 'the anonymous role reads nothing');
 select pg_temp.act_as(:MA);
 select throws_ok(
   $$insert into scenario_notifications (user_id, organization_id, scenario_type)

@@ -360,8 +360,18 @@ async def test_bootstrap_is_applied_once_and_provides_every_supabase_piece(
             conn,
             "select distinct defaclobjtype::text || ':' || grantee::regrole::text"
             " from pg_default_acl d, aclexplode(d.defaclacl)"
-            " where defaclnamespace = 'public'::regnamespace"
-            " and grantee::regrole::text in ('anon', 'authenticated', 'service_role')",
+            " where grantee::regrole::text in ('anon', 'authenticated', 'service_role')",
+        )
+        roles = await fetch_column(
+            conn,
+            "select rolname || ':' || rolinherit || ':' || rolcanlogin || ':' ||"
+            " coalesce(array_to_string(rolconfig, ','), '') from pg_roles"
+            " where rolname in ('anon', 'authenticated', 'service_role') order by rolname",
+        )
+        id_default = await fetch_value(
+            conn,
+            "select column_default from information_schema.columns"
+            " where table_schema = 'auth' and table_name = 'users' and column_name = 'id'",
         )
     finally:
         await conn.close()
@@ -371,11 +381,16 @@ async def test_bootstrap_is_applied_once_and_provides_every_supabase_piece(
     assert target.missing == []
     assert not target.supabase_managed
     assert bypass is True
-    assert sorted(default_grants) == [
-        f"{kind}:{role}"
-        for kind in ("S", "f", "r")
-        for role in ("anon", "authenticated", "service_role")
+    # As Supabase is today: no default privileges for the API roles (every grant
+    # is a migration's), roles that inherit, its statement timeouts, and an
+    # auth.users whose ids Supabase Auth assigns.
+    assert default_grants == []
+    assert roles == [
+        "anon:true:false:statement_timeout=3s",
+        "authenticated:true:false:statement_timeout=8s",
+        "service_role:true:false:",
     ]
+    assert id_default is None
 
 
 async def test_bootstrap_is_never_applied_to_a_supabase_database(
