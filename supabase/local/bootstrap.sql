@@ -63,8 +63,10 @@ $$;
 alter role service_role inherit;
 
 -- Tests (pgTAP and pytest) impersonate users the way PostgREST does, with
--- `SET LOCAL ROLE authenticated`. Superusers may do that anyway; the grants
--- matter when the bootstrap is run by a non-superuser owner of the database.
+-- `SET LOCAL ROLE authenticated`. On Supabase `postgres` is a member of the
+-- API roles and may do the same (Supabase guide "Postgres Roles"; checked
+-- 2026-11-29); the grants matter because the tests run as a non-superuser
+-- owner, as hosted Supabase's `postgres` is.
 do $$
 declare
   grantee_name name;
@@ -89,18 +91,23 @@ $$;
 -- ---------------------------------------------------------------------------
 -- Schemas.
 -- Supabase installs extensions into `extensions` (kept out of the API-exposed
--- `public`); pgTAP goes there too for the tests.
+-- `public`), which the API roles may use (Supabase guide "Postgres
+-- Extensions"; checked 2026-11-29); pgTAP goes there too for the tests.
 -- ---------------------------------------------------------------------------
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
 
 -- API roles need USAGE on public to reach any table at all; what they may do
--- with each table is then decided by grants plus row-level security.
+-- with each table is then decided by grants plus row-level security. Supabase
+-- still grants this USAGE on a new project; the 2026 change took away only the
+-- table and function privileges (Supabase changelog 2026-04-28; checked
+-- 2026-11-29).
 grant usage on schema public to anon, authenticated, service_role;
 
--- Supabase sessions resolve unqualified names in public, then extensions
--- (that is how pgTAP's functions are found by `supabase test db`). Set per
--- database, not per role, so other databases on a shared cluster are untouched.
+-- Supabase sessions resolve unqualified names in "$user", public, then
+-- extensions (that is how pgTAP's functions are found by `supabase test db`;
+-- the Supabase CLI's database set-up, checked 2026-11-29). Set per database,
+-- not per role, so other databases on a shared cluster are untouched.
 do $$
 begin
   execute format('alter database %I set search_path = "$user", public, extensions',
@@ -124,7 +131,8 @@ $$;
 -- auth: the part of Supabase Auth (GoTrue) the migrations depend on.
 -- ---------------------------------------------------------------------------
 create schema if not exists auth;
--- Supabase grants USAGE so policies can call auth.uid() as any API role.
+-- Supabase grants USAGE so policies can call auth.uid() as any API role
+-- (Supabase's auth schema set-up; checked 2026-11-29).
 grant usage on schema auth to anon, authenticated, service_role;
 
 -- A minimal auth.users with Supabase's column names and types for what the
@@ -148,16 +156,17 @@ comment on table auth.users is
   'Local stand-in for Supabase Auth users (created by supabase/local/bootstrap.sql); on Supabase the platform owns this table.';
 
 -- As on Supabase: RLS on, and no privileges for the API roles, so auth.users
--- is reachable only through what the project deliberately exposes.
+-- is reachable only through what the project deliberately exposes (Supabase
+-- guide "User Management"; checked 2026-11-29).
 -- A table an older bootstrap made had a default id; Supabase's has none.
 alter table auth.users alter column id drop default;
 alter table auth.users enable row level security;
 revoke all on table auth.users from anon, authenticated;
 
--- The request's identity, exactly as Supabase Auth defines these functions:
--- PostgREST sets `request.jwt.claims` (a JSON object) per request; older
--- PostgREST versions set `request.jwt.claim.<name>` separately, hence the
--- coalesce.
+-- The request's identity, exactly as Supabase Auth defines these functions
+-- (Supabase's auth schema set-up; checked 2026-11-29): PostgREST sets
+-- `request.jwt.claims` (a JSON object) per request; older PostgREST versions
+-- set `request.jwt.claim.<name>` separately, hence the coalesce.
 create or replace function auth.uid()
 returns uuid
 language sql stable
