@@ -6,7 +6,7 @@ job is timed ``--calls`` times three ways:
 
 * direct: the job called in-process through the runner the API uses, which is what
   the CLI command does once it has started;
-* HTTP: ``POST /functions/v1/...`` with the service-role key to ``mentor-notify serve``
+* HTTP: ``POST /functions/v1/...`` with an API key to ``mentor-notify serve``
   in its own process, over a kept-alive connection (token verification, JSON, the
   run id, metrics, uvicorn);
 * CLI: the whole ``mentor-notify`` process (interpreter start-up included), for scale.
@@ -35,7 +35,6 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
-import jwt
 
 from bench_expiry import TODAY, ensure_database
 from bench_push import MENTOR_NOTIFY, free_port, wait_until_answering
@@ -47,6 +46,7 @@ from mentor_notify.domain import SystemClock
 from mentor_notify.logging import configure_logging
 
 SECRET = "bench-jwt-secret-long-enough-for-hs256-signatures"
+API_KEY = "bench-api-key-long-enough-0123456789abcdef"
 JOBS = {
     "certificate-expiry": {"today": TODAY.isoformat()},
     "dispatch": {},
@@ -83,15 +83,15 @@ def over_http(url: str, calls: int) -> dict[str, list[float]]:
         env=os.environ
         | {
             "MENTOR_NOTIFY_JWT_SECRET": SECRET,
+            "MENTOR_NOTIFY_API_KEYS": API_KEY,
             "MENTOR_NOTIFY_LOG_FORMAT": "json",
             "MENTOR_NOTIFY_LOG_LEVEL": "error",
         },
     )
     base = f"http://127.0.0.1:{port}"
     wait_until_answering(f"{base}/healthz")
-    key = jwt.encode({"role": "service_role", "iat": int(time.time())}, SECRET, "HS256")
     try:
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}) as client:
+        with httpx.Client(base_url=base, headers={"apikey": API_KEY}) as client:
             times: dict[str, list[float]] = {}
             for name, body in JOBS.items():
                 client.post(f"/functions/v1/{name}", json=body, timeout=60).raise_for_status()

@@ -16,6 +16,10 @@ LogFormat = Literal["auto", "json", "console"]
 LogLevel = Literal["debug", "info", "warning", "error"]
 
 
+class ConfigurationError(Exception):
+    """The settings are incomplete or unreadable; the message says which and what to set."""
+
+
 def default_data_dir() -> Path:
     """Per-user data directory, e.g. `~/.local/share/mentor-notify` on Linux."""
     return platformdirs.user_data_path("mentor-notify", appauthor=False)
@@ -83,13 +87,48 @@ class Settings(BaseSettings):
         ),
     )
 
+    supabase_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
+        description=(
+            "The Supabase project's URL, e.g. https://<ref>.supabase.co (env "
+            "MENTOR_NOTIFY_SUPABASE_URL). `serve` verifies users' access tokens against the "
+            "signing keys it publishes at <url>/auth/v1/.well-known/jwks.json (ES256 or "
+            "RS256) and accepts only tokens issued by <url>/auth/v1."
+        ),
+    )
     jwt_secret: SecretStr | None = Field(
         default=None,
         description=(
-            "The Supabase project's JWT secret (env MENTOR_NOTIFY_JWT_SECRET), used by "
-            "`serve` to verify bearer tokens: the service-role key for the job endpoints, a "
-            "user's access token for device-token registration. Without it `serve` refuses "
-            "to start."
+            "The project's legacy JWT secret (env MENTOR_NOTIFY_JWT_SECRET), for a project "
+            "that still signs sessions with it: `serve` then also accepts HS256 user tokens. "
+            "Leave it unset once the project has moved to signing keys."
+        ),
+    )
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description=(
+            "The API's own secret keys (env MENTOR_NOTIFY_API_KEYS), comma-separated, each "
+            "at least 32 characters: a caller of the job endpoints sends one in the apikey "
+            "header (or as the bearer token). Several at once let a key be rotated without "
+            "downtime."
+        ),
+    )
+    api_keys_vault_secret: str | None = Field(
+        default=None,
+        description=(
+            "Name of a Supabase Vault secret holding the API's secret keys, comma- or "
+            "newline-separated (env MENTOR_NOTIFY_API_KEYS_VAULT_SECRET); read by `serve` "
+            "when it starts, in place of api_keys."
+        ),
+    )
+    accept_legacy_service_role_jwt: bool = Field(
+        default=False,
+        description=(
+            "Also accept the project's legacy service-role key (an HS256 JWT signed with "
+            "jwt_secret) on the job endpoints (env "
+            "MENTOR_NOTIFY_ACCEPT_LEGACY_SERVICE_ROLE_JWT); for the move to api_keys only, "
+            "as Supabase retires its JWT-based API keys by the end of 2026."
         ),
     )
     api_host: str = Field(
@@ -216,6 +255,17 @@ class Settings(BaseSettings):
         if self.pool_max_size < self.pool_min_size:
             raise ValueError("pool_max_size must be at least pool_min_size")
         return self
+
+    @property
+    def auth_issuer(self) -> str | None:
+        """The `iss` of the project's access tokens: its Supabase Auth URL."""
+        return None if self.supabase_url is None else self.supabase_url.rstrip("/") + "/auth/v1"
+
+    @property
+    def jwks_url(self) -> str | None:
+        """Where the project publishes its signing keys (JSON Web Key Set)."""
+        issuer = self.auth_issuer
+        return None if issuer is None else issuer + "/.well-known/jwks.json"
 
     @property
     def embedded_pgdata(self) -> Path:

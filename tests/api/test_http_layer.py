@@ -1,28 +1,14 @@
 """The HTTP layer: authentication, error bodies, metrics, health (jobs faked)."""
 
 import time
-from typing import Any
 from uuid import UUID, uuid4
 
-import jwt
 import pytest
 from fastapi.testclient import TestClient
 
 from mentor_notify.api import ExpiryRequest, create_app
+from tests.api.credentials import API_KEY, SERVICE, bearer, legacy_authenticator, token
 from tests.api.fake_runner import RecordingRunner
-
-SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
-
-
-def token(role: str, secret: str = SECRET, **claims: Any) -> str:
-    return jwt.encode({"role": role, "iat": int(time.time()), **claims}, secret, algorithm="HS256")
-
-
-def bearer(value: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {value}"}
-
-
-SERVICE = bearer(token("service_role"))
 
 
 @pytest.fixture
@@ -32,7 +18,7 @@ def runner() -> RecordingRunner:
 
 @pytest.fixture
 def client(runner: RecordingRunner) -> TestClient:
-    return TestClient(create_app(runner, SECRET), raise_server_exceptions=False)
+    return TestClient(create_app(runner, legacy_authenticator()), raise_server_exceptions=False)
 
 
 @pytest.mark.parametrize(
@@ -75,19 +61,22 @@ def test_job_parameters_reach_the_job(client: TestClient, runner: RecordingRunne
 @pytest.mark.parametrize(
     ("headers", "status", "fragment"),
     [
-        ({}, 401, "send a bearer token"),
-        (bearer("not-a-jwt"), 401, "not valid for this project"),
+        ({}, 401, "send one of the API's secret keys"),
+        ({"apikey": API_KEY[:-1] + "X"}, 401, "not a valid API key"),
+        (bearer("not-a-jwt"), 401, "not a valid API key"),
         (
             bearer(token("service_role", secret="another-projects-secret-0123456789abcdef")),
             401,
             "not valid for this project",
         ),
         (bearer(token("service_role", exp=int(time.time()) - 60)), 401, "expired"),
-        (bearer(token("authenticated", sub=str(uuid4()))), 403, "service-role key"),
-        (bearer(token("anon")), 403, "service-role key"),
+        # The legacy service-role key, while the setting that allows it is off.
+        (bearer(token("service_role")), 403, "no longer accepted"),
+        (bearer(token("authenticated")), 403, "API's secret keys"),
+        (bearer(token("anon")), 403, "API's secret keys"),
     ],
 )
-def test_job_endpoints_refuse_everyone_but_the_service_role(
+def test_job_endpoints_refuse_everyone_without_an_api_key(
     client: TestClient, runner: RecordingRunner, headers: dict[str, str], status: int, fragment: str
 ) -> None:
     response = client.post("/functions/v1/dispatch", headers=headers)
@@ -125,7 +114,12 @@ def test_a_user_registers_and_deletes_only_their_own_token(
     token_id = created.json()["id"]
     bobs_try = client.delete(f"/v1/device-tokens/{token_id}", headers=as_bob)
     service_try = client.post(
-        "/v1/device-tokens", headers=SERVICE, json={"token": "fcm-token-654321", "platform": "ios"}
+        "/v1/device-tokens",
+        headers=bearer(token("service_role")),
+        json={"token": "fcm-token-654321", "platform": "ios"},
+    )
+    key_try = client.post(
+        "/v1/device-tokens", headers=SERVICE, json={"token": "fcm-token-654322", "platform": "ios"}
     )
     alices_delete = client.delete(f"/v1/device-tokens/{token_id}", headers=as_alice)
 
@@ -133,6 +127,7 @@ def test_a_user_registers_and_deletes_only_their_own_token(
     assert "token" not in created.json()  # the secret token is not echoed
     assert bobs_try.status_code == 404
     assert service_try.status_code == 403
+    assert key_try.status_code == 401  # an API key is nobody's device owner
     assert alices_delete.status_code == 204
     assert runner.tokens == {}
 
@@ -208,6 +203,10 @@ def test_unknown_paths_and_methods_get_json_errors(client: TestClient) -> None:
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
 
 
-def test_the_app_needs_a_secret(runner: RecordingRunner) -> None:
-    with pytest.raises(ValueError, match="JWT secret"):
-        create_app(runner, "")
+def test_the_job_key_may_come_as_the_bearer_token(
+    client: TestClient, runner: RecordingRunner
+) -> None:
+    response = client.post("/functions/v1/dispatch", headers=bearer(API_KEY))
+
+    assert response.status_code == 200, response.text
+    assert [name for name, _ in runner.calls] == ["dispatch"]

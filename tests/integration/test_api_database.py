@@ -17,7 +17,17 @@ from mentor_notify.db import Pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.logging import configure_logging
 from mentor_notify.push.senders import open_senders
-from tests.api.test_http_layer import SECRET, SERVICE, bearer, token
+from tests.api.credentials import (
+    API_KEY,
+    SECRET,
+    SERVE_ENV,
+    SERVICE,
+    JwksServer,
+    SigningKey,
+    bearer,
+    legacy_authenticator,
+    token,
+)
 from tests.expiry_world import build_world
 from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
@@ -30,7 +40,7 @@ async def client(own_pool: Pool, service: Service) -> AsyncIterator[httpx.AsyncC
     # The senders sign APNs tokens with real time; the jobs run on the test clock.
     async with open_senders(service.settings, SystemClock()) as senders:
         runner = DatabaseJobRunner(own_pool, service.settings, CLOCK, senders)
-        transport = httpx.ASGITransport(app=create_app(runner, SECRET))
+        transport = httpx.ASGITransport(app=create_app(runner, legacy_authenticator()))
         async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
             yield client
 
@@ -113,35 +123,86 @@ async def test_a_user_registers_and_deletes_only_their_own_device(
     assert health.status_code == 200
 
 
-def test_serve_answers_and_stops_on_sigterm(own_database_url: str) -> None:
+@pytest_asyncio.fixture
+async def owner_id(own_pool: Pool) -> str:
+    """A mentor in the test's database, who registers a device."""
+    async with own_pool.connection() as conn:
+        world = await build_world(conn, TODAY, {"owner": 30})
+    return str(world.mentors["owner"].person.id)
+
+
+def test_serve_verifies_signing_keys_and_api_keys_and_stops_on_sigterm(
+    own_database_url: str, owner_id: str
+) -> None:
+    jwks = JwksServer()
+    key = SigningKey.es256()
+    jwks.keys = [key]
     port = free_port()
-    process = subprocess.Popen(
-        [str(MENTOR_NOTIFY), "--database-url", own_database_url, "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=os.environ | {"MENTOR_NOTIFY_JWT_SECRET": SECRET, "MENTOR_NOTIFY_LOG_FORMAT": "json"},
-    )
-    try:
-        health = wait_until_answering(f"http://127.0.0.1:{port}/healthz", process)
-        refused = httpx.post(f"http://127.0.0.1:{port}/functions/v1/dispatch", json={})
-    finally:
-        process.send_signal(signal.SIGTERM)
-        _, errors = process.communicate(timeout=30)
+    base = f"http://127.0.0.1:{port}"
+    with jwks.running():
+        process = subprocess.Popen(
+            [str(MENTOR_NOTIFY), "--database-url", own_database_url, "serve", "--port", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            # A project on signing keys: no legacy JWT secret at all.
+            env=os.environ
+            | {k: v for k, v in SERVE_ENV.items() if k != "MENTOR_NOTIFY_JWT_SECRET"}
+            | {"MENTOR_NOTIFY_SUPABASE_URL": jwks.url},
+        )
+        try:
+            health = wait_until_answering(f"{base}/healthz", process)
+            refused = httpx.post(f"{base}/functions/v1/dispatch", json={})
+            dispatched = httpx.post(f"{base}/functions/v1/dispatch", json={}, headers=SERVICE)
+            owner = owner_id
+            registered = httpx.post(
+                f"{base}/v1/device-tokens",
+                json={"token": "es256-signed-device-1", "platform": "android"},
+                headers=bearer(key.sign(jwks.user_claims(sub=owner))),
+            )
+            legacy = httpx.post(
+                f"{base}/v1/device-tokens",
+                json={"token": "hs256-signed-device-1", "platform": "android"},
+                headers=bearer(token("authenticated", sub=owner)),
+            )
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _, errors = process.communicate(timeout=30)
 
     assert health.status_code == 200
     assert refused.status_code == 401
+    assert dispatched.status_code == 200, dispatched.text
+    assert registered.status_code == 201, registered.text
+    assert legacy.status_code == 401
     assert process.returncode == 0, errors
 
 
-def test_serve_without_a_jwt_secret_says_what_to_set(own_database_url: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"MENTOR_NOTIFY_API_KEYS": API_KEY}, "MENTOR_NOTIFY_SUPABASE_URL"),
+        ({"MENTOR_NOTIFY_JWT_SECRET": SECRET}, "MENTOR_NOTIFY_API_KEYS"),
+        (
+            {"MENTOR_NOTIFY_JWT_SECRET": "x" * 40, "MENTOR_NOTIFY_API_KEYS": "too-short"},
+            "at least 32",
+        ),
+        (
+            {"MENTOR_NOTIFY_JWT_SECRET": "x" * 40, "MENTOR_NOTIFY_API_KEYS_VAULT_SECRET": "k"},
+            "no Supabase Vault",
+        ),
+    ],
+)
+def test_serve_without_what_it_needs_says_what_to_set(
+    own_database_url: str, env: dict[str, str], fragment: str
+) -> None:
     result = subprocess.run(
         [str(MENTOR_NOTIFY), "--database-url", own_database_url, "serve"],
         capture_output=True,
         text=True,
         timeout=60,
-        env={k: v for k, v in os.environ.items() if k != "MENTOR_NOTIFY_JWT_SECRET"},
+        env={k: v for k, v in os.environ.items() if not k.startswith("MENTOR_NOTIFY_")} | env,
     )
     assert result.returncode == 1
-    assert "MENTOR_NOTIFY_JWT_SECRET" in result.stderr
+    assert fragment in result.stderr
     assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from mentor_notify.db import Pool
-from tests.api.test_http_layer import SECRET, SERVICE, bearer, token
+from tests.api.credentials import SERVE_ENV, SERVICE, bearer, token
 from tests.expiry_world import build_world
 from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
     MENTOR_NOTIFY,
@@ -63,7 +63,7 @@ def live_url(own_database_url: str, emulator_url: str) -> Iterator[str]:  # noqa
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=os.environ | {"MENTOR_NOTIFY_JWT_SECRET": SECRET, "MENTOR_NOTIFY_LOG_FORMAT": "json"},
+        env=os.environ | SERVE_ENV,
     )
     url = f"http://127.0.0.1:{port}"
     wait_until_answering(f"{url}/healthz", process)

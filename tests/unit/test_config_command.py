@@ -56,3 +56,25 @@ def test_database_passwords_are_masked(
     assert "hunter2" not in from_env.output
     assert from_option.exit_code == 0
     assert "hunter2" not in from_option.output
+
+
+def test_api_keys_are_shown_by_fingerprint_and_the_signing_key_url_is_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, second = "a" * 40, "b" * 40
+    monkeypatch.setenv("MENTOR_NOTIFY_API_KEYS", f"{first},{second}")
+    monkeypatch.setenv("MENTOR_NOTIFY_SUPABASE_URL", "https://abc.supabase.co/")
+
+    as_json = runner.invoke(app, ["config", "--json"])
+    as_table = runner.invoke(app, ["config"])
+
+    rows = {row["name"]: row for row in json.loads(as_json.stdout)}
+    assert rows["api_keys"]["value"].startswith("2 key(s): sha256:")
+    assert rows["supabase_url"]["derived"] == {
+        "jwks_url": "https://abc.supabase.co/auth/v1/.well-known/jwks.json",
+        "issuer": "https://abc.supabase.co/auth/v1",
+    }
+    assert "https://abc.supabase.co/auth/v1/.well-known/jwks.json" in as_table.output
+    for output in (as_json.output, as_table.output):
+        assert first not in output
+        assert second not in output

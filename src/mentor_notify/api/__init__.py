@@ -1,7 +1,8 @@
 """The HTTP API: the edge-function equivalents, device-token registration, health, metrics."""
 
+from mentor_notify.api.api_keys import ApiKeys
 from mentor_notify.api.app import create_app
-from mentor_notify.api.auth import Claims, TokenError, verify_token
+from mentor_notify.api.auth import Authenticator, Forbidden, Unauthenticated
 from mentor_notify.api.jobs import (
     DispatchRequest,
     ExpiryRequest,
@@ -10,19 +11,23 @@ from mentor_notify.api.jobs import (
     JobRunner,
     ScenarioRequest,
 )
+from mentor_notify.api.signing_keys import SigningKeys, SigningKeysUnavailable
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
 __all__ = [
-    "Claims",
+    "ApiKeys",
+    "Authenticator",
     "DeviceTokenRegistration",
     "DeviceTokenResponse",
     "DispatchRequest",
     "ExpiryRequest",
+    "Forbidden",
     "JobOutcome",
     "JobResponse",
     "JobRunner",
     "ScenarioRequest",
-    "TokenError",
+    "SigningKeys",
+    "SigningKeysUnavailable",
+    "Unauthenticated",
     "create_app",
-    "verify_token",
 ]

@@ -16,12 +16,12 @@ import structlog
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mentor_notify import __version__
-from mentor_notify.api.auth import Claims, TokenError, verify_token
+from mentor_notify.api.auth import Authenticator, Forbidden, Unauthenticated
 from mentor_notify.api.jobs import (
     DispatchRequest,
     ExpiryRequest,
@@ -31,6 +31,7 @@ from mentor_notify.api.jobs import (
     ScenarioRequest,
 )
 from mentor_notify.api.metrics import Metrics
+from mentor_notify.api.signing_keys import SigningKeysUnavailable
 from mentor_notify.db import DatabaseError
 from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
 from mentor_notify.expiry import UnknownOrganisation
@@ -81,20 +82,18 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
         (400, "The request is malformed."),
-        (401, "No valid bearer token."),
-        (403, "The token's role may not do this."),
+        (401, "No valid credentials (API key or access token)."),
+        (403, "Valid credentials of a kind this endpoint does not take."),
         (404, "No such organisation, device token or path."),
         (422, "The request body is invalid; the message says which field and why."),
         (500, "Internal error; the server log has the details."),
-        (503, "The database is unreachable."),
+        (503, "The database, or the project's signing keys, cannot be reached."),
     )
 }
 
 
-def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
-    """The API over `runner`, verifying bearer tokens with the project's `jwt_secret`."""
-    if not jwt_secret:
-        raise ValueError("a JWT secret is required to verify bearer tokens")
+def create_app(runner: JobRunner, auth: Authenticator) -> FastAPI:
+    """The API over `runner`; callers are authenticated by `auth`."""
     app = FastAPI(
         title="mentor-notify",
         version=__version__,
@@ -103,33 +102,42 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
         responses=_ERRORS,
     )
     metrics = Metrics()
-    bearer = HTTPBearer(auto_error=False)
+    bearer = HTTPBearer(
+        auto_error=False,
+        description="A signed-in user's Supabase access token (device tokens), or one of "
+        "the API's secret keys (jobs).",
+    )
+    api_key = APIKeyHeader(
+        name="apikey", auto_error=False, description="One of the API's secret keys (jobs)."
+    )
 
-    def claims_of(credentials: HTTPAuthorizationCredentials | None) -> Claims:
+    def token_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
         if credentials is None or credentials.scheme.lower() != "bearer":
-            raise ApiError(401, "unauthorized", "send a bearer token (Authorization: Bearer ...)")
-        try:
-            return verify_token(credentials.credentials, jwt_secret)
-        except TokenError as exc:
-            raise ApiError(401, "unauthorized", str(exc)) from exc
+            return None
+        return credentials.credentials
 
-    def service_role(
+    async def job_caller(
+        key: Annotated[str | None, Depends(api_key)],
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    ) -> Claims:
-        claims = claims_of(credentials)
-        if claims.role != "service_role":
-            raise ApiError(403, "forbidden", "this endpoint needs the service-role key")
-        return claims
+    ) -> str:
+        try:
+            return await auth.job_caller(key, token_of(credentials))
+        except Unauthenticated as exc:
+            raise ApiError(401, "unauthorized", str(exc)) from exc
+        except Forbidden as exc:
+            raise ApiError(403, "forbidden", str(exc)) from exc
 
-    def signed_in_user(
+    async def signed_in_user(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> UUID:
-        claims = claims_of(credentials)
-        if claims.role != "authenticated" or claims.sub is None:
-            raise ApiError(403, "forbidden", "this endpoint needs a signed-in user's token")
-        return claims.sub
+        try:
+            return await auth.user(token_of(credentials))
+        except Unauthenticated as exc:
+            raise ApiError(401, "unauthorized", str(exc)) from exc
+        except Forbidden as exc:
+            raise ApiError(403, "forbidden", str(exc)) from exc
 
-    ServiceRole = Annotated[Claims, Depends(service_role)]
+    JobCaller = Annotated[str, Depends(job_caller)]
     User = Annotated[UUID, Depends(signed_in_user)]
 
     @app.middleware("http")
@@ -176,9 +184,9 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
 
     @app.post("/functions/v1/certificate-expiry", tags=["jobs"])
     async def certificate_expiry(
-        http: Request, _: ServiceRole, body: ExpiryRequest | None = None
+        http: Request, _: JobCaller, body: ExpiryRequest | None = None
     ) -> JobResponse:
-        """Run the certificate-expiry sweep (service role only)."""
+        """Run the certificate-expiry sweep (API key only)."""
         request = body or ExpiryRequest()
         return await run_job(
             http, "certificate-expiry", lambda r: runner.certificate_expiry(request, r)
@@ -186,9 +194,9 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
 
     @app.post("/functions/v1/scenario-evaluation", tags=["jobs"])
     async def scenario_evaluation(
-        http: Request, _: ServiceRole, body: ScenarioRequest | None = None
+        http: Request, _: JobCaller, body: ScenarioRequest | None = None
     ) -> JobResponse:
-        """Evaluate the follow-up scenarios (service role only)."""
+        """Evaluate the follow-up scenarios (API key only)."""
         request = body or ScenarioRequest()
         return await run_job(
             http, "scenario-evaluation", lambda r: runner.scenario_evaluation(request, r)
@@ -196,9 +204,9 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
 
     @app.post("/functions/v1/dispatch", tags=["jobs"])
     async def dispatch(
-        http: Request, _: ServiceRole, body: DispatchRequest | None = None
+        http: Request, _: JobCaller, body: DispatchRequest | None = None
     ) -> JobResponse:
-        """Send the pushes that are due, once (service role only)."""
+        """Send the pushes that are due, once (API key only)."""
         request = body or DispatchRequest()
         return await run_job(http, "dispatch", lambda r: runner.dispatch(request, r))
 
@@ -235,6 +243,10 @@ def create_app(runner: JobRunner, jwt_secret: str) -> FastAPI:
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         return _error(exc.status, exc.code, exc.message, headers)
+
+    @app.exception_handler(SigningKeysUnavailable)
+    async def signing_keys_unavailable(_: Request, exc: SigningKeysUnavailable) -> JSONResponse:
+        return _error(503, "signing_keys_unavailable", str(exc), {"Retry-After": "60"})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -9,8 +9,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import SecretBytes, SecretStr
 from rich.table import Table
 
+from mentor_notify.api.api_keys import ApiKeys
 from mentor_notify.commands import common
-from mentor_notify.config import Settings
+from mentor_notify.config import ConfigurationError, Settings
 
 MASK = "********"
 
@@ -50,6 +51,16 @@ def effective_settings(settings: Settings) -> list[dict[str, Any]]:
         rows.append(
             {"name": name, "env": env, "value": shown, "description": field.description or ""}
         )
+    for row in rows:
+        if row["name"] == "api_keys" and settings.api_keys is not None:
+            # Fingerprints, never the keys: enough to tell which keys are configured.
+            try:
+                keys = ApiKeys.parse(settings.api_keys.get_secret_value())
+                row["value"] = f"{len(keys)} key(s): " + ", ".join(keys.fingerprints())
+            except ConfigurationError as exc:
+                row["value"] = f"{MASK} (unusable: {exc})"
+        if row["name"] == "supabase_url":
+            row["derived"] = {"jwks_url": settings.jwks_url, "issuer": settings.auth_issuer}
     return rows
 
 
@@ -81,3 +92,10 @@ def config(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
         value = row["value"]
         table.add_row(row["name"], row["env"], "(not set)" if value is None else str(value))
     common.stdout.print(table)
+    settings = current.settings
+    if settings.jwks_url is not None:
+        common.stdout.print(
+            f"User access tokens: signing keys from {settings.jwks_url}, "
+            f"issuer {settings.auth_issuer}",
+            highlight=False,
+        )

@@ -7,12 +7,12 @@ from rich.table import Table
 
 from mentor_notify.commands import common
 from mentor_notify.commands.progress import StepProgress
+from mentor_notify.config import ConfigurationError
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import open_pool
 from mentor_notify.domain import AsOf, SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import (
-    PushConfigurationError,
     open_senders,
     settings_for_emulator,
 )
@@ -54,7 +54,7 @@ def daily(
 
     try:
         result = common.run_with_database(ctx, work)
-    except PushConfigurationError as exc:
+    except ConfigurationError as exc:
         raise common.fail(str(exc)) from exc
     if as_json:
         common.print_json(result.model_dump(mode="json") | {"ok": result.ok})

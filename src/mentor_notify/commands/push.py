@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from mentor_notify.commands import common
+from mentor_notify.config import ConfigurationError
 from mentor_notify.db import connect, open_pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.push import DeviceTokenRepository, StaleToken
@@ -94,7 +95,7 @@ def push_dispatch(
 
     try:
         result = common.run_with_database(ctx, work)
-    except PushConfigurationError as exc:
+    except ConfigurationError as exc:
         raise common.fail(str(exc)) from exc
     if as_json:
         common.print_json(result.model_dump(mode="json"))

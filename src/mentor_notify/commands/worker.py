@@ -10,11 +10,11 @@ import typer
 
 from mentor_notify.commands import common
 from mentor_notify.commands.http_server import HttpServer
+from mentor_notify.config import ConfigurationError
 from mentor_notify.db import open_pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import (
-    PushConfigurationError,
     open_senders,
     settings_for_emulator,
 )
@@ -103,5 +103,5 @@ def worker(
 
     try:
         common.run_with_database(ctx, work)
-    except PushConfigurationError as exc:
+    except ConfigurationError as exc:
         raise common.fail(str(exc)) from exc

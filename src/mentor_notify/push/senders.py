@@ -12,22 +12,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
-import psycopg
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
-from mentor_notify.config import Settings
+from mentor_notify.config import ConfigurationError, Settings
 from mentor_notify.db import Pool
 from mentor_notify.domain import Clock
 from mentor_notify.push.apns import ApnsSender, ProviderToken
 from mentor_notify.push.dispatcher import Sender
 from mentor_notify.push.fcm import FcmSender, ServiceAccountTokens
 from mentor_notify.push.http2 import Http2Connection
+from mentor_notify.vault import with_vault_secrets
 
 
-class PushConfigurationError(Exception):
+class PushConfigurationError(ConfigurationError):
     """The push settings are incomplete or unreadable; the message says which."""
+
+
+# The push credentials Supabase Vault may hold instead of the environment.
+PUSH_CREDENTIALS = ("fcm_credentials_json", "apns_key")
 
 
 @dataclass(frozen=True)
@@ -159,42 +163,6 @@ def _apns(settings: Settings, clock: Clock) -> ApnsSender | None:
     return ApnsSender(connection, token, topic, clock)
 
 
-_VAULT = "select name, decrypted_secret from vault.decrypted_secrets where name = any(%(names)s)"
-
-
-async def with_vault_secrets(settings: Settings, pool: Pool) -> Settings:
-    """`settings` with the push credentials named as Supabase Vault secrets read from
-    `vault.decrypted_secrets` (the service role may read it); unchanged when none is."""
-    wanted = {
-        field: name
-        for field, name in (
-            ("fcm_credentials_json", settings.fcm_credentials_vault_secret),
-            ("apns_key", settings.apns_key_vault_secret),
-        )
-        if name
-    }
-    if not wanted:
-        return settings
-    try:
-        async with pool.connection() as conn:
-            cursor = await conn.execute(_VAULT, {"names": list(wanted.values())})
-            found = {row["name"]: row["decrypted_secret"] for row in await cursor.fetchall()}
-    except psycopg.errors.UndefinedTable:
-        raise PushConfigurationError(
-            "a Vault secret is named for the push credentials, but this database has no "
-            "Supabase Vault (vault.decrypted_secrets)"
-        ) from None
-    missing = [name for name in wanted.values() if not found.get(name)]
-    if missing:
-        raise PushConfigurationError(
-            f"no Supabase Vault secret named {', '.join(missing)}: create it with "
-            "select vault.create_secret('<value>', '<name>')"
-        )
-    return settings.model_copy(
-        update={field: SecretStr(found[name]) for field, name in wanted.items()}
-    )
-
-
 @contextlib.asynccontextmanager
 async def open_senders(
     settings: Settings, clock: Clock, pool: Pool | None = None
@@ -202,7 +170,7 @@ async def open_senders(
     """The configured senders by provider (`fcm`, `apns`), closed on exit; with `pool`,
     credentials named as Supabase Vault secrets are read from the database first."""
     if pool is not None:
-        settings = await with_vault_secrets(settings, pool)
+        settings = await with_vault_secrets(settings, pool, PUSH_CREDENTIALS)
     fcm, apns = _fcm(settings), _apns(settings, clock)
     senders: dict[str, Sender] = {}
     if fcm is not None:
