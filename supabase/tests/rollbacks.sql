@@ -11,9 +11,17 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(32);
+select plan(34);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261129000200_live_inbox.sql
+select hasnt_index('public', 'notifications', 'notifications_unread_idx', '20261129000200 rollback removes the inbox badge index');
+select is(
+  (select count(*)::int from pg_trigger where tgrelid = 'public.notifications'::regclass and tgname like 'notifications_broadcast_%')
+  + (select count(*)::int from pg_proc where proname = 'notifications_broadcast_to_inbox'),
+  0, '20261129000200 rollback leaves no inbox broadcast trigger or function (live_inbox.sql checks it with Realtime present)'
+);
+
 \ir ../rollbacks/20261129000100_explicit_grants.sql
 select hasnt_function('private', 'peer_mentor_chapter_ids', '20261129000100 rollback removes the peer-mentor chapters helper');
 select ok(has_table_privilege('authenticated', 'public.cert_notification_log', 'select'), '20261129000100 rollback gives the API roles their old table privileges back');
