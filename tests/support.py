@@ -1,15 +1,17 @@
 """Helpers shared by the tests (fixtures live in conftest.py)."""
 
 import json
+import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -121,3 +123,51 @@ def wait_until_answering(url: str, process: "subprocess.Popen[Any]") -> httpx.Re
                 ) from None
             time.sleep(0.1)
     raise RuntimeError(f"nothing answered at {url} within 10 s")
+
+
+@dataclass
+class Cluster:
+    """A PostgreSQL cluster a test made for itself (Debian's postgresql-common), which it
+    may stop and restart without touching the shared server."""
+
+    version: str
+    name: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def ctl(self, action: str, *options: str) -> None:
+        subprocess.run(
+            [
+                "pg_ctlcluster",
+                "--skip-systemctl-redirect",
+                self.version,
+                self.name,
+                action,
+                *options,
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+
+@contextmanager
+def own_cluster() -> Iterator[Cluster]:
+    """A new cluster of the newest installed PostgreSQL on a free port, trusting local
+    TCP, started; dropped afterwards. Needs root (CI and the test command run as root)."""
+    version = str(max(int(v) for v in os.listdir("/usr/lib/postgresql") if v.isdigit()))
+    cluster = Cluster(version, f"mn_test_{uuid4().hex[:10]}", free_port())
+    subprocess.run(
+        ["pg_createcluster", version, cluster.name, "-p", str(cluster.port), "--", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    try:
+        cluster.ctl("start")
+        yield cluster
+    finally:
+        subprocess.run(
+            ["pg_dropcluster", "--stop", version, cluster.name], check=False, capture_output=True
+        )

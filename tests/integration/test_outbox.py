@@ -44,15 +44,29 @@ async def test_a_claim_is_a_lease_that_another_worker_takes_over_when_it_runs_ou
     claimed = await first.claim(100, LEASE, NOW)
     meanwhile = await second.claim(100, LEASE, NOW + timedelta(seconds=30))
     taken_over = await second.claim(100, LEASE, NOW + timedelta(minutes=2))
-    late = await first.record([Outcome(p.id, "sent") for p in claimed], NOW + timedelta(minutes=3))
+    late_retry = await first.record(
+        [Outcome(p.id, "retry", "UNAVAILABLE", NOW) for p in claimed], NOW + timedelta(minutes=3)
+    )
+    still_theirs = await statuses(own_pool)
+    late_sent = await first.record(
+        [Outcome(p.id, "sent") for p in claimed[:2]], NOW + timedelta(minutes=3)
+    )
+    theirs = await second.record(
+        [Outcome(p.id, "sent") for p in taken_over], NOW + timedelta(minutes=4)
+    )
 
     assert len(claimed) == 4
     assert all(p.token for p in claimed)
     assert meanwhile == []
     assert {p.id for p in taken_over} == {p.id for p in claimed}
     assert {p.attempts for p in taken_over} == {2}
-    assert late.sent == 0  # the lease had passed to worker-2: its outcome counts, not this one
-    assert await statuses(own_pool) == {"in_flight": 4}
+    # The lease had passed to worker-2: worker-1's failure is not its to record...
+    assert late_retry.retrying == 0
+    assert still_theirs == {"in_flight": 4}
+    # ...but a delivery it made is, whoever holds the lease now: never sent again.
+    assert late_sent.sent == 2
+    assert theirs.sent == 2
+    assert await statuses(own_pool) == {"sent": 4}
 
 
 async def test_concurrent_workers_claim_disjoint_messages(own_pool: Pool) -> None:
@@ -194,7 +208,7 @@ async def test_a_claim_walks_the_queue_indexes_instead_of_sorting_the_whole_queu
             """
         )
         await conn.execute("analyze push_outbox")
-        params = {"limit": 500, "lease": LEASE, "now": NOW, "worker": "w"}
+        params = {"limit": 500, "lease": LEASE, "now": NOW, "worker": "w", "max_attempts": 5}
         rows = await (await conn.execute(b"explain " + CLAIM_SQL.encode(), params)).fetchall()
     plan = "\n".join(r["QUERY PLAN"] for r in rows)
 

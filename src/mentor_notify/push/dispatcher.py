@@ -1,11 +1,19 @@
 """The dispatcher: drains the outbox through the push services' senders.
 
 A round claims a batch under a lease, sends it with many requests in flight,
-and settles every outcome in one statement. Retryable failures come back after
+and settles every outcome in one statement. While its sends are out, the round
+renews its leases every third of the lease, so however slow a push service
+answers, no other dispatcher claims (and sends again) what this one still
+holds; only a dispatcher that stopped renewing (it died, or lost the
+database) lets its messages go. Renewal rather than sizing each claim to fit
+its lease, because a service's speed is not known in advance and changes
+from one second to the next (a 429 storm, slow answers). Retryable failures come back after
 an exponential backoff with full jitter (never sooner than the service's
 `Retry-After`); permanent ones are not retried; a dead token is deleted.
 Stopping (SIGTERM in the worker) finishes the sends in flight and records
 them; nothing more is claimed, and whatever was not claimed stays queued.
+A dispatcher draining continuously rides out a database restart or outage:
+it logs it, waits with backoff, and carries on.
 """
 
 import asyncio
@@ -21,7 +29,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.config import Settings
-from mentor_notify.db import Pool
+from mentor_notify.db import DatabaseError, Pool
+from mentor_notify.db.errors import ConnectionFailed
 from mentor_notify.domain import Clock
 from mentor_notify.push.outbox import (
     Claim,
@@ -89,12 +98,14 @@ class DispatchResult(BaseModel):
 
     def plus(self, claim: Claim, counts: OutcomeCounts) -> "DispatchResult":
         """These totals with one more round added."""
+        outcomes = counts.model_dump(exclude={"notifications_settled"})
+        outcomes["dead"] += claim.dead
         round_ = DispatchResult(
             rounds=1,
             claimed=len(claim.pushes),
             held=claim.held,
             skipped=claim.skipped,
-            **counts.model_dump(exclude={"notifications_settled"}),
+            **outcomes,
         )
         return self.merged(round_)
 
@@ -219,27 +230,52 @@ class Dispatcher:
     async def run_until(
         self, stop: asyncio.Event, idle: timedelta = timedelta(seconds=1)
     ) -> DispatchResult:
-        """Keep draining until `stop` is set; rounds in progress are finished first."""
+        """Keep draining until `stop` is set; rounds in progress are finished first.
+        While the database cannot be reached, wait (backing off up to 30 s) and
+        try again."""
         totals = _Totals(None)
 
+        async def pause(seconds: float) -> None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), seconds)
+
         async def lane() -> None:
+            outage = 0
             while not stop.is_set():
-                claim, counts = await self.round(self._batch_size)
+                try:
+                    claim, counts = await self.round(self._batch_size)
+                except ConnectionFailed as exc:
+                    outage += 1
+                    wait = min(30.0, 0.5 * 2 ** (outage - 1))
+                    log.warning(
+                        "database unreachable; dispatch waits", wait_s=wait, reason=str(exc)
+                    )
+                    await pause(wait)
+                    continue
+                if outage:
+                    log.info("database reachable again; dispatch resumes")
+                    outage = 0
                 totals.add(self._batch_size, claim, counts)
                 if claim.touched:
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), idle.total_seconds())
+                await pause(idle.total_seconds())
 
         await asyncio.gather(*(lane() for _ in range(self._lanes)))
         return totals.result
 
     async def round(self, size: int) -> tuple[Claim, OutcomeCounts]:
-        """Claim up to `size` messages, send those due now, settle them."""
+        """Claim up to `size` messages, send those due now (renewing their leases
+        meanwhile), settle them."""
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
         if not claim.pushes:
             return claim, OutcomeCounts()
-        outcomes = await asyncio.gather(*(self._send(push) for push in claim.pushes))
+        renewing = asyncio.create_task(self._keep_leases([p.id for p in claim.pushes]))
+        try:
+            outcomes = await asyncio.gather(*(self._send(push) for push in claim.pushes))
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
         counts = await self._outbox.record(outcomes, self._clock.now())
         log.info(
             "dispatch round done",
@@ -249,6 +285,24 @@ class Dispatcher:
             **counts.model_dump(exclude={"by_organisation"}),
         )
         return claim, counts
+
+    async def _keep_leases(self, ids: list[UUID]) -> None:
+        """Renew the round's leases every third of the lease until cancelled. A failed
+        renewal is logged and tried again at the next turn: the lease has two more
+        thirds to run."""
+        interval = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                held = await self._outbox.renew(ids, self._lease, self._clock.now())
+            except DatabaseError as exc:
+                log.warning("lease renewal failed", error=type(exc).__name__)
+                continue
+            if held < len(ids):
+                # Nothing settles this round's messages but the round itself, so
+                # these leases ran out unrenewed (the database was away) and may be
+                # another dispatcher's now; a delivery is still recorded as sent.
+                log.warning("leases lost during a round", lost=len(ids) - held)
 
     async def _send(self, push: ClaimedPush) -> Outcome:
         sender = self._senders.get(push.provider)

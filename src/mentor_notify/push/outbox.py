@@ -22,7 +22,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool, translating
-from mentor_notify.db.errors import TransactionConflict
+from mentor_notify.db.errors import ConnectionFailed, TransactionConflict
 from mentor_notify.push.kinds import Provider
 
 log = structlog.get_logger(__name__)
@@ -32,8 +32,12 @@ _CLAIM = _SQL.joinpath("claim.sql").read_text("utf-8")
 _RECORD = _SQL.joinpath("record.sql").read_text("utf-8")
 _DEAD = _SQL.joinpath("dead.sql").read_text("utf-8")
 _RETRY = _SQL.joinpath("retry.sql").read_text("utf-8")
+_RENEW = _SQL.joinpath("renew.sql").read_text("utf-8")
 _DELETE_TOKENS = _SQL.joinpath("delete_tokens.sql").read_text("utf-8")
 _CONFLICT_ATTEMPTS = 5
+# How long settling waits for a database that went away (a restart) before
+# giving up: the outcomes are the only record of sends already made.
+_RECONNECT_WAITS = (0.5, 1, 2, 4, 8, 15, 30)
 
 Result = Literal["sent", "retry", "permanent", "unregistered"]
 
@@ -105,18 +109,20 @@ class OutcomeCounts(BaseModel):
 
 class Claim(BaseModel):
     """What one claim decided: the messages leased for sending now, and how many were
-    held for their recipient's send window or skipped because the recipient opted out."""
+    held for their recipient's send window, skipped because the recipient opted out,
+    or dead because their last attempt's lease ran out unrecorded."""
 
     model_config = ConfigDict(frozen=True)
 
     pushes: list[ClaimedPush]
     held: int = 0
     skipped: int = 0
+    dead: int = 0
 
     @property
     def touched(self) -> bool:
         """Whether the claim found anything due."""
-        return bool(self.pushes or self.held or self.skipped)
+        return bool(self.pushes or self.held or self.skipped or self.dead)
 
 
 class DeadPush(BaseModel):
@@ -160,7 +166,13 @@ class Outbox:
         """Take up to `limit` due messages (oldest first): lease those to send now until
         `now + lease`, hold those outside their recipient's send window until it opens,
         and skip those of a category the recipient muted."""
-        params = {"limit": limit, "lease": lease, "now": now, "worker": self._worker}
+        params = {
+            "limit": limit,
+            "lease": lease,
+            "now": now,
+            "worker": self._worker,
+            "max_attempts": self._max_attempts,
+        }
         with translating():
             async with self._pool.connection() as conn:
                 rows = await (await conn.execute(_CLAIM, params)).fetchall()
@@ -171,7 +183,17 @@ class Outbox:
             ],
             held=decisions["held"],
             skipped=decisions["skipped"],
+            dead=decisions["dead"],
         )
+
+    async def renew(self, ids: Sequence[UUID], lease: timedelta, now: datetime) -> int:
+        """Extend to `now + lease` the leases this worker still holds on `ids`; returns
+        how many it still held."""
+        params = {"ids": list(ids), "lease": lease, "now": now, "worker": self._worker}
+        with translating():
+            async with self._pool.connection() as conn:
+                cursor = await conn.execute(_RENEW, params)
+                return cursor.rowcount
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
         """Settle the sends in one statement; messages no longer leased to this worker
@@ -206,9 +228,12 @@ class Outbox:
         return int(row["n"]) if row else 0
 
     async def _retrying(self, statement: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        """Run a settling statement, again after a deadlock or serialisation failure:
-        it only touches what this worker leases, so a rolled-back try is safe to repeat."""
-        for attempt in range(_CONFLICT_ATTEMPTS):
+        """Run a settling statement, again after a deadlock or serialisation failure, and
+        after a lost connection (a database restart) for up to about a minute: it only
+        touches what this worker leases, so a rolled-back try is safe to repeat."""
+        conflicts = 0
+        waits = iter(_RECONNECT_WAITS)
+        while True:
             try:
                 with translating():
                     async with self._pool.connection() as conn:
@@ -217,11 +242,17 @@ class Outbox:
                         ).fetchone()
                         return row
             except TransactionConflict:
-                if attempt == _CONFLICT_ATTEMPTS - 1:
+                conflicts += 1
+                if conflicts == _CONFLICT_ATTEMPTS:
                     raise
                 log.warning("settling met a conflicting transaction; trying again")
-                await asyncio.sleep(0.05 * (attempt + 1))
-        return None
+                await asyncio.sleep(0.05 * conflicts)
+            except ConnectionFailed:
+                wait = next(waits, None)
+                if wait is None:
+                    raise
+                log.warning("database unreachable while settling; trying again", wait_s=wait)
+                await asyncio.sleep(wait)
 
     async def dead(self, limit: int = 100) -> list[DeadPush]:
         """Messages whose retries are exhausted, newest first."""

@@ -5,6 +5,11 @@
 -- messages come back after %(lease)s. The device's token is read with the
 -- claim; it never leaves the process except to its push service.
 --
+-- A message is claimed only while it has attempts left (`attempts` counts
+-- claims, and never passes %(max_attempts)s): one whose lease ran out after
+-- its last attempt (its worker died mid-send) is dead instead, for `push dead`
+-- and `push retry`.
+--
 -- Before a message is leased its recipient's choices are applied: a category
 -- they muted makes it skipped (the in-app notice stands), and outside their
 -- send window (their own, else their organisation's, in the organisation's
@@ -38,7 +43,7 @@ picked as (
   limit %(limit)s
 ),
 due as (
-  select p.id, p.notification_id, p.recipient_id, p.payload,
+  select p.id, p.notification_id, p.recipient_id, p.payload, p.attempts,
          o.timezone, o.push_immediate_tiers,
          coalesce(pp.window_start, o.push_window_start) as opens,
          coalesce(pp.window_end, o.push_window_end) as closes,
@@ -51,6 +56,7 @@ due as (
 judged as (
   select d.*,
          case
+           when d.attempts >= %(max_attempts)s then 'dead'
            when d.muted then 'skipped'
            when d.payload -> 'data' ->> 'tier' = any (d.push_immediate_tiers) then 'claimed'
            when private.push_send_time(%(now)s, d.timezone, d.opens, d.closes) > %(now)s
@@ -81,6 +87,28 @@ held as (
   where p.id = j.id and j.decision = 'held'
   returning p.id
 ),
+exhausted as (
+  update public.push_outbox p
+  set status = 'dead', leased_until = null, leased_by = null,
+      last_error = coalesce(p.last_error, 'LEASE_EXPIRED')
+  from judged j
+  where p.id = j.id and j.decision = 'dead'
+  returning p.id, p.notification_id
+),
+-- A notice none of whose pushes was delivered, or still may be, has failed.
+given_up as (
+  update public.notifications n
+  set status = 'failed', status_changed_at = %(now)s
+  where n.id in (select notification_id from exhausted)
+    and n.status = 'pending'
+    and not exists (
+      select 1 from public.push_outbox p
+      where p.notification_id = n.id
+        and p.status in ('pending', 'in_flight', 'sent')
+        and p.id not in (select id from exhausted)
+    )
+  returning 1
+),
 skipped as (
   update public.push_outbox p
   set status = 'skipped', leased_until = null, leased_by = null, last_error = null
@@ -109,3 +137,5 @@ select 'held', h.id, null, null, null, null, null, null, null, null, null from h
 union all
 select 'skipped', s.id, s.notification_id, null, null, null, null, null, null, null, null
 from skipped s
+union all
+select 'dead', e.id, null, null, null, null, null, null, null, null, null from exhausted e

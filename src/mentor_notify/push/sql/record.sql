@@ -1,6 +1,9 @@
 -- Record the outcomes of one worker's sends in one statement. Only messages
 -- this worker still leases are touched: one whose lease ran out and was
--- claimed by another worker is that worker's to record. Each notification's
+-- claimed by another worker is that worker's to record, except a delivery: a
+-- message this worker did deliver is recorded as sent whatever became of its
+-- lease (the other worker's later outcome then finds it sent and is dropped),
+-- so a sent message is never sent again for want of its record. Each notification's
 -- status follows its pushes: sent once one was delivered, failed when none was
 -- and none is left to try. Tokens the push service called dead are deleted
 -- afterwards, by delete_tokens.sql in a transaction of their own.
@@ -23,7 +26,9 @@ recorded as (
       leased_until = null,
       leased_by = null
   from outcome o
-  where p.id = o.id and p.status = 'in_flight' and p.leased_by = %(worker)s
+  where p.id = o.id
+    and (p.status = 'in_flight' and p.leased_by = %(worker)s
+         or o.result = 'sent' and p.status <> 'sent')
   returning p.id, p.organization_id, p.notification_id, p.device_token_id, p.status, o.result
 ),
 notified as (
