@@ -7,9 +7,10 @@ tools use); all others are prefixed `MENTOR_NOTIFY_`.
 
 from pathlib import Path
 from typing import Literal, Self
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LogFormat = Literal["auto", "json", "console"]
@@ -18,6 +19,25 @@ LogLevel = Literal["debug", "info", "warning", "error"]
 
 class ConfigurationError(Exception):
     """The settings are incomplete or unreadable; the message says which and what to set."""
+
+
+def check_base_url(url: str) -> str:
+    """Return `url` if it is the base URL of an HTTP service (a push service, the
+    emulator): http or https, a host, a valid port; else raise ValueError saying so.
+
+    The one rule for every such URL (settings, `--emulator`, the HTTP/2 client),
+    so a bad one is refused where it is given, not deep inside a connection.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - reading it is what checks it (ValueError when out of range)
+    except ValueError as exc:
+        raise ValueError(f"{url!r} is not a usable URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"{url!r} is not an http(s) URL with a host; write e.g. http://127.0.0.1:8787"
+        )
+    return url
 
 
 def default_data_dir() -> Path:
@@ -141,6 +161,45 @@ class Settings(BaseSettings):
         le=65535,
         description="Port `serve` listens on (env MENTOR_NOTIFY_API_PORT).",
     )
+    api_workers: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Processes `serve` runs on its one listening socket (env MENTOR_NOTIFY_API_WORKERS, "
+            "or --workers); each has its own event loop, database pool (pool_max_size "
+            "connections) and in-flight limit. About one per core."
+        ),
+    )
+    api_max_body_bytes: int = Field(
+        default=65536,
+        ge=1024,
+        description=(
+            "Largest request body `serve` accepts, in bytes (env "
+            "MENTOR_NOTIFY_API_MAX_BODY_BYTES). A larger one is answered 413 from its "
+            "Content-Length before it is read, or as soon as a chunked body passes the limit."
+        ),
+    )
+    api_max_in_flight: int = Field(
+        default=16,
+        ge=0,
+        description=(
+            "Requests one `serve` process works on at once (env "
+            "MENTOR_NOTIFY_API_MAX_IN_FLIGHT); beyond it a request is answered 503 with "
+            "Retry-After at once instead of queueing. Health checks and /metrics are never "
+            "refused. About pool_max_size plus a few: more only wait, for a connection or "
+            "for the CPU. 0: no limit."
+        ),
+    )
+    api_health_timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=30,
+        description=(
+            "How long /readyz and /healthz wait for the database before answering 503 "
+            "(env MENTOR_NOTIFY_API_HEALTH_TIMEOUT_SECONDS)."
+        ),
+    )
 
     fcm_base_url: str = Field(
         default="https://fcm.googleapis.com",
@@ -249,6 +308,11 @@ class Settings(BaseSettings):
             "again after it."
         ),
     )
+
+    @field_validator("fcm_base_url", "apns_base_url")
+    @classmethod
+    def _service_url(cls, url: str) -> str:
+        return check_base_url(url)
 
     @model_validator(mode="after")
     def _pool_bounds_ordered(self) -> Self:

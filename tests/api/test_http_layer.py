@@ -1,12 +1,14 @@
 """The HTTP layer: authentication, error bodies, metrics, health (jobs faked)."""
 
 import time
+from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
 from fastapi.testclient import TestClient
 
 from mentor_notify.api import ExpiryRequest, create_app
+from mentor_notify.domain import SystemClock
 from tests.api.credentials import API_KEY, SERVICE, bearer, legacy_authenticator, token
 from tests.api.fake_runner import RecordingRunner
 
@@ -44,16 +46,18 @@ def test_job_endpoints_run_the_job_for_the_service_role(
 
 def test_job_parameters_reach_the_job(client: TestClient, runner: RecordingRunner) -> None:
     org = str(uuid4())
+    # A week ago on the real clock: business dates far from today are refused.
+    day = (SystemClock().now() - timedelta(days=7)).date().isoformat()
     response = client.post(
         "/functions/v1/certificate-expiry",
         headers=SERVICE,
-        json={"today": "2026-11-22", "organization_id": org, "dry_run": True},
+        json={"today": day, "organization_id": org, "dry_run": True},
     )
 
     assert response.status_code == 200, response.text
     request = runner.calls[0][1]
     assert isinstance(request, ExpiryRequest)
-    assert str(request.today) == "2026-11-22"
+    assert str(request.today) == day
     assert str(request.organization_id) == org
     assert request.dry_run is True
 

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 from collections.abc import AsyncIterator
+from datetime import date
 
 import httpx
 import pytest
@@ -45,12 +46,19 @@ async def client(own_pool: Pool, service: Service) -> AsyncIterator[httpx.AsyncC
             yield client
 
 
+def real_today() -> date:
+    """The date the API's business dates are bounded around (the real clock's)."""
+    return SystemClock().now().date()
+
+
 async def test_sweep_then_dispatch_over_http(own_pool: Pool, client: httpx.AsyncClient) -> None:
     async with own_pool.connection() as conn:
-        await build_world(conn, TODAY, {"a": 7, "b": 30})
+        await build_world(conn, real_today(), {"a": 7, "b": 30})
 
     swept = await client.post(
-        "/functions/v1/certificate-expiry", json={"today": TODAY.isoformat()}, headers=SERVICE
+        "/functions/v1/certificate-expiry",
+        json={"today": real_today().isoformat()},
+        headers=SERVICE,
     )
     depth = (await client.get("/metrics")).text
     dispatched = await client.post("/functions/v1/dispatch", json={}, headers=SERVICE)
@@ -81,12 +89,14 @@ async def test_every_log_entry_of_a_request_carries_its_run_id(
     own_pool: Pool, client: httpx.AsyncClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     async with own_pool.connection() as conn:
-        world = await build_world(conn, TODAY, {"a": 7})
+        world = await build_world(conn, real_today(), {"a": 7})
     configure_logging("info", "json")
     capsys.readouterr()
 
     swept = await client.post(
-        "/functions/v1/certificate-expiry", json={"today": TODAY.isoformat()}, headers=SERVICE
+        "/functions/v1/certificate-expiry",
+        json={"today": real_today().isoformat()},
+        headers=SERVICE,
     )
     entries = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
 

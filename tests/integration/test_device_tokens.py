@@ -48,7 +48,7 @@ async def test_a_person_may_have_several_devices_on_both_platforms(conn: Conn) -
     user = await person(conn)
 
     phone = await repo.register(user, device(f"fcm-{uuid4().hex}"), NOW)
-    tablet = await repo.register(user, device(f"apns-{uuid4().hex}", "ios", "apns"), NOW)
+    tablet = await repo.register(user, device(uuid4().hex * 2, "ios", "apns"), NOW)
 
     assert phone.id != tablet.id
     assert (

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from mentor_notify.cli import app
 from mentor_notify.db import Pool
 from mentor_notify.db.connect import APPLICATION_NAME
+from mentor_notify.domain import SystemClock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.logging import configure_logging
 from tests.expiry_world import build_world
@@ -38,9 +39,11 @@ async def _wait_for(pool: Pool, query: str, *params: object) -> object:
 async def test_a_run_killed_half_way_is_completed_by_the_next(
     own_pool: Pool, own_database_url: str
 ) -> None:
+    # The real today: --today refuses dates years away from it.
+    today = SystemClock().now().date()
     async with own_pool.connection() as conn:
-        first = await build_world(conn, TODAY, TIER_OFFSETS, slug="a-first")
-        second = await build_world(conn, TODAY, TIER_OFFSETS, slug="b-second")
+        first = await build_world(conn, today, TIER_OFFSETS, slug="a-first")
+        second = await build_world(conn, today, TIER_OFFSETS, slug="b-second")
     blocker = second.mentors["d7"].certification_id
     async with own_pool.connection() as holder:
         # Hold one of the second organisation's sweep-state rows, so the sweep
@@ -57,9 +60,9 @@ async def test_a_run_killed_half_way_is_completed_by_the_next(
                 own_database_url,
                 "expiry",
                 "run",
-                # The world is built around TODAY; the process decides for it too.
+                # The world is built around today; the process decides for it too.
                 "--today",
-                TODAY.isoformat(),
+                today.isoformat(),
                 "--json",
             ],
             stdout=subprocess.DEVNULL,
@@ -92,8 +95,8 @@ async def test_a_run_killed_half_way_is_completed_by_the_next(
             for org in (first, second)
         }
 
-    rerun = await ExpirySweep(own_pool, CLOCK).run(today=TODAY)
-    again = await ExpirySweep(own_pool, CLOCK).run(today=TODAY)
+    rerun = await ExpirySweep(own_pool, CLOCK).run(today=today)
+    again = await ExpirySweep(own_pool, CLOCK).run(today=today)
 
     # The blocked slice of the second organisation had written its notices but
     # not committed: they never became visible, and the next run wrote them. (Its
@@ -153,15 +156,18 @@ async def test_logs_carry_ids_and_tiers_never_names_emails_or_phones(
 
 
 def test_cli_runs_the_sweep_as_json_and_as_a_dry_run(own_database_url: str) -> None:
+    # The real today: --today refuses dates years away from it.
+    today = SystemClock().now().date()
+
     async def setup() -> None:
         import psycopg
 
         async with await psycopg.AsyncConnection.connect(own_database_url) as conn:
-            await build_world(conn, TODAY, TIER_OFFSETS, slug="cli-org")
+            await build_world(conn, today, TIER_OFFSETS, slug="cli-org")
 
     asyncio.run(setup())
     runner = CliRunner()
-    base = ["--database-url", own_database_url, "expiry", "run", "--today", TODAY.isoformat()]
+    base = ["--database-url", own_database_url, "expiry", "run", "--today", today.isoformat()]
 
     dry = runner.invoke(app, [*base, "--dry-run"])
     real = runner.invoke(app, [*base, "--json"])

@@ -5,11 +5,13 @@ Every error reaches the client as JSON `{"error": {"code", "message"}}` with a
 request's run id).
 """
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, Protocol
 from uuid import UUID
 
 import structlog
@@ -17,8 +19,10 @@ from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mentor_notify import __version__
 from mentor_notify.api.auth import Authenticator, Forbidden, Unauthenticated
@@ -32,6 +36,7 @@ from mentor_notify.api.jobs import (
 )
 from mentor_notify.api.metrics import Metrics
 from mentor_notify.api.signing_keys import SigningKeysUnavailable
+from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError
 from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
 from mentor_notify.expiry import UnknownOrganisation
@@ -54,11 +59,74 @@ class ErrorBody(BaseModel):
 
 
 class Health(BaseModel):
-    """Body of GET /healthz."""
+    """Body of GET /readyz and GET /healthz: whether this process can serve requests."""
 
-    status: str
-    database: bool
+    status: Literal["ok", "degraded"] = Field(
+        description="ok (200) when ready, degraded (503) when not; `reason` says why."
+    )
+    database: bool = Field(description="Whether the database answered in time.")
+    migrations_pending: list[str] | None = Field(
+        default=None,
+        description="Versions of the migrations this code has that the database lacks "
+        "(null when not known: the database did not answer, or no supabase/ folder).",
+    )
+    reason: str | None = Field(default=None, description="Why the process is not ready.")
     version: str
+
+
+class Liveness(BaseModel):
+    """Body of GET /livez: the process is up (the database is not asked)."""
+
+    status: Literal["ok"]
+    version: str
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What a readiness check found."""
+
+    database: bool
+    migrations_pending: list[str] | None = None
+    reason: str | None = None
+
+    @property
+    def ready(self) -> bool:
+        """Ready to serve: the database answers and no migration is pending."""
+        return self.database and not self.migrations_pending and self.reason is None
+
+
+class ReadinessCheck(Protocol):
+    """What GET /readyz asks; `DatabaseJobRunner` is one. It must answer promptly
+    whatever the state of the database."""
+
+    async def readiness(self) -> Readiness:
+        """Whether the database answers and its schema is up to date with the code."""
+        ...
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    """Limits that protect one API process; see the settings of the same names."""
+
+    max_body_bytes: int = 65536
+    max_in_flight: int = 16
+    health_timeout_seconds: float = 0.5
+    # Shed load comes back soon: a second spreads the retries without idling the server.
+    retry_after_seconds: int = 1
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ApiLimits":
+        """The limits configured in `settings`."""
+        return cls(
+            max_body_bytes=settings.api_max_body_bytes,
+            max_in_flight=settings.api_max_in_flight,
+            health_timeout_seconds=settings.api_health_timeout_seconds,
+        )
+
+
+# Never refused for load: an orchestrator that cannot see a busy process is healthy
+# would restart it, and scrapes are how an operator sees the overload.
+UNLIMITED_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
 
 
 class ApiError(Exception):
@@ -78,6 +146,194 @@ def _error(
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+def _error_bytes(code: str, message: str) -> bytes:
+    return ErrorBody(error=ErrorDetail(code=code, message=message)).model_dump_json().encode()
+
+
+async def _send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class InFlight:
+    """How many requests the process is working on now."""
+
+    def __init__(self) -> None:
+        """Start at none."""
+        self.now = 0
+
+
+class LimitInFlight:
+    """ASGI middleware: at most `limit` requests at once; beyond it 503 with
+    Retry-After at once.
+
+    Queueing instead would only make every caller wait longer (the server's rate
+    does not grow with its queue), until clients time out on work already done.
+    One event loop runs the process, so the counter needs no lock.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        retry_after: int,
+        counter: InFlight,
+        on_shed: Callable[[], None],
+    ) -> None:
+        """Wrap `app`; `limit` 0 means no limit."""
+        self._app = app
+        self._limit = limit
+        self._counter = counter
+        self._on_shed = on_shed
+        self._headers = [(b"retry-after", str(retry_after).encode())]
+        self._body = _error_bytes(
+            "overloaded",
+            f"the server is at its limit of {limit} requests in flight; "
+            f"retry after {retry_after} s",
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or refuse it when the process is full."""
+        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+            await self._app(scope, receive, send)
+            return
+        if self._limit and self._counter.now >= self._limit:
+            self._on_shed()
+            await _send_json(send, 503, self._body, self._headers)
+            return
+        self._counter.now += 1
+        try:
+            await self._app(scope, receive, send)
+        finally:
+            self._counter.now -= 1
+
+
+class LimitBody:
+    """ASGI middleware: a request body over `max_bytes` is answered 413 before the app
+    sees it, without reading the rest.
+
+    With a Content-Length the decision is made from the header, before a byte of the
+    body is read (a client waiting for `100 Continue` never sends it). Without one
+    (chunked) the body is read up to the limit and then replayed to the app; our
+    bodies are small, so holding them is cheap. The 413 closes the connection, so the
+    server stops reading the rest of a body it will never use. (FastAPI's own
+    `max_body_size` acts only once the endpoint reads the body, and keeps the
+    connection, so the server still reads, and discards, the rest of it.)
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        """Wrap `app`."""
+        self._app = app
+        self._max = max_bytes
+        self._body = _error_bytes(
+            "payload_too_large", f"the request body is larger than {max_bytes} bytes"
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check the declared length, or read a body of unknown length up to the limit."""
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        lengths = [v for k, v in scope["headers"] if k == b"content-length"]
+        if lengths:
+            # The server enforces the declared length, so checking it is enough.
+            if any(not v.strip().isdigit() or int(v) > self._max for v in lengths):
+                await self._too_large(send)
+                return
+            await self._app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before its body was complete
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > self._max:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        await self._app(scope, _replay(b"".join(chunks), receive), send)
+
+    async def _too_large(self, send: Send) -> None:
+        await _send_json(send, 413, self._body, [(b"connection", b"close")])
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands out `body` once, then whatever the server says next
+    (a disconnect)."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def replayed() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replayed
+
+
+class BindRunId:
+    """ASGI middleware: one id per request, on every log entry it causes and in
+    X-Run-Id, so a caller's report can be matched with the server's log.
+
+    Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware
+    runs every request through an extra task and memory streams, which cost about a
+    third of the server's CPU per device-token registration (bench_api_load.py).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        """Wrap `app`."""
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Bind a new run id for the request and name it in the response."""
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        run_id = str(uuid.uuid4())
+        # What `request.state.run_id` reads in the endpoints and error handlers.
+        scope.setdefault("state", {})["run_id"] = run_id
+        header = (b"x-run-id", run_id.encode())
+
+        async def send_with_run_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        with structlog.contextvars.bound_contextvars(run_id=run_id):
+            await self._app(scope, receive, send_with_run_id)
+
+
+class _RunnerReadiness:
+    """Readiness from a runner that only knows whether its database answers, bounded
+    in time so that a hanging database cannot hang the probe."""
+
+    def __init__(self, runner: JobRunner, timeout: float) -> None:
+        self._runner = runner
+        self._timeout = timeout
+
+    async def readiness(self) -> Readiness:
+        try:
+            async with asyncio.timeout(self._timeout):
+                answers = await self._runner.healthy()
+        except TimeoutError:
+            return Readiness(False, reason=f"the database did not answer within {self._timeout} s")
+        return Readiness(answers, reason=None if answers else "the database does not answer")
+
+
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": text}
     for status, text in (
@@ -85,23 +341,66 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "No valid credentials (API key or access token)."),
         (403, "Valid credentials of a kind this endpoint does not take."),
         (404, "No such organisation, device token or path."),
+        (413, "The request body is larger than MENTOR_NOTIFY_API_MAX_BODY_BYTES."),
         (422, "The request body is invalid; the message says which field and why."),
         (500, "Internal error; the server log has the details."),
-        (503, "The database, or the project's signing keys, cannot be reached."),
+        (
+            503,
+            "The database, or the project's signing keys, cannot be reached; or the "
+            "process is at its limit of requests in flight (code `overloaded`): try "
+            "again after Retry-After seconds.",
+        ),
     )
+}
+_ERRORS[503]["headers"] = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again (when given).",
+        "schema": {"type": "integer"},
+    }
 }
 
 
-def create_app(runner: JobRunner, auth: Authenticator) -> FastAPI:
-    """The API over `runner`; callers are authenticated by `auth`."""
+def create_app(
+    runner: JobRunner,
+    auth: Authenticator,
+    *,
+    limits: ApiLimits | None = None,
+    readiness: ReadinessCheck | None = None,
+) -> FastAPI:
+    """The API over `runner`; callers are authenticated by `auth`.
+
+    `limits` bound the request bodies and the requests in flight (defaults: those of
+    the settings' defaults). `readiness` answers GET /readyz and /healthz; without it
+    they report only whether `runner.healthy()` answers true in time.
+    """
+    limits = limits or ApiLimits()
+    readiness = readiness or _RunnerReadiness(runner, limits.health_timeout_seconds)
     app = FastAPI(
         title="mentor-notify",
         version=__version__,
         description="Certificate-expiry, follow-up and push jobs of the peer-mentor "
-        "notification system, as Supabase edge-function equivalents.",
+        "notification system, as Supabase edge-function equivalents.\n\n"
+        "Operations: `GET /livez` (liveness: the process is up; never asks the "
+        "database), `GET /readyz` (readiness: 503 with the reason while the database "
+        "does not answer within the health timeout or migrations are pending) and "
+        "`GET /healthz` (the same as /readyz, for existing clients). Request bodies "
+        "over the configured limit are answered 413; beyond the configured number of "
+        "requests in flight a request is answered 503 with Retry-After at once "
+        "(health checks and /metrics never are).",
         responses=_ERRORS,
     )
     metrics = Metrics()
+    in_flight = InFlight()
+    shed = Counter(
+        "mentor_notify_http_requests_shed",
+        "Requests refused with 503 because the process was at its in-flight limit.",
+        registry=metrics.registry,
+    )
+    Gauge(
+        "mentor_notify_http_requests_in_flight",
+        "Requests the process is working on, read at scrape time.",
+        registry=metrics.registry,
+    ).set_function(lambda: in_flight.now)
     bearer = HTTPBearer(
         auto_error=False,
         description="A signed-in user's Supabase access token (device tokens), or one of "
@@ -139,19 +438,6 @@ def create_app(runner: JobRunner, auth: Authenticator) -> FastAPI:
 
     JobCaller = Annotated[str, Depends(job_caller)]
     User = Annotated[UUID, Depends(signed_in_user)]
-
-    @app.middleware("http")
-    async def bind_run_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # One id per request, on every log entry it causes and in X-Run-Id, so a
-        # caller's report can be matched with the server's log.
-        run_id = str(uuid.uuid4())
-        request.state.run_id = run_id
-        with structlog.contextvars.bound_contextvars(run_id=run_id):
-            response = await call_next(request)
-        response.headers["X-Run-Id"] = run_id
-        return response
 
     async def run_job(
         request: Request, job: str, work: Callable[[str], Awaitable[JobOutcome]]
@@ -224,14 +510,45 @@ def create_app(runner: JobRunner, auth: Authenticator) -> FastAPI:
             raise ApiError(404, "not_found", "you have no device token with that id")
         return Response(status_code=204)
 
-    @app.get("/healthz", tags=["operations"], responses={503: {"model": Health}})
-    async def healthz() -> JSONResponse:
-        """Liveness and database reachability."""
-        database = await runner.healthy()
+    async def ready() -> JSONResponse:
+        report = await readiness.readiness()
         body = Health(
-            status="ok" if database else "degraded", database=database, version=__version__
+            status="ok" if report.ready else "degraded",
+            database=report.database,
+            migrations_pending=report.migrations_pending,
+            reason=report.reason,
+            version=__version__,
         )
-        return JSONResponse(body.model_dump(), status_code=200 if database else 503)
+        return JSONResponse(
+            body.model_dump(),
+            status_code=200 if report.ready else 503,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    not_ready: dict[int | str, dict[str, Any]] = {
+        503: {
+            "model": Health,
+            "description": "Not ready: the database did not answer in time, or migrations "
+            "are pending; `reason` says which.",
+        }
+    }
+
+    @app.get("/livez", tags=["operations"], response_model=Liveness)
+    async def livez() -> Liveness:
+        """Liveness: the process is up and its event loop turns. Never asks the database,
+        so a database outage does not get the process restarted."""
+        return Liveness(status="ok", version=__version__)
+
+    @app.get("/readyz", tags=["operations"], response_model=Health, responses=not_ready)
+    async def readyz() -> JSONResponse:
+        """Readiness: 200 when the database answers (within the health timeout, default
+        0.5 s) and has every migration this code has; else 503 with the reason."""
+        return await ready()
+
+    @app.get("/healthz", tags=["operations"], response_model=Health, responses=not_ready)
+    async def healthz() -> JSONResponse:
+        """The same as GET /readyz (kept for existing clients)."""
+        return await ready()
 
     @app.get("/metrics", tags=["operations"], response_class=Response)
     async def prometheus_metrics() -> Response:
@@ -287,4 +604,15 @@ def create_app(runner: JobRunner, auth: Authenticator) -> FastAPI:
         log.exception("unexpected error", run_id=getattr(request.state, "run_id", None))
         return _error(500, "internal_error", "internal error; the server log has the details")
 
+    # The last added runs first: every answer carries its run id, and a request is
+    # counted (or shed) before its body is read.
+    app.add_middleware(LimitBody, max_bytes=limits.max_body_bytes)
+    app.add_middleware(
+        LimitInFlight,
+        limit=limits.max_in_flight,
+        retry_after=limits.retry_after_seconds,
+        counter=in_flight,
+        on_shed=shed.inc,
+    )
+    app.add_middleware(BindRunId)
     return app

@@ -8,8 +8,9 @@ from datetime import date, datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from mentor_notify.domain import SystemClock, check_business_date
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 from mentor_notify.scenarios.models import ScenarioType
 
@@ -28,17 +29,31 @@ class ExpiryRequest(_Request):
     organization_id: UUID | None = Field(default=None, description="Only this organisation.")
     dry_run: bool = Field(default=False, description="Report what would be sent; change nothing.")
 
+    @field_validator("today")
+    @classmethod
+    def _near_today(cls, today: date | None) -> date | None:
+        # A far date (9999-12-31) would call every certificate lapsed; read on
+        # the real clock, as the business date's bounds always are.
+        return None if today is None else check_business_date(today, SystemClock())
+
 
 class ScenarioRequest(_Request):
     """Body of POST /functions/v1/scenario-evaluation."""
 
-    now: datetime | None = Field(
+    # Aware only: a timestamp without a UTC offset names no instant (it once
+    # reached the engine and answered 500).
+    now: AwareDatetime | None = Field(
         default=None,
-        description="Decide as of this instant (default: now). Pushes are still made due "
-        "in real time.",
+        description="Decide as of this instant, with a UTC offset (default: now). Pushes are "
+        "still made due in real time.",
     )
     only: ScenarioType | None = Field(default=None, description="Evaluate only this scenario type.")
     dry_run: bool = Field(default=False, description="Report what would be sent; change nothing.")
+
+    @field_validator("now")
+    @classmethod
+    def _near_now(cls, now: datetime | None) -> datetime | None:
+        return None if now is None else check_business_date(now, SystemClock())
 
 
 class DispatchRequest(_Request):

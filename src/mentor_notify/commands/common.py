@@ -10,14 +10,14 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from mentor_notify.config import Settings
+from mentor_notify.config import Settings, check_base_url
 from mentor_notify.db import (
     DatabaseError,
     MigrationRunner,
@@ -26,8 +26,15 @@ from mentor_notify.db import (
     find_supabase_dir,
     use_database,
 )
+from mentor_notify.domain import (
+    BUSINESS_DATE_MAX_YEARS,
+    FarBusinessDate,
+    SystemClock,
+    check_business_date,
+)
 
 T = TypeVar("T")
+_Moment = TypeVar("_Moment", bound=date)
 
 stdout = Console()
 stderr = Console(stderr=True)
@@ -46,13 +53,35 @@ OrganisationOption = Annotated[
     ),
 ]
 
+
+def _emulator_url(url: str | None) -> str | None:
+    # Checked while the options are parsed, so every command with --emulator
+    # refuses a bad URL the same way, before it opens a database or a socket.
+    if url is None:
+        return None
+    try:
+        return check_base_url(url)
+    except ValueError as exc:
+        raise fail(f"--emulator: {exc}") from None
+
+
 EmulatorOption = Annotated[
     str | None,
     typer.Option(
         "--emulator",
         metavar="URL",
+        callback=_emulator_url,
         help="Send pushes to a `push emulator` at URL (e.g. http://127.0.0.1:8787) with "
         "throwaway credentials, instead of FCM and APNs.",
+    ),
+]
+
+AllowFarDateOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-far-date",
+        help=f"Accept a date more than {BUSINESS_DATE_MAX_YEARS} years from today "
+        "(refused by default as a likely typo).",
     ),
 ]
 
@@ -115,14 +144,57 @@ def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2))
 
 
-def parse_date(text: str | None) -> date | None:
-    """A --today option's value as a date (None when not given); a clear error if it is not one."""
+def parse_date(
+    text: str | None, option: str = "--today", *, allow_far_date: bool = False
+) -> date | None:
+    """A date option's value (`--today`, `--date`) as a date, None when not given.
+
+    Not a date: a usage error naming the option. More than
+    `BUSINESS_DATE_MAX_YEARS` from the real today: a one-line error, unless
+    `allow_far_date` (the operator's `--allow-far-date`).
+    """
     if text is None:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError as exc:
         raise typer.BadParameter(
             f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-23",
-            param_hint="--today",
+            param_hint=option,
         ) from exc
+    return _near(day, option, allow_far_date)
+
+
+def parse_instant(
+    text: str | None, option: str = "--now", *, allow_far_date: bool = False
+) -> datetime | None:
+    """An instant option's value (`--now`: ISO 8601 with a UTC offset), None when not given.
+
+    Not such an instant: a usage error naming the option. Further than
+    `BUSINESS_DATE_MAX_YEARS` from the real today: a one-line error, unless
+    `allow_far_date`.
+    """
+    if text is None:
+        return None
+    try:
+        instant: datetime | None = datetime.fromisoformat(text)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise typer.BadParameter(
+            f"{text!r} is not an instant with a UTC offset; write e.g. 2026-11-23T07:00:00+01:00",
+            param_hint=option,
+        )
+    return _near(instant, option, allow_far_date)
+
+
+def _near(moment: _Moment, option: str, allow_far_date: bool) -> _Moment:
+    # An unreadable date is a usage error (exit 2, above); a readable one far
+    # from today is refused like other input the command will not act on
+    # (exit 1, one line), saying how to insist.
+    if allow_far_date:
+        return moment
+    try:
+        return check_business_date(moment, SystemClock())
+    except FarBusinessDate as exc:
+        raise fail(f"{option} {exc}, or add --allow-far-date if you mean it") from exc

@@ -11,6 +11,7 @@ from mentor_notify.config import ConfigurationError
 from mentor_notify.daily import DailyCycle, DailyResult
 from mentor_notify.db import open_pool
 from mentor_notify.domain import AsOf, SystemClock
+from mentor_notify.organisations import covered_organisations
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import (
     open_senders,
@@ -29,17 +30,19 @@ def daily(
             "pushes still go out, and are stamped, in real time.",
         ),
     ] = None,
+    allow_far_date: common.AllowFarDateOption = False,
     emulator: common.EmulatorOption = None,
     as_json: common.JsonOption = False,
 ) -> None:
     """Run the daily cycle: expiry sweep (with the directory), scenarios, delivery.
 
     Each step runs even if an earlier one failed; exit status 1 when any did
-    (or an organisation or certificate failed in the sweep). Running it again
+    (or an organisation or certificate failed in the sweep), or when no
+    organisation can be seen at all. Running it again
     the same day sends nothing new. Without push credentials (and without
     --emulator) the pushes stay queued for `push dispatch`.
     """
-    day = common.parse_date(today)
+    day = common.parse_date(today, allow_far_date=allow_far_date)
     settings = common.state(ctx).settings
     if emulator is not None:
         settings = settings_for_emulator(settings, emulator)
@@ -47,10 +50,15 @@ def daily(
     as_of = None if day is None else AsOf.on(day)
 
     async def work(url: str) -> DailyResult:
-        async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
-            dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "daily")
-            with StepProgress(quiet=as_json) as progress:
-                return await DailyCycle(pool, clock, dispatcher, progress=progress).run(as_of)
+        async with open_pool(url, settings) as pool:
+            # Checked before the cycle, whose steps each catch their own failure:
+            # a cycle that can see no organisation is one error, said once.
+            async with pool.connection() as conn:
+                await covered_organisations(conn)
+            async with open_senders(settings, clock, pool) as senders:
+                dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "daily")
+                with StepProgress(quiet=as_json) as progress:
+                    return await DailyCycle(pool, clock, dispatcher, progress=progress).run(as_of)
 
     try:
         result = common.run_with_database(ctx, work)

@@ -152,6 +152,7 @@ def demo(
             help="Run the cycle for this date (YYYY-MM-DD); default: today.",
         ),
     ] = None,
+    allow_far_date: common.AllowFarDateOption = False,
     as_json: common.JsonOption = False,
 ) -> None:
     """Set up the demo, run the daily cycle on it, and show what it sent.
@@ -166,7 +167,7 @@ def demo(
     that nothing is sent twice. Safe to run again: on a database where the
     cycle already ran for that date, the first run finds nothing new either.
     """
-    day = common.parse_date(on) or datetime.now(UTC).date()
+    day = common.parse_date(on, "--date", allow_far_date=allow_far_date) or datetime.now(UTC).date()
     layout = common.layout(ctx)
     settings = common.state(ctx).settings
     report = common.run_with_database(

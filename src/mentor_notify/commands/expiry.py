@@ -33,6 +33,7 @@ def expiry_run(
             "rehearsals). Default: each organisation's own local date.",
         ),
     ] = None,
+    allow_far_date: common.AllowFarDateOption = False,
     organization: common.OrganisationOption = None,
     dry_run: Annotated[
         bool,
@@ -62,7 +63,7 @@ def expiry_run(
     several copies at once, sends nothing twice. Exit status 1 if any
     organisation or certificate failed.
     """
-    day = common.parse_date(today)
+    day = common.parse_date(today, allow_far_date=allow_far_date)
     only = organization or None
     show_progress = not as_json and common.stderr.is_terminal
 

@@ -1,10 +1,54 @@
-"""uvicorn as the commands run it: stopped by the command's own signal handling."""
+"""uvicorn as the commands run it: on a socket we bind ourselves, stopped by the
+command's own signal handling."""
 
 import contextlib
+import errno
+import socket
 from collections.abc import Iterator
 
 import uvicorn
 from fastapi import FastAPI
+
+
+class CannotListen(Exception):
+    """The address cannot be listened on; the message says why and what to do."""
+
+
+def listen(host: str, port: int, *, option: str = "--port") -> socket.socket:
+    """A TCP socket listening on `host:port`, ready to hand to `HttpServer.serve`.
+
+    Bound here rather than by uvicorn, whose failure is a raw `[Errno 98]` log line
+    and exit status 3; `CannotListen` carries one plain sentence instead. `option`
+    is the command-line option that changes the port, for the advice.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise CannotListen(f"cannot listen on {host}: {exc.strerror or exc}") from exc
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        # Lets a restarted server bind while connections of the previous one are in
+        # TIME_WAIT; it does not let two servers share the port (that is SO_REUSEPORT).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        raise CannotListen(_why_not(host, port, option, exc)) from exc
+    sock.setblocking(False)
+    return sock
+
+
+def _why_not(host: str, port: int, option: str, exc: OSError) -> str:
+    where = f"port {port} on {host}"
+    if exc.errno == errno.EADDRINUSE:
+        return f"{where} is already in use; choose another with {option}"
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on {where} (ports below 1024 need privileges)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return f"cannot listen on {where}: {host} is not an address of this machine"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
 class HttpServer(uvicorn.Server):
@@ -12,7 +56,8 @@ class HttpServer(uvicorn.Server):
     down, so a clean stop would end with a signal instead of exit status 0."""
 
     def __init__(self, app: FastAPI, host: str, port: int) -> None:
-        """Serve `app` on `host:port`, logging through our structured log only."""
+        """Serve `app` (on `host:port` unless `serve` is given a socket), logging
+        through our structured log only."""
         super().__init__(
             uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
         )

@@ -1,6 +1,6 @@
 """`mentor-notify scenarios ...`: follow-up scenario rules and the engine."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -34,6 +34,7 @@ def scenarios_run(
             "still made due, and rows stamped, in real time.",
         ),
     ] = None,
+    allow_far_date: common.AllowFarDateOption = False,
     only: Annotated[
         list[ScenarioType] | None,
         typer.Option("--only", help="Only this scenario; repeat for several. Default: all four."),
@@ -52,7 +53,8 @@ def scenarios_run(
     its rule's cooldown (and milestones already celebrated), so running it again,
     or several copies at once, sends nothing twice.
     """
-    as_of = None if now is None else AsOf.at(_parse_instant(now))
+    instant = common.parse_instant(now, allow_far_date=allow_far_date)
+    as_of = None if instant is None else AsOf.at(instant)
 
     async def work(url: str) -> EngineResult:
         async with open_pool(url, common.state(ctx).settings) as pool:
@@ -78,19 +80,6 @@ def scenarios_run(
             str(s.pushes_queued),
         )
     common.stdout.print(table)
-
-
-def _parse_instant(text: str) -> datetime:
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        instant = None
-    if instant is None or instant.tzinfo is None:
-        raise typer.BadParameter(
-            f"{text!r} is not an instant with a UTC offset; write e.g. 2026-11-23T07:00:00+01:00",
-            param_hint="--now",
-        )
-    return instant
 
 
 @app.command("rules")

@@ -7,6 +7,7 @@ PostgreSQL in the per-user data directory.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import psycopg
 import structlog
@@ -20,6 +21,7 @@ from mentor_notify.db.errors import translate
 APPLICATION_NAME = "mentor-notify"
 
 log = structlog.get_logger(__name__)
+server_log = structlog.get_logger("postgres")
 
 
 def resolve_database_url(settings: Settings, explicit: str | None = None) -> str | None:
@@ -43,12 +45,13 @@ def use_database(settings: Settings, explicit: str | None = None) -> Iterator[st
 
 
 async def connect(url: str, *, autocommit: bool = True) -> AsyncConnection[DictRow]:
-    """Open one connection (dict rows, autocommit by default).
+    """Open one connection (dict rows, autocommit by default; the server's notices
+    logged, see `log_server_notices`).
 
     Raises `ConnectionFailed` (never a raw psycopg error) when it cannot.
     """
     try:
-        return await AsyncConnection.connect(
+        conn = await AsyncConnection.connect(
             url,
             autocommit=autocommit,
             row_factory=dict_row,
@@ -56,3 +59,23 @@ async def connect(url: str, *, autocommit: bool = True) -> AsyncConnection[DictR
         )
     except psycopg.Error as exc:
         raise translate(exc) from exc
+    log_server_notices(conn)
+    return conn
+
+
+def log_server_notices(conn: AsyncConnection[Any]) -> None:
+    """Log the messages the server sends `conn` besides results (`RAISE WARNING` and
+    `RAISE NOTICE` in SQL, ...) as structured entries; psycopg would drop them.
+
+    WARNING (and anything more severe) is logged as a warning; NOTICE, INFO and
+    the like only at debug level: they are mostly routine (`create ... if not
+    exists` skipping what exists).
+    """
+    conn.add_notice_handler(_log_notice)
+
+
+def _log_notice(diag: psycopg.errors.Diagnostic) -> None:
+    severity = diag.severity_nonlocalized or diag.severity or "NOTICE"
+    routine = severity in {"NOTICE", "INFO", "LOG", "DEBUG"}
+    emit = server_log.debug if routine else server_log.warning
+    emit(diag.message_primary or "", severity=severity, sqlstate=diag.sqlstate)

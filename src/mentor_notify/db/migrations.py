@@ -16,7 +16,8 @@ preferably in autocommit mode, so those transactions are real ones.
 """
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from psycopg import AsyncConnection
 from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 
-from mentor_notify.db.errors import MigrationError, translate
+from mentor_notify.db.errors import MigrationError, PermissionDenied, translate
 from mentor_notify.db.layout import Migration, SupabaseLayout
 from mentor_notify.db.target import inspect_target
 
@@ -53,6 +54,7 @@ _INSERT = (
     " values (%s, %s, %s)"
 )
 _DELETE = "delete from supabase_migrations.schema_migrations where version = %s"
+_INSUFFICIENT_PRIVILEGE = "42501"
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,9 @@ class MigrationRunner:
         A version recorded in the database without a local file is listed as
         applied under its recorded name.
         """
-        async with self._conn.transaction():
-            applied = dict(await self._applied())
+        with self._privileged("read the migration history of"):
+            async with self._conn.transaction():
+                applied = dict(await self._applied())
         statuses = {
             m.version: MigrationStatus(m.version, m.name, m.version in applied)
             for m in self._layout.migrations()
@@ -101,24 +104,25 @@ class MigrationRunner:
         Running it again when nothing is pending changes nothing.
         """
         migrations = self._layout.migrations()
-        async with self._conn.transaction():
-            await self._conn.execute(_LOCK)
-            bootstrapped = await self._bootstrap_if_needed()
-            for statement in _HISTORY_DDL:
-                await self._conn.execute(statement)
-        applied: list[Migration] = []
-        for migration in migrations:
+        with self._privileged("migrate"):
             async with self._conn.transaction():
                 await self._conn.execute(_LOCK)
-                if await self._is_applied(migration.version):
-                    continue
-                # As the Supabase CLI does: a previous file may have changed
-                # session settings (e.g. set_config('search_path', '', false)).
-                await self._conn.execute("reset all")
-                text = await self._run_file(migration.path, "migration")
-                await self._conn.execute(_INSERT, (migration.version, migration.name, [text]))
-            log.info("migration applied", version=migration.version, name=migration.name)
-            applied.append(migration)
+                bootstrapped = await self._bootstrap_if_needed()
+                for statement in _HISTORY_DDL:
+                    await self._conn.execute(statement)
+            applied: list[Migration] = []
+            for migration in migrations:
+                async with self._conn.transaction():
+                    await self._conn.execute(_LOCK)
+                    if await self._is_applied(migration.version):
+                        continue
+                    # As the Supabase CLI does: a previous file may have changed
+                    # session settings (e.g. set_config('search_path', '', false)).
+                    await self._conn.execute("reset all")
+                    text = await self._run_file(migration.path, "migration")
+                    await self._conn.execute(_INSERT, (migration.version, migration.name, [text]))
+                log.info("migration applied", version=migration.version, name=migration.name)
+                applied.append(migration)
         return MigrateResult(bootstrapped=bootstrapped, applied=applied)
 
     async def rollback(self, *, to: str | None = None, all: bool = False) -> list[Migration]:
@@ -132,28 +136,58 @@ class MigrationRunner:
         if all and to is not None:
             raise MigrationError("give either a version to roll back to or all, not both")
         local = {m.version: m for m in self._layout.migrations()}
-        async with self._conn.transaction():
-            applied = [version for version, _ in await self._applied()]
-        targets = self._rollback_targets(applied, local, to=to, all=all)
-        lacking = [v for v in targets if v not in local or not local[v].rollback_path.is_file()]
-        if lacking:
-            names = ", ".join(local[v].filename if v in local else v for v in lacking)
-            raise MigrationError(
-                f"cannot roll back: no rollback file in {self._layout.rollbacks_dir} for {names}"
-            )
-        undone: list[Migration] = []
-        for version in targets:
-            migration = local[version]
+        with self._privileged("roll back migrations of"):
             async with self._conn.transaction():
-                await self._conn.execute(_LOCK)
-                if not await self._is_applied(version):
-                    continue
-                await self._conn.execute("reset all")
-                await self._run_file(migration.rollback_path, "rollback")
-                await self._conn.execute(_DELETE, (version,))
-            log.info("migration rolled back", version=version, name=migration.name)
-            undone.append(migration)
+                applied = [version for version, _ in await self._applied()]
+            targets = self._rollback_targets(applied, local, to=to, all=all)
+            lacking = [v for v in targets if v not in local or not local[v].rollback_path.is_file()]
+            if lacking:
+                names = ", ".join(local[v].filename if v in local else v for v in lacking)
+                raise MigrationError(
+                    f"cannot roll back: no rollback file in {self._layout.rollbacks_dir} "
+                    f"for {names}"
+                )
+            undone: list[Migration] = []
+            for version in targets:
+                migration = local[version]
+                async with self._conn.transaction():
+                    await self._conn.execute(_LOCK)
+                    if not await self._is_applied(version):
+                        continue
+                    await self._conn.execute("reset all")
+                    await self._run_file(migration.rollback_path, "rollback")
+                    await self._conn.execute(_DELETE, (version,))
+                log.info("migration rolled back", version=version, name=migration.name)
+                undone.append(migration)
         return undone
+
+    @contextmanager
+    def _privileged(self, action: str) -> Iterator[None]:
+        """Turn a refusal for lack of privileges (SQLSTATE 42501), wherever it happens
+        (the history table, the bootstrap, a migration file), into one error that
+        says the role lacks them and what to do; other driver errors into the data
+        layer's typed errors."""
+        try:
+            yield
+        except psycopg.Error as exc:
+            error = translate(exc)
+            if isinstance(error, PermissionDenied):
+                detail = exc.diag.message_primary or error.message
+                raise self._lacks_privileges(action, detail) from exc
+            raise error from exc
+        except MigrationError as exc:
+            if exc.sqlstate != _INSUFFICIENT_PRIVILEGE:
+                raise
+            raise self._lacks_privileges(action, exc.message) from exc
+
+    def _lacks_privileges(self, action: str, detail: str) -> MigrationError:
+        return MigrationError(
+            f"the role {self._conn.info.user} lacks the privileges to {action} this "
+            f"database ({detail}); connect as the role that owns the schema (on Supabase: "
+            "postgres, with the project's direct connection string; on plain PostgreSQL: "
+            "the database owner with CREATEROLE, or a superuser)",
+            sqlstate=_INSUFFICIENT_PRIVILEGE,
+        )
 
     @staticmethod
     def _rollback_targets(
@@ -211,7 +245,8 @@ class MigrationRunner:
             await self._conn.execute(text.encode())
         except psycopg.Error as exc:
             raise MigrationError(
-                f"{what} {path.name} failed{_line_of(text, exc)}: {translate(exc)}"
+                f"{what} {path.name} failed{_line_of(text, exc)}: {translate(exc)}",
+                sqlstate=exc.sqlstate,
             ) from exc
         if self._conn.info.transaction_status != TransactionStatus.INTRANS:
             raise MigrationError(

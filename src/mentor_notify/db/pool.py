@@ -15,7 +15,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from mentor_notify.config import Settings
-from mentor_notify.db.connect import APPLICATION_NAME, connect
+from mentor_notify.db.connect import APPLICATION_NAME, connect, log_server_notices
 from mentor_notify.db.errors import translate
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
@@ -31,7 +31,12 @@ def create_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> Pool:
         max_size=max_size,
         open=False,
         name=APPLICATION_NAME,
+        configure=_configure,
     )
+
+
+async def _configure(conn: AsyncConnection[DictRow]) -> None:
+    log_server_notices(conn)
 
 
 @asynccontextmanager

@@ -1,7 +1,17 @@
 """Pure domain logic: no I/O, no wall clock. Real time comes from an injected `Clock`;
 the business moment a job decides for is an explicit `AsOf`."""
 
-from mentor_notify.domain.clock import AsOf, Clock, FixedClock, SystemClock, local_today
+from mentor_notify.domain.clock import (
+    BUSINESS_DATE_MAX_YEARS,
+    AsOf,
+    Clock,
+    FarBusinessDate,
+    FixedClock,
+    SystemClock,
+    business_date_bounds,
+    check_business_date,
+    local_today,
+)
 from mentor_notify.domain.deep_links import (
     DEEP_LINK_SCHEME,
     DEEP_LINK_VERSION,
@@ -26,16 +36,20 @@ from mentor_notify.domain.tiers import (
 
 __all__ = [
     "ALL_THRESHOLDS",
+    "BUSINESS_DATE_MAX_YEARS",
     "DEEP_LINK_SCHEME",
     "DEEP_LINK_VERSION",
     "DEFAULT_THRESHOLDS",
     "AsOf",
     "Clock",
     "DeepLink",
+    "FarBusinessDate",
     "FixedClock",
     "SystemClock",
     "Tier",
+    "business_date_bounds",
     "cert_log_key",
+    "check_business_date",
     "classify_tier",
     "coordinator_follow_up_link",
     "expiry_notification_key",

@@ -10,12 +10,13 @@
   token, stamps a row or opens a send window.
 
 A job run as of a past or future date therefore still delivers: it decides for
-that date and talks to APNs, FCM and the other workers in real time.
+that date and talks to APNs, FCM and the other workers in real time. How far
+from the real today an operator may set it is `check_business_date`'s rule.
 """
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from typing import Protocol, Self
+from typing import Protocol, Self, TypeVar
 from zoneinfo import ZoneInfo
 
 # The instant a pinned business date is read at: midday UTC is the same
@@ -23,6 +24,16 @@ from zoneinfo import ZoneInfo
 # so far), so the scenario engine, which decides by instants, agrees with the
 # expiry sweep, which decides by the pinned date.
 PINNED_DAY_TIME = time(12, 0, tzinfo=UTC)
+
+# How far, either way, the business moment an operator or a caller sets may lie
+# from the real today. Catch-up runs and rehearsals stay well inside it (the
+# longest warning window is 90 days), while a typo such as 9999-12-31 or 2062
+# for 2026 falls outside: decided for such a date, a run would call every
+# certificate lapsed (or none due) and tell real people so. The command line
+# can override it (--allow-far-date); the API cannot.
+BUSINESS_DATE_MAX_YEARS = 5
+
+_Moment = TypeVar("_Moment", bound=date)
 
 
 class Clock(Protocol):
@@ -102,3 +113,55 @@ def local_today(clock: Clock, timezone: str) -> date:
     day there while UTC still shows the previous one.
     """
     return AsOf.current(clock).local_date(timezone)
+
+
+class FarBusinessDate(ValueError):
+    """A business date further than `BUSINESS_DATE_MAX_YEARS` from the real today."""
+
+
+def business_date_bounds(clock: Clock) -> tuple[date, date]:
+    """The earliest and latest business dates `check_business_date` accepts now.
+
+    Counted from the real clock's UTC date, in whole years (29 February
+    counts as 28 February in a year without it).
+    """
+    today = clock.now().astimezone(UTC).date()
+    return _years_after(today, -BUSINESS_DATE_MAX_YEARS), _years_after(
+        today, BUSINESS_DATE_MAX_YEARS
+    )
+
+
+def check_business_date(moment: _Moment, clock: Clock) -> _Moment:
+    """Return `moment` (a date, or a timezone-aware instant) if it lies within
+    `BUSINESS_DATE_MAX_YEARS` of the real clock's today; else raise `FarBusinessDate`.
+
+    An instant counts by its UTC date. Pure: the real clock is passed in.
+    """
+    earliest, latest = business_date_bounds(clock)
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError("an as-of instant must be timezone-aware (give a UTC offset)")
+        # Compared as instants: converting e.g. 9999-12-31T23:00-05:00 to UTC
+        # first would overflow.
+        inside = (
+            datetime.combine(earliest, time.min, UTC)
+            <= moment
+            <= datetime.combine(latest, time.max, UTC)
+        )
+    else:
+        inside = earliest <= moment <= latest
+    if not inside:
+        raise FarBusinessDate(
+            f"{moment.isoformat()} is more than {BUSINESS_DATE_MAX_YEARS} years from today "
+            f"({clock.now().astimezone(UTC).date().isoformat()}); give a date between "
+            f"{earliest.isoformat()} and {latest.isoformat()}"
+        )
+    return moment
+
+
+def _years_after(day: date, years: int) -> date:
+    year = min(max(day.year + years, date.min.year), date.max.year)
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February in a year without it
+        return day.replace(year=year, day=28)

@@ -14,8 +14,8 @@ from mentor_notify.expiry.sweep import (
     EXPIRY_LOCK_CLASS,
     RENEWAL_HISTORY_WARNING,
     ExpirySweep,
-    UnknownOrganisation,
 )
+from mentor_notify.organisations import NoOrganisationVisible, UnknownOrganisation
 
 __all__ = [
     "DEFAULT_PARTITIONS",
@@ -25,6 +25,7 @@ __all__ = [
     "FailedRecord",
     "MentorRecord",
     "MissingCoordinator",
+    "NoOrganisationVisible",
     "OrchestrationResult",
     "OrganisationSweep",
     "PlannedNotice",

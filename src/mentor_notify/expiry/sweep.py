@@ -48,6 +48,7 @@ from mentor_notify.expiry.models import (
     PlannedNotice,
     SweepResult,
 )
+from mentor_notify.organisations import covered_organisations
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +67,6 @@ def _sql(name: str) -> str:
     return _SQL.joinpath(f"{name}.sql").read_text("utf-8")
 
 
-_ORGANISATIONS = _sql("organisations")
 _CANDIDATES = _sql("candidates")
 _RECIPIENTS = _sql("recipients")
 _TIER_COUNTS = _sql("tier_counts")
@@ -127,10 +127,6 @@ class _Delivery:
         self.marked += other.marked
 
 
-class UnknownOrganisation(DatabaseError):
-    """None of the organisations a run was narrowed to exists."""
-
-
 class ExpirySweep:
     """Runs the expiry job over all (or some) organisations."""
 
@@ -159,7 +155,8 @@ class ExpirySweep:
         self._on_progress = on_progress
 
     async def organisations(self, only: Sequence[str] | None = None) -> list[tuple[UUID, str]]:
-        """(id, slug) of the organisations a run with `only` would cover."""
+        """(id, slug) of the organisations a run with `only` would cover; raises
+        `UnknownOrganisation` (or `NoOrganisationVisible`) as `run` does."""
         return [(o.id, o.slug) for o in await self._organisations(only)]
 
     async def run(
@@ -178,7 +175,9 @@ class ExpirySweep:
         local date on the real clock. Rows are stamped in real time either way.
         With `dry_run` every statement runs and is rolled back: the result (with
         `planned` notices) says what would be written. `run_id` (by default a new
-        one) is on every log entry of the run.
+        one) is on every log entry of the run. Raises `UnknownOrganisation` for an
+        id or slug that matches no organisation, and `NoOrganisationVisible` when
+        it could see no organisation at all.
         """
         run_id = run_id or uuid4()
         started_at = self._clock.now()
@@ -187,13 +186,8 @@ class ExpirySweep:
         as_of = as_of or AsOf.current(self._clock)
         results: list[OrganisationSweep] = []
         with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="expiry_sweep"):
+            # Raises for an unknown organisation, or when none is visible at all.
             orgs = await self._organisations(organisations)
-            if organisations and not orgs:
-                raise UnknownOrganisation(
-                    "no organisation matches "
-                    + ", ".join(organisations)
-                    + "; give an organisation id or slug (see mentor-notify demo for examples)"
-                )
             log.info("expiry sweep started", organisations=len(orgs), dry_run=dry_run)
             for org in orgs:
                 result = await self._sweep_organisation(org, as_of, dry_run)
@@ -212,18 +206,16 @@ class ExpirySweep:
         return sweep
 
     async def _organisations(self, only: Sequence[str] | None) -> list[_Organisation]:
-        with translating():
-            async with self._pool.connection() as conn:
-                cur = await conn.execute(_ORGANISATIONS, {"only": list(only) if only else None})
-                rows = await cur.fetchall()
+        async with self._pool.connection() as conn:
+            covered = await covered_organisations(conn, only)
         return [
             _Organisation(
-                id=r["id"],
-                slug=r["slug"],
-                timezone=r["timezone"],
-                thresholds=validate_thresholds(r["expiry_thresholds"]),
+                id=o.id,
+                slug=o.slug,
+                timezone=o.timezone,
+                thresholds=validate_thresholds(o.expiry_thresholds),
             )
-            for r in rows
+            for o in covered
         ]
 
     async def _sweep_organisation(

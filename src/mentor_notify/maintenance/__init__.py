@@ -1,6 +1,7 @@
 """Housekeeping jobs: retention of delivery records."""
 
 from mentor_notify.maintenance.retention import (
+    MAXIMUM_RETENTION,
     MINIMUM_RETENTION,
     PRUNED_TABLES,
     PruneResult,
@@ -10,6 +11,7 @@ from mentor_notify.maintenance.retention import (
 )
 
 __all__ = [
+    "MAXIMUM_RETENTION",
     "MINIMUM_RETENTION",
     "PRUNED_TABLES",
     "PruneResult",

@@ -31,6 +31,11 @@ log = structlog.get_logger(__name__)
 # long keeps every record of a live expiry cycle.
 MINIMUM_RETENTION = timedelta(days=90)
 
+# No delivery record is a century old, so a longer period deletes nothing a
+# century would not; refusing it keeps the cutoff (now minus the period) inside
+# the calendar, where 99999y would overflow it.
+MAXIMUM_RETENTION = timedelta(days=100 * 365)
+
 _BATCH_SQL = files("mentor_notify.maintenance").joinpath("sql/prune_batch.sql").read_text("utf-8")
 
 _UNITS = {"d": 1, "w": 7, "mo": 30, "y": 365}
@@ -82,13 +87,24 @@ def parse_retention(text: str) -> timedelta:
             f"cannot read the retention period {text!r}: write a whole number and a unit, "
             "d (days), w (weeks), mo (months of 30 days) or y (years of 365 days), e.g. 1y"
         )
-    period = timedelta(days=int(match["n"]) * _UNITS[match["unit"]])
-    if period < MINIMUM_RETENTION:
+    # Counted in whole days before any timedelta is made: a huge number would
+    # overflow timedelta itself.
+    return _check_period(int(match["n"]) * _UNITS[match["unit"]])
+
+
+def _check_period(days: int) -> timedelta:
+    """`days` as a retention period, if it lies within the bounds; else `RetentionError`."""
+    if days < MINIMUM_RETENTION.days:
         raise RetentionError(
-            f"a retention period of {period.days} days is too short: records of an expiry "
+            f"a retention period of {days} days is too short: records of an expiry "
             f"cycle still running would be lost; use at least {MINIMUM_RETENTION.days} days"
         )
-    return period
+    if days > MAXIMUM_RETENTION.days:
+        raise RetentionError(
+            f"a retention period of {days} days is too long: use at most "
+            f"{MAXIMUM_RETENTION.days} days (100 years), which already keeps every record"
+        )
+    return timedelta(days=days)
 
 
 class RetentionPruner:
@@ -110,8 +126,7 @@ class RetentionPruner:
         """
         if now.tzinfo is None:
             raise RetentionError("now must be timezone-aware")
-        if older_than < MINIMUM_RETENTION:
-            raise RetentionError(f"retention must be at least {MINIMUM_RETENTION.days} days")
+        _check_period(older_than.days)  # whole days: under 90 is under 90 whole days
         cutoff = now - older_than
         deleted: dict[str, int] = {}
         for table in PRUNED_TABLES:

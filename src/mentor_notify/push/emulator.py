@@ -32,6 +32,8 @@ import h11
 import jwt
 import structlog
 
+from mentor_notify.push.kinds import token_format_problem
+
 log = structlog.get_logger(__name__)
 
 Answer = Literal["unregistered", "rate_limited", "unavailable", "internal", "slow", "drop"]
@@ -45,8 +47,6 @@ ANSWERS: tuple[Answer, ...] = (
 )
 _FCM_PATH = re.compile(r"^/v1/projects/(?P<project>[^/]+)/messages:send$")
 _APNS_PATH = re.compile(r"^/3/device/(?P<token>[^/?]*)$")
-_FCM_TOKEN = re.compile(r"^[A-Za-z0-9_:\-]{8,4096}$")
-_APNS_TOKEN = re.compile(r"^[0-9a-fA-F]{64,200}$")
 _H2_PREFACE = b"PRI * HTTP/2.0"
 # Scopes FCM accepts an access token for.
 _FCM_SCOPES = {
@@ -311,7 +311,8 @@ class Emulator:
         targets = [key for key in ("token", "topic", "condition") if key in message]
         if targets != ["token"]:
             raise _fcm_invalid("message", "Exactly one of token, topic or condition is required.")
-        if not isinstance(message["token"], str) or not _FCM_TOKEN.match(message["token"]):
+        # The token rule registration applies (one rule, so the two never disagree).
+        if not isinstance(message["token"], str) or token_format_problem("fcm", message["token"]):
             raise _fcm_invalid("message.token", "The registration token is not a valid FCM token.")
         data = message.get("data", {})
         if not isinstance(data, dict) or not all(
@@ -358,7 +359,7 @@ class Emulator:
                 uuid.UUID(headers["apns-id"])
             except ValueError:
                 return _apns_error(400, "BadMessageId")
-        if not _APNS_TOKEN.match(token):
+        if token_format_problem("apns", token):
             return _apns_error(400, "BadDeviceToken")
         if len(request.body) > 4096:
             return _apns_error(413, "PayloadTooLarge")

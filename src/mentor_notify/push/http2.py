@@ -22,6 +22,8 @@ import h2.events
 import h2.exceptions
 import h2.settings
 
+from mentor_notify.config import check_base_url
+
 
 def retry_after(value: str | None) -> timedelta | None:
     """A `Retry-After` header (seconds or an HTTP date) as a wait; None when absent or bad."""
@@ -90,9 +92,8 @@ class Http2Connection:
 
     def __init__(self, base_url: str, *, max_streams: int = 100, timeout: float = 30.0) -> None:
         """`base_url` is scheme, host and optional port, e.g. `https://fcm.googleapis.com`."""
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {base_url!r}")
+        parts = urlsplit(check_base_url(base_url))
+        assert parts.hostname is not None  # check_base_url refuses a URL without a host
         self._tls = parts.scheme == "https"
         self._host = parts.hostname
         self._port = parts.port or (443 if self._tls else 80)

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr
 
-from mentor_notify.config import ConfigurationError, Settings
+from mentor_notify.config import ConfigurationError, Settings, check_base_url
 from mentor_notify.db import Pool
 from mentor_notify.domain import Clock
 from mentor_notify.push.apns import ApnsSender, ProviderToken
@@ -82,7 +82,14 @@ def settings_for_emulator(
     settings: Settings, base_url: str, credentials: EmulatorCredentials | None = None
 ) -> Settings:
     """`settings` with both push services pointed at the emulator, with emulator credentials
-    (fresh ones unless given)."""
+    (fresh ones unless given). A `base_url` that is not an http(s) URL with a host raises
+    `PushConfigurationError`."""
+    # model_copy() does not validate, so the URL rule the settings apply to
+    # fcm_base_url and apns_base_url is applied here.
+    try:
+        check_base_url(base_url)
+    except ValueError as exc:
+        raise PushConfigurationError(f"the push emulator's address: {exc}") from None
     credentials = credentials or emulator_credentials(base_url)
     return settings.model_copy(
         update={

@@ -13,10 +13,10 @@ from uuid import UUID
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mentor_notify.db import translating
-from mentor_notify.push.kinds import Platform, Provider
+from mentor_notify.push.kinds import Platform, Provider, token_format_problem
 
 
 class DeviceTokenRegistration(BaseModel):
@@ -24,11 +24,25 @@ class DeviceTokenRegistration(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # FCM registration tokens and APNs device tokens are printable ASCII; anything
-    # else (a NUL byte, which PostgreSQL cannot store, or a space) is refused here.
-    token: str = Field(min_length=8, max_length=4096, pattern=r"^[\x21-\x7e]+$")
     platform: Platform
     provider: Provider = "fcm"
+    # Declared after provider, so its validator can read which service's format applies.
+    token: str = Field(
+        description="The device's push token: for FCM its registration token (8-4096 "
+        "printable ASCII characters), for APNs its device token in hexadecimal "
+        "(64-200 hex digits)."
+    )
+
+    @field_validator("token")
+    @classmethod
+    def _token_format(cls, token: str, info: ValidationInfo) -> str:
+        provider = info.data.get("provider")
+        if provider is None:  # an unknown provider: its own error says so
+            return token
+        problem = token_format_problem(provider, token)
+        if problem is not None:
+            raise ValueError(problem)  # never the token itself: it reaches a device
+        return token
 
 
 class DeviceTokenResponse(BaseModel):

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mentor_notify.db import Pool, translating
 from mentor_notify.domain import AsOf, Clock
+from mentor_notify.organisations import covered_organisations
 from mentor_notify.scenarios.models import ScenarioType
 
 log = structlog.get_logger(__name__)
@@ -111,7 +112,9 @@ class ScenarioEngine:
         the present moment). Rows are stamped and pushes made due on the real clock
         whatever `as_of` says. With `dry_run` everything runs and is rolled back;
         the counts say what would have been written. `run_id` (by default a new
-        one) is on every log entry of the run."""
+        one) is on every log entry of the run. Raises `UnknownOrganisation` for an
+        id or slug that matches no organisation, and `NoOrganisationVisible` when
+        it could see no organisation at all."""
         run_id = run_id or uuid4()
         as_of = as_of or AsOf.current(self._clock)
         scenarios = list(only or ScenarioType)
@@ -127,6 +130,9 @@ class ScenarioEngine:
             translating(),
         ):
             async with self._pool.connection() as conn:
+                # Refuses an unknown organisation, and a run that could see none.
+                await covered_organisations(conn, organisations)
+                await conn.commit()
                 if _NEEDS_ACTIVITY.intersection(scenarios):
                     await conn.execute("drop table if exists pg_temp.mentor_activity")
                     await conn.execute(_ACTIVITY, params)

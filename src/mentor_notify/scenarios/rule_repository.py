@@ -9,6 +9,7 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from mentor_notify.db import translating
+from mentor_notify.organisations import covered_organisations
 from mentor_notify.scenarios.rules import ScenarioRule, validate_rule
 
 _SQL = files("mentor_notify.scenarios").joinpath("sql")
@@ -31,7 +32,13 @@ class ScenarioRuleRepository:
         self._conn = conn
 
     async def list_rules(self, organisations: Sequence[str] | None = None) -> list[ListedRule]:
-        """Every rule (or those of the given organisation ids or slugs), defaults first."""
+        """Every rule (or those of the given organisation ids or slugs), defaults first.
+
+        An id or slug that matches no organisation raises `UnknownOrganisation`
+        (an empty list would read as "no rules there").
+        """
+        if organisations:
+            await covered_organisations(self._conn, organisations)
         with translating():
             cur = await self._conn.execute(
                 _LIST, {"only": list(organisations) if organisations else None}
