@@ -15,7 +15,8 @@ import pytest_asyncio
 from starlette.types import ASGIApp, Message
 
 from mentor_notify.api import DeviceTokenRegistration, DeviceTokenResponse, create_app
-from mentor_notify.api.app import ApiLimits, Readiness
+from mentor_notify.api.app import ApiLimits
+from mentor_notify.db.probe import Readiness
 from tests.api.credentials import bearer, legacy_authenticator, token
 from tests.api.fake_runner import RecordingRunner
 

@@ -5,16 +5,18 @@ SIGTERM with status 0."""
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 import httpx
 
-from mentor_notify.db import Pool
+from mentor_notify.db import Pool, SupabaseLayout
 from mentor_notify.domain import SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import open_senders
@@ -28,7 +30,7 @@ from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
 )
 from tests.integration.test_expiry_sweep import TODAY
 from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
-from tests.support import fetch_value, free_port
+from tests.support import add_migration, fetch_value, free_port, wait_until_answering
 
 
 class MovingClock:
@@ -149,7 +151,9 @@ async def _wait_for(check: Any) -> None:
             await asyncio.sleep(0.2)
 
 
-def worker_process(database_url: str, emulator: str, health_port: int) -> "subprocess.Popen[str]":
+def worker_process(
+    database_url: str, emulator: str, health_port: int, env: dict[str, str] | None = None
+) -> "subprocess.Popen[str]":
     return subprocess.Popen(
         [
             str(MENTOR_NOTIFY),
@@ -168,8 +172,17 @@ def worker_process(database_url: str, emulator: str, health_port: int) -> "subpr
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
-        env=os.environ | {"MENTOR_NOTIFY_LOG_FORMAT": "json"},
+        env=os.environ | {"MENTOR_NOTIFY_LOG_FORMAT": "json"} | (env or {}),
     )
+
+
+def copy_layout_with_extra_migration(layout: SupabaseLayout, root: Path) -> SupabaseLayout:
+    """The project's supabase/ folder under `root`, with one more (harmless) migration
+    than a database migrated from the project has."""
+    copied = SupabaseLayout(root / "supabase")
+    shutil.copytree(layout.root, copied.root)
+    add_migration(copied, "29991231000000_later.sql", "select 1;\n", "select 1;\n")
+    return copied
 
 
 async def health_of(port: int) -> dict[str, Any] | None:
@@ -216,3 +229,31 @@ async def test_two_worker_processes_deliver_everything_once_and_stop_on_sigterm(
     assert await notifications(own_pool) == 4
     assert all("Traceback" not in e for e in errors)
     assert all('"worker stopped"' in e for e in errors)
+
+
+def test_a_worker_on_an_unmigrated_database_is_alive_but_not_ready(
+    own_database_url: str,
+    supabase_layout: SupabaseLayout,
+    tmp_path: Path,
+    emulator_url: str,  # noqa: F811
+) -> None:
+    # The code knows one migration more than the database has: its schema is behind.
+    layout = copy_layout_with_extra_migration(supabase_layout, tmp_path)
+    port = free_port()
+    process = worker_process(
+        own_database_url, emulator_url, port, {"MENTOR_NOTIFY_SUPABASE_DIR": str(layout.root)}
+    )
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/livez", process)
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=60)
+
+    assert ready.status_code == health.status_code == 503
+    body = ready.json()
+    assert body["status"] == "degraded"
+    assert body["database"] is True
+    assert body["migrations_pending"] == ["29991231000000"]
+    assert "migrations pending" in body["reason"]

@@ -39,6 +39,7 @@ from mentor_notify.api.signing_keys import SigningKeysUnavailable
 from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError
 from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
+from mentor_notify.db.probe import Readiness
 from mentor_notify.expiry import UnknownOrganisation
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
@@ -79,20 +80,6 @@ class Liveness(BaseModel):
 
     status: Literal["ok"]
     version: str
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """What a readiness check found."""
-
-    database: bool
-    migrations_pending: list[str] | None = None
-    reason: str | None = None
-
-    @property
-    def ready(self) -> bool:
-        """Ready to serve: the database answers and no migration is pending."""
-        return self.database and not self.migrations_pending and self.reason is None
 
 
 class ReadinessCheck(Protocol):

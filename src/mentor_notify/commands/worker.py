@@ -12,6 +12,7 @@ from mentor_notify.commands import common
 from mentor_notify.commands.http_server import HttpServer
 from mentor_notify.config import ConfigurationError
 from mentor_notify.db import open_pool
+from mentor_notify.db.probe import DatabaseProbe
 from mentor_notify.domain import SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.senders import (
@@ -74,12 +75,19 @@ def worker(
     if emulator is not None:
         settings = settings_for_emulator(settings, emulator)
     clock = SystemClock()
+    layout = common.layout(ctx)
 
     async def work(url: str) -> None:
         async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
             dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "worker")
+            probe = DatabaseProbe(url, layout, answer_within=settings.api_health_timeout_seconds)
             service = Worker(
-                pool, clock, dispatcher, run_at=at, check_every=timedelta(seconds=check_every)
+                pool,
+                clock,
+                dispatcher,
+                run_at=at,
+                check_every=timedelta(seconds=check_every),
+                probe=probe,
             )
             stop = asyncio.Event()
             health = (
@@ -96,10 +104,13 @@ def worker(
             loop = asyncio.get_running_loop()
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(signum, shut_down)
-            if health is None:
-                await service.run(stop)
-            else:
-                await asyncio.gather(service.run(stop), health.serve())
+            try:
+                if health is None:
+                    await service.run(stop)
+                else:
+                    await asyncio.gather(service.run(stop), health.serve())
+            finally:
+                await probe.close()
 
     try:
         common.run_with_database(ctx, work)

@@ -1,4 +1,4 @@
-"""The worker's health endpoint, for a load balancer, systemd or a monitor."""
+"""The worker's health endpoints, for a load balancer, systemd or a monitor."""
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -8,15 +8,29 @@ from mentor_notify.worker.worker import Worker, WorkerHealth
 
 
 def create_health_app(worker: Worker) -> FastAPI:
-    """GET /healthz: 200 with what the worker has done while its database answers, else 503."""
+    """GET /livez (the process is up), GET /readyz and GET /healthz (200 with what the
+    worker has done while its database answers and is migrated, else 503 with the
+    reason)."""
     app = FastAPI(title="mentor-notify worker", version=__version__, docs_url=None)
+
+    @app.get("/livez")
+    async def livez() -> dict[str, str]:
+        """The process is up; the database is not asked."""
+        return {"status": "ok", "version": __version__}
+
+    async def readiness() -> JSONResponse:
+        health = await worker.health()
+        ready = health.status == "ok"
+        return JSONResponse(health.model_dump(mode="json"), status_code=200 if ready else 503)
+
+    @app.get("/readyz", responses={503: {"model": WorkerHealth}})
+    async def readyz() -> JSONResponse:
+        """Database reachable and migrated, the latest cycle per organisation, pushes sent."""
+        return await readiness()
 
     @app.get("/healthz", responses={503: {"model": WorkerHealth}})
     async def healthz() -> JSONResponse:
-        """Liveness, database reachability, the latest cycle per organisation, pushes sent."""
-        health = await worker.health()
-        return JSONResponse(
-            health.model_dump(mode="json"), status_code=200 if health.database else 503
-        )
+        """The same as /readyz (kept for existing monitors)."""
+        return await readiness()
 
     return app

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.daily import DailyCycle
 from mentor_notify.db import Pool, database_answers, translating
+from mentor_notify.db.probe import DatabaseProbe, Readiness
 from mentor_notify.domain import AsOf, Clock
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.worker.schedule import (
@@ -60,6 +61,8 @@ class WorkerHealth(BaseModel):
 
     status: str
     database: bool
+    migrations_pending: list[str] | None = None
+    reason: str | None = None
     started_at: datetime
     last_check_at: datetime | None
     draining: bool
@@ -79,6 +82,7 @@ class Worker:
         run_at: time = DEFAULT_RUN_AT,
         check_every: timedelta = timedelta(seconds=30),
         retry_failed_after: timedelta = timedelta(minutes=10),
+        probe: DatabaseProbe | None = None,
     ) -> None:
         """Run each organisation's cycle at `run_at` local time, looking every
         `check_every`; a failed cycle is tried again after `retry_failed_after`.
@@ -89,6 +93,7 @@ class Worker:
         self._run_at = run_at
         self._check_every = check_every
         self._retry_failed_after = retry_failed_after
+        self._probe = probe
         self._last_run: dict[UUID, date] = {}
         self._retry_at: dict[UUID, datetime] = {}
         self._latest: dict[UUID, CycleRun] = {}
@@ -128,11 +133,20 @@ class Worker:
         log.info("worker stopped", **self._dispatched.model_dump(exclude={"by_organisation"}))
 
     async def health(self) -> WorkerHealth:
-        """Whether the worker can reach its database, and what it has done."""
-        database = await database_answers(self._pool)
+        """Whether the worker's database answers and is migrated (with the reason when
+        not), and what the worker has done."""
+        if self._probe is not None:
+            readiness = await self._probe.check()
+        else:
+            answers = await database_answers(self._pool)
+            readiness = Readiness(
+                answers, reason=None if answers else "the database does not answer"
+            )
         return WorkerHealth(
-            status="ok" if database else "degraded",
-            database=database,
+            status="ok" if readiness.ready else "degraded",
+            database=readiness.database,
+            migrations_pending=readiness.migrations_pending,
+            reason=readiness.reason,
             started_at=self._started_at,
             last_check_at=self._last_check_at,
             draining=self._draining,
