@@ -1,20 +1,23 @@
-"""`push dispatch` rides out its database restarting and being away for a while: it says
-so in its log, waits, and delivers what comes due once the database is back. On a
-PostgreSQL cluster the test makes, stops and starts itself, never the shared server."""
+"""`push dispatch`, `serve` and the worker ride out their database restarting and being
+away for a while: they say so (log, readiness), wait, and carry on once it is back. On
+a PostgreSQL cluster the test makes, stops and starts itself, never the shared server."""
 
 import asyncio
 import json
 import os
 import signal
 import subprocess
+import time
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 import pytest_asyncio
 
 from mentor_notify.config import Settings
 from mentor_notify.db import SupabaseLayout, connect, open_pool
 from mentor_notify.expiry import ExpirySweep
+from tests.api.credentials import SERVE_ENV, SERVICE
 from tests.expiry_world import build_world
 from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
     MENTOR_NOTIFY,
@@ -22,7 +25,8 @@ from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
     emulator_url,
 )
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
-from tests.support import Cluster, own_cluster, run_migrations
+from tests.integration.test_worker import worker_process
+from tests.support import Cluster, free_port, own_cluster, run_migrations, wait_until_answering
 
 
 @pytest.fixture
@@ -118,3 +122,67 @@ async def test_dispatch_rides_out_a_restart_and_an_outage(
     assert sum(deliveries(emulator_url)["counts"].values()) == first + second + third
     assert "database unreachable; dispatch waits" in events
     assert "database reachable again; dispatch resumes" in events
+
+
+def _answer(url: str) -> int | None:
+    try:
+        return httpx.get(url, timeout=5).status_code
+    except httpx.TransportError:
+        return None
+
+
+def _until_status(url: str, status: int) -> None:
+    deadline = time.monotonic() + 60
+    while _answer(url) != status:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer {status} within 60 s")
+        time.sleep(0.5)
+
+
+def _until_status_of_post(url: str, status: int) -> None:
+    deadline = time.monotonic() + 60
+    while httpx.post(url, json={}, headers=SERVICE, timeout=30).status_code != status:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer {status} within 60 s")
+        time.sleep(0.5)
+
+
+def test_serve_and_the_worker_ride_out_a_restart_and_an_outage(
+    cluster: Cluster,
+    migrated: str,
+    emulator_url: str,  # noqa: F811
+) -> None:
+    api_port, worker_port = free_port(), free_port()
+    env = os.environ | SERVE_ENV
+    serve = subprocess.Popen(
+        [str(MENTOR_NOTIFY), "--database-url", migrated, "serve", "--port", str(api_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    worker = worker_process(migrated, emulator_url, worker_port)
+    api, work = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{worker_port}"
+    try:
+        wait_until_answering(f"{api}/livez", serve)
+        wait_until_answering(f"{work}/livez", worker)
+        _until_status(f"{api}/readyz", 200)
+        _until_status(f"{work}/readyz", 200)
+        cluster.ctl("stop", "--mode", "fast")
+        _until_status(f"{api}/readyz", 503)
+        _until_status(f"{work}/readyz", 503)
+        alive = (serve.poll(), worker.poll()) == (None, None)
+        cluster.ctl("start")
+        _until_status(f"{api}/readyz", 200)
+        _until_status(f"{work}/readyz", 200)
+        # The pool's connections died with the server; the next requests get new ones.
+        _until_status_of_post(f"{api}/functions/v1/dispatch", 200)
+    finally:
+        for process in (serve, worker):
+            process.send_signal(signal.SIGTERM)
+        serve_err = serve.communicate(timeout=60)[1]
+        worker_err = worker.communicate(timeout=60)[1]
+
+    assert alive
+    assert serve.returncode == 0, serve_err[-2000:]
+    assert worker.returncode == 0, worker_err[-2000:]
