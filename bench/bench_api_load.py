@@ -12,10 +12,13 @@ user's HS256 access token.
 
 A step *holds* when p99 of the answered-201 latencies is under 100 ms and at least
 99.9 % of the requests were answered 201. The sustained rate of a configuration is
-the highest offered rate whose step held; the steps stop after two in a row fail.
+the highest offered rate up to which every step held; the steps stop after two in a
+row fail.
 Per step it reports the achieved rate, p50/p90/p99/max, 503s (shed), other
 failures, and the CPU time per request of the server processes, of PostgreSQL's
-processes and of the load client itself (from /proc, so where the two cores go).
+processes and of the load client itself (from /proc, so where the two cores go),
+and how much CPU other processes took meanwhile: a step disturbed by more than
+``--max-other-load`` cores is taken again (``--retries``).
 
 Then one step at ``--overload-rate`` against one process with the in-flight limit
 (``MENTOR_NOTIFY_API_MAX_IN_FLIGHT``, default as configured) and without it (0):
@@ -87,6 +90,7 @@ class Step:
     server_cpu_share: float
     other_cpu_share: float
     statuses: dict[str, int] = field(default_factory=dict)
+    attempts: int = 1
 
     @property
     def held(self) -> bool:
@@ -416,10 +420,26 @@ def show(s: Step) -> None:
         f"max={s.max_ms} ms shed={s.shed} other={s.other} lag={s.client_lag_max_ms} ms "
         f"cpu/req server={s.server_cpu_ms_per_request} pg={s.postgres_cpu_ms_per_request} "
         f"client={s.client_cpu_ms_per_request} ms; other load {s.other_cpu_share} cores "
+        f"(attempt {s.attempts}) "
         f"{'HELD' if s.held else 'missed'}",
         file=sys.stderr,
         flush=True,
     )
+
+
+def measured(target: Target, tokens: list[str], rate: float, tag: str, args: Any) -> Step:
+    """A step, taken again (up to `--retries` times, after a pause) while other work
+    on the machine took more than `--max-other-load` cores during it: on two cores a
+    neighbour's test run decides the result otherwise. The last attempt counts,
+    disturbed or not, and says so."""
+    for attempt in range(args.retries + 1):
+        result = step(target, tokens, rate, args.seconds, f"{tag}a{attempt}", args)
+        result.attempts = attempt + 1
+        show(result)
+        if result.other_cpu_share <= args.max_other_load:
+            break
+        time.sleep(args.pause * 5)
+    return result
 
 
 def sweep(url: str, tokens: list[str], workers: int, args: Any, run: int) -> list[Step]:
@@ -431,8 +451,7 @@ def sweep(url: str, tokens: list[str], workers: int, args: Any, run: int) -> lis
         step(target, tokens, 50, 3, f"r{run}w{workers}warm", args)
         missed_in_a_row = 0
         for rate in args.rates:
-            result = step(target, tokens, rate, args.seconds, f"r{run}w{workers}s{rate:g}", args)
-            show(result)
+            result = measured(target, tokens, rate, f"r{run}w{workers}s{rate:g}", args)
             steps.append(result)
             missed_in_a_row = 0 if result.held else missed_in_a_row + 1
             if missed_in_a_row == 2:
@@ -442,8 +461,14 @@ def sweep(url: str, tokens: list[str], workers: int, args: Any, run: int) -> lis
 
 
 def sustained(steps: list[Step]) -> float:
-    held = [s.offered_rate for s in steps if s.held]
-    return max(held) if held else 0.0
+    """The highest offered rate below which every step held (a step that holds
+    after one that missed does not count: the rate was not sustained reliably)."""
+    rate = 0.0
+    for s in steps:
+        if not s.held:
+            break
+        rate = s.offered_rate
+    return rate
 
 
 def machine() -> dict[str, Any]:
@@ -477,6 +502,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pause", type=float, default=2.0, help="idle seconds between steps")
     parser.add_argument("--timeout", type=float, default=10.0, help="per request, seconds")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--max-other-load",
+        type=float,
+        default=0.2,
+        help="cores other processes may use during a step before it is taken again",
+    )
+    parser.add_argument("--retries", type=int, default=3, help="of a disturbed step")
     parser.add_argument(
         "--client",
         choices=("raw", "httpx"),
@@ -530,9 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         reset(url)
         with serving(url, workers, limit) as target:
             step(target, tokens, 50, 3, f"o{limit}warm", args)
-            result = step(target, tokens, overload, args.seconds, f"overload-{limit}", args)
-            show(result)
-            shedding.append(result)
+            shedding.append(measured(target, tokens, overload, f"overload-{limit}", args))
 
     figures: dict[str, Any] = {
         "date": datetime.now(UTC).date().isoformat(),
