@@ -33,6 +33,7 @@ class BlockingRunner(RecordingRunner):
         self.entered = asyncio.Event()
         self.release = asyncio.Event()
         self.health_blocks = False
+        self.health_fails = False
 
     async def register_device_token(
         self, user_id: UUID, registration: DeviceTokenRegistration
@@ -44,6 +45,8 @@ class BlockingRunner(RecordingRunner):
     async def healthy(self) -> bool:
         if self.health_blocks:
             await asyncio.Event().wait()  # a database that never answers
+        if self.health_fails:
+            raise RuntimeError("the check itself broke")
         return await super().healthy()
 
 
@@ -263,6 +266,18 @@ async def test_readiness_answers_while_the_database_hangs(
         assert answer.status_code == 503
         assert answer.json()["database"] is False
         assert "did not answer within 0.2 s" in answer.json()["reason"]
+
+
+@bounded
+async def test_a_failing_check_is_not_ready_rather_than_an_error(
+    client: httpx.AsyncClient, runner: BlockingRunner
+) -> None:
+    runner.health_fails = True
+
+    answer = await client.get("/readyz")
+
+    assert answer.status_code == 503
+    assert answer.json()["reason"] == "the database check failed; see the server log"
 
 
 class Schema:

@@ -277,8 +277,8 @@ class BindRunId:
     X-Run-Id, so a caller's report can be matched with the server's log.
 
     Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware
-    runs every request through an extra task and memory streams, which cost about a
-    third of the server's CPU per device-token registration (bench_api_load.py).
+    runs every request through an extra task and memory streams, which cost a fifth
+    of the server's CPU per device-token registration (BENCHMARKS.md).
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -318,6 +318,10 @@ class _RunnerReadiness:
                 answers = await self._runner.healthy()
         except TimeoutError:
             return Readiness(False, reason=f"the database did not answer within {self._timeout} s")
+        except Exception:
+            # A check that fails says no more than one that answers no.
+            log.exception("the health check failed")
+            return Readiness(False, reason="the database check failed; see the server log")
         return Readiness(answers, reason=None if answers else "the database does not answer")
 
 
