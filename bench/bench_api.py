@@ -36,7 +36,7 @@ from uuid import uuid4
 
 import httpx
 
-from bench_expiry import TODAY, ensure_database
+from bench_expiry import ensure_database
 from bench_push import MENTOR_NOTIFY, free_port, wait_until_answering
 from mentor_notify.api.jobs import DispatchRequest, ExpiryRequest
 from mentor_notify.api.runner import DatabaseJobRunner
@@ -47,6 +47,9 @@ from mentor_notify.logging import configure_logging
 
 SECRET = "bench-jwt-secret-long-enough-for-hs256-signatures"
 API_KEY = "bench-api-key-long-enough-0123456789abcdef"
+# The re-check runs as of the real today (the API and the CLI refuse business dates
+# years away from it), the same date in-process and over HTTP.
+TODAY = SystemClock().now().date()
 JOBS = {
     "certificate-expiry": {"today": TODAY.isoformat()},
     "dispatch": {},
