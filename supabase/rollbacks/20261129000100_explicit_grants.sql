@@ -34,25 +34,25 @@ revoke insert (user_id, muted_categories, window_start, window_end)
 revoke update (muted_categories, window_start, window_end, updated_at)
   on public.push_preferences from authenticated;
 
-grant execute on function
-  private.is_valid_timezone(text),
-  private.is_valid_expiry_thresholds(integer[]),
-  private.is_known_certificate_type(text),
-  private.is_valid_renewal_history(jsonb),
-  private.is_day_count(jsonb),
-  private.contains_personal_data(jsonb),
-  private.text_contains_personal_data(text),
-  private.is_national_identity_number(text),
-  private.scenario_rule_problem(text, jsonb, jsonb)
-to public;
-revoke execute on function
-  private.is_valid_timezone(text),
-  private.is_valid_expiry_thresholds(integer[]),
-  private.is_known_certificate_type(text),
-  private.is_valid_renewal_history(jsonb),
-  private.is_day_count(jsonb),
-  private.contains_personal_data(jsonb),
-  private.text_contains_personal_data(text),
-  private.is_national_identity_number(text),
-  private.scenario_rule_problem(text, jsonb, jsonb)
-from authenticated, service_role;
+-- The CHECK validators: executable by anyone again (PostgreSQL's default), no
+-- longer granted to the API roles by name.
+do $$
+declare
+  validator regprocedure;
+begin
+  foreach validator in array array[
+    'private.is_valid_timezone(text)',
+    'private.is_valid_expiry_thresholds(integer[])',
+    'private.is_known_certificate_type(text)',
+    'private.is_valid_renewal_history(jsonb)',
+    'private.is_day_count(jsonb)',
+    'private.contains_personal_data(jsonb)',
+    'private.text_contains_personal_data(text)',
+    'private.is_national_identity_number(text)',
+    'private.scenario_rule_problem(text, jsonb, jsonb)'
+  ]::regprocedure[] loop
+    execute format('grant execute on function %s to public', validator);
+    execute format('revoke execute on function %s from authenticated, service_role', validator);
+  end loop;
+end
+$$;
