@@ -2,7 +2,6 @@
 what, then run it again and show that nothing new went out."""
 
 from datetime import date
-from importlib.resources import files
 from typing import Any
 from uuid import UUID
 
@@ -13,12 +12,13 @@ from pydantic import BaseModel, ConfigDict
 from mentor_notify.config import Settings
 from mentor_notify.daily import CycleProgress, DailyCycle, DailyResult
 from mentor_notify.db import Pool, translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.emulator import Emulator, EmulatorServer
 from mentor_notify.push.senders import open_senders, settings_for_emulator
 
-_RECEIVED_SQL = files("mentor_notify.demo").joinpath("sql/received.sql").read_text("utf-8")
+_RECEIVED_SQL = load_sql("mentor_notify.demo", "received")
 
 
 class Received(BaseModel):

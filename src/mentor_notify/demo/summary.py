@@ -1,7 +1,6 @@
 """A per-organisation summary of what the database holds, for the demo."""
 
 from datetime import date, datetime
-from importlib.resources import files
 from typing import Any
 from uuid import UUID
 
@@ -10,8 +9,9 @@ from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import translating
+from mentor_notify.db.sql_files import load_sql
 
-_SUMMARY_SQL = files("mentor_notify.demo").joinpath("sql/summary.sql").read_text(encoding="utf-8")
+_SUMMARY_SQL = load_sql("mentor_notify.demo", "summary")
 
 
 class OrganisationSummary(BaseModel):

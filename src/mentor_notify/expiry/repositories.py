@@ -8,19 +8,18 @@ layer's `DatabaseError` family, never raw driver exceptions.
 
 import json
 from collections.abc import Sequence
-from importlib.resources import files
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from mentor_notify.db import translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import Clock
 from mentor_notify.expiry.orchestrator import ExpiryNotice, PushRequest, StoredNotice
 
-_SQL = files("mentor_notify.expiry").joinpath("sql")
-_FIND_EXISTING = _SQL.joinpath("find_existing.sql").read_text("utf-8")
-_INSERT_NOTICES = _SQL.joinpath("insert_notices.sql").read_text("utf-8")
-_ENQUEUE = _SQL.joinpath("enqueue.sql").read_text("utf-8")
+_FIND_EXISTING = load_sql("mentor_notify.expiry", "find_existing")
+_INSERT_NOTICES = load_sql("mentor_notify.expiry", "insert_notices")
+_ENQUEUE = load_sql("mentor_notify.expiry", "enqueue")
 
 
 def _json(models: Sequence[ExpiryNotice] | Sequence[PushRequest]) -> str:

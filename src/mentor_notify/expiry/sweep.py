@@ -31,7 +31,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from importlib.resources import files
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -40,6 +39,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
 from mentor_notify.db import DatabaseError, Pool, translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock, Tier, validate_thresholds
 from mentor_notify.expiry.models import (
     FailedRecord,
@@ -60,22 +60,16 @@ EXPIRY_LOCK_CLASS = 0x4D4E0001
 # Ticket 001 (risk 3): renewal histories longer than this are reported.
 RENEWAL_HISTORY_WARNING = 500
 
-_SQL = files("mentor_notify.expiry").joinpath("sql")
 
-
-def _sql(name: str) -> str:
-    return _SQL.joinpath(f"{name}.sql").read_text("utf-8")
-
-
-_CANDIDATES = _sql("candidates")
-_RECIPIENTS = _sql("recipients")
-_TIER_COUNTS = _sql("tier_counts")
-_MISSING = _sql("missing_coordinators")
-_LARGE = _sql("large_histories")
-_PLANNED = _sql("planned")
-_DELIVER = _sql("deliver")
-_MARK_SENT = _sql("mark_sent")
-_DIRECTORY = _sql("directory")
+_CANDIDATES = load_sql("mentor_notify.expiry", "candidates")
+_RECIPIENTS = load_sql("mentor_notify.expiry", "recipients")
+_TIER_COUNTS = load_sql("mentor_notify.expiry", "tier_counts")
+_MISSING = load_sql("mentor_notify.expiry", "missing_coordinators")
+_LARGE = load_sql("mentor_notify.expiry", "large_histories")
+_PLANNED = load_sql("mentor_notify.expiry", "planned")
+_DELIVER = load_sql("mentor_notify.expiry", "deliver")
+_MARK_SENT = load_sql("mentor_notify.expiry", "mark_sent")
+_DIRECTORY = load_sql("mentor_notify.expiry", "directory")
 _LOCK = "select pg_advisory_xact_lock(%(lock_class)s, hashtext(%(lock_key)s))"
 
 # Slices an organisation is swept in, side by side: one per server core of the

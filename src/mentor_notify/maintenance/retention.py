@@ -17,13 +17,13 @@ left.
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib.resources import files
 
 import structlog
 from psycopg import sql
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import DatabaseError, Pool, translating
+from mentor_notify.db.sql_files import load_sql
 
 log = structlog.get_logger(__name__)
 
@@ -36,7 +36,7 @@ MINIMUM_RETENTION = timedelta(days=90)
 # the calendar, where 99999y would overflow it.
 MAXIMUM_RETENTION = timedelta(days=100 * 365)
 
-_BATCH_SQL = files("mentor_notify.maintenance").joinpath("sql/prune_batch.sql").read_text("utf-8")
+_BATCH_SQL = load_sql("mentor_notify.maintenance", "prune_batch")
 
 _UNITS = {"d": 1, "w": 7, "mo": 30, "y": 365}
 _RETENTION = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>d|w|mo|y)\s*$")

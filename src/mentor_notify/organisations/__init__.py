@@ -9,7 +9,6 @@ bad input is refused the same way, in the same words, everywhere.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from typing import Any
 from uuid import UUID
 
@@ -17,10 +16,10 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from mentor_notify.db import DatabaseError, translating
+from mentor_notify.db.sql_files import load_sql
 
-_SQL = files("mentor_notify.organisations").joinpath("sql")
-_COVERED = _SQL.joinpath("covered.sql").read_text("utf-8")
-_WHY_NONE = _SQL.joinpath("why_none.sql").read_text("utf-8")
+_COVERED = load_sql("mentor_notify.organisations", "covered")
+_WHY_NONE = load_sql("mentor_notify.organisations", "why_none")
 
 
 class UnknownOrganisation(DatabaseError):

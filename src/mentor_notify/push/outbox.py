@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib.resources import files
 from typing import Any, Literal
 from uuid import UUID
 
@@ -23,17 +22,17 @@ from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool, translating
 from mentor_notify.db.errors import ConnectionFailed, TransactionConflict
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.push.kinds import Provider
 
 log = structlog.get_logger(__name__)
 
-_SQL = files("mentor_notify.push").joinpath("sql")
-_CLAIM = _SQL.joinpath("claim.sql").read_text("utf-8")
-_RECORD = _SQL.joinpath("record.sql").read_text("utf-8")
-_DEAD = _SQL.joinpath("dead.sql").read_text("utf-8")
-_RETRY = _SQL.joinpath("retry.sql").read_text("utf-8")
-_RENEW = _SQL.joinpath("renew.sql").read_text("utf-8")
-_DELETE_TOKENS = _SQL.joinpath("delete_tokens.sql").read_text("utf-8")
+_CLAIM = load_sql("mentor_notify.push", "claim")
+_RECORD = load_sql("mentor_notify.push", "record")
+_DEAD = load_sql("mentor_notify.push", "dead")
+_RETRY = load_sql("mentor_notify.push", "retry")
+_RENEW = load_sql("mentor_notify.push", "renew")
+_DELETE_TOKENS = load_sql("mentor_notify.push", "delete_tokens")
 _CONFLICT_ATTEMPTS = 5
 # How long settling waits for a database that went away (a restart) before
 # giving up: the outcomes are the only record of sends already made.

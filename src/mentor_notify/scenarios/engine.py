@@ -20,7 +20,6 @@ and a second run in the same window records nothing.
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from importlib.resources import files
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -30,23 +29,18 @@ from psycopg.rows import DictRow
 from pydantic import BaseModel, ConfigDict, Field
 
 from mentor_notify.db import Pool, translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
 from mentor_notify.organisations import covered_organisations
 from mentor_notify.scenarios.models import ScenarioType
 
 log = structlog.get_logger(__name__)
 
-_SQL = files("mentor_notify.scenarios").joinpath("sql")
 
-
-def _sql(name: str) -> str:
-    return _SQL.joinpath(f"{name}.sql").read_text("utf-8")
-
-
-_MENTORS = _sql("scenario_mentors")
-_ACTIVITY = _sql("mentor_activity")
-_DELIVER = _sql("deliver_hits")
-_HITS = {t: _sql(f"hits_{t.value}") for t in ScenarioType}
+_MENTORS = load_sql("mentor_notify.scenarios", "scenario_mentors")
+_ACTIVITY = load_sql("mentor_notify.scenarios", "mentor_activity")
+_DELIVER = load_sql("mentor_notify.scenarios", "deliver_hits")
+_HITS = {t: load_sql("mentor_notify.scenarios", f"hits_{t.value}") for t in ScenarioType}
 _NEEDS_ACTIVITY = {ScenarioType.INACTIVITY, ScenarioType.MILESTONE, ScenarioType.WELCOME_BACK}
 
 

@@ -9,7 +9,6 @@ translation, the table, column and rule; the original is its `__cause__`.
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from importlib.resources import files
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -18,6 +17,7 @@ from psycopg.types.json import Jsonb
 from pydantic import ValidationError
 
 from mentor_notify.db import DatabaseError, translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.privacy import PersonalDataError, ensure_no_personal_data
 from mentor_notify.scenarios.models import (
     NewScenarioNotification,
@@ -25,10 +25,9 @@ from mentor_notify.scenarios.models import (
     ScenarioType,
 )
 
-_SQL = files("mentor_notify.scenarios").joinpath("sql")
-_INSERT = _SQL.joinpath("insert_notification.sql").read_text("utf-8")
-_LAST_SENT_MANY = _SQL.joinpath("last_sent_many.sql").read_text("utf-8")
-_MILESTONES_MANY = _SQL.joinpath("milestones_many.sql").read_text("utf-8")
+_INSERT = load_sql("mentor_notify.scenarios", "insert_notification")
+_LAST_SENT_MANY = load_sql("mentor_notify.scenarios", "last_sent_many")
+_MILESTONES_MANY = load_sql("mentor_notify.scenarios", "milestones_many")
 
 
 class ScenarioRepositoryError(DatabaseError):

@@ -1,7 +1,6 @@
 """`ScenarioRuleRepository`: reading and writing scenario rules, validated on the way in."""
 
 from collections.abc import Sequence
-from importlib.resources import files
 from uuid import UUID
 
 from psycopg import AsyncConnection
@@ -9,12 +8,12 @@ from psycopg.rows import DictRow
 from psycopg.types.json import Jsonb
 
 from mentor_notify.db import translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.organisations import covered_organisations
 from mentor_notify.scenarios.rules import ScenarioRule, validate_rule
 
-_SQL = files("mentor_notify.scenarios").joinpath("sql")
-_LIST = _SQL.joinpath("list_rules.sql").read_text("utf-8")
-_SAVE = _SQL.joinpath("save_rule.sql").read_text("utf-8")
+_LIST = load_sql("mentor_notify.scenarios", "list_rules")
+_SAVE = load_sql("mentor_notify.scenarios", "save_rule")
 
 
 class ListedRule(ScenarioRule):

@@ -11,7 +11,6 @@ Stopping (SIGTERM) lets the cycle in progress and the sends in flight finish.
 import asyncio
 import contextlib
 from datetime import date, datetime, time, timedelta
-from importlib.resources import files
 from typing import Literal
 from uuid import UUID
 
@@ -21,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from mentor_notify.daily import DailyCycle
 from mentor_notify.db import Pool, database_answers, translating
 from mentor_notify.db.probe import DatabaseProbe, Readiness
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.worker.schedule import (
@@ -32,7 +32,7 @@ from mentor_notify.worker.schedule import (
 
 log = structlog.get_logger(__name__)
 
-_ORGANISATIONS = files("mentor_notify.worker").joinpath("sql/organisations.sql").read_text("utf-8")
+_ORGANISATIONS = load_sql("mentor_notify.worker", "organisations")
 
 # First key of the per-organisation advisory lock held while a worker runs that
 # organisation's cycle (the expiry sweep uses 0x4D4E0001 inside its transactions).
