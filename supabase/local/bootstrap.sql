@@ -36,8 +36,6 @@ begin
 exception when duplicate_object then null;
 end
 $$;
-alter role anon inherit;
-alter role anon set statement_timeout = '3s';
 
 do $$
 begin
@@ -47,8 +45,6 @@ begin
 exception when duplicate_object then null;
 end
 $$;
-alter role authenticated inherit;
-alter role authenticated set statement_timeout = '8s';
 
 -- service_role is what trusted back-end code uses: it bypasses RLS, exactly
 -- like Supabase's, so jobs written against it behave the same in both places.
@@ -60,7 +56,33 @@ begin
 exception when duplicate_object then null;
 end
 $$;
-alter role service_role inherit;
+
+-- Attributes and timeouts are set only where they differ: roles are shared by
+-- every database of the cluster, and an unconditional ALTER ROLE from two
+-- bootstraps at once fails with "tuple concurrently updated".
+do $$
+declare
+  api_role record;
+begin
+  for api_role in
+    select r.rolname, r.rolinherit, wanted.timeout,
+           (select s.setconfig
+            from pg_catalog.pg_db_role_setting s
+            where s.setrole = r.oid and s.setdatabase = 0) as settings
+    from pg_catalog.pg_roles r
+    join (values ('anon', '3s'), ('authenticated', '8s'), ('service_role', null))
+      as wanted (rolname, timeout) on wanted.rolname = r.rolname
+  loop
+    if not api_role.rolinherit then
+      execute format('alter role %I inherit', api_role.rolname);
+    end if;
+    if api_role.timeout is not null
+       and not coalesce('statement_timeout=' || api_role.timeout = any (api_role.settings), false) then
+      execute format('alter role %I set statement_timeout = %L', api_role.rolname, api_role.timeout);
+    end if;
+  end loop;
+end
+$$;
 
 -- Tests (pgTAP and pytest) impersonate users the way PostgREST does, with
 -- `SET LOCAL ROLE authenticated`. On Supabase `postgres` is a member of the
