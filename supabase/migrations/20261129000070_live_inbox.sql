@@ -1,4 +1,4 @@
--- The in-app inbox (public.notifications), live and countable:
+-- Baseline 7/7: the in-app inbox (public.notifications), live and countable:
 --
 --   1. Live updates without polling. Each signed-in person receives the
 --      changes of their own inbox on the private Realtime channel
@@ -29,7 +29,7 @@
 -- Idempotent: `if not exists`, `create or replace`, and `drop ... if exists`
 -- before every trigger and policy. It grants nothing: the app already holds
 -- SELECT on notifications and UPDATE of seen_at/read_at/archived_at
--- (20261129000100_explicit_grants.sql), and realtime.messages and its
+-- (20261129000040_notifications_and_push.sql), and realtime.messages and its
 -- privileges belong to the platform.
 
 -- ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
--- Rollback of 20261122000200_certifications: removes the expiry notice log,
+-- Rollback of 20261129000030_certifications: removes the expiry notice log,
 -- the sweep's tracking table and the certificate record, with their triggers.
 drop table if exists public.cert_notification_log;
 drop table if exists public.certification_expiry_tracking;

@@ -1,4 +1,4 @@
--- Rollback of 20261129000200_live_inbox: the inbox is no longer broadcast
+-- Rollback of 20261129000070_live_inbox: the inbox is no longer broadcast
 -- (triggers, their function and the channel policy go) and the badge index is
 -- removed. Guarded like the migration, so it applies where Realtime does not
 -- exist, and idempotent.

@@ -1,13 +1,62 @@
--- Organisations, chapters, people and their roles: the tenancy every
--- notification table hangs from. Idempotent: every statement is guarded so a
--- second application is harmless.
+-- Baseline 1/7: organisations, chapters, people and their roles, the tenancy
+-- every notification table hangs from; each organisation's notification
+-- settings (expiry thresholds, push send window); the private schema with the
+-- validators and row-level-security helpers; the API roles' default privileges.
+--
+-- This baseline (20261129000010..0070) replaces the unreleased history
+-- 20261122000100..20261129000200 (see README, "Where to read the schema"):
+-- each object is defined once, here, in its final form. Idempotent: every
+-- statement is guarded or repeatable, so a second application is harmless.
 
 -- Helpers used by row-level security live outside the API-exposed schemas so
 -- PostgREST never publishes them as RPC endpoints.
 create schema if not exists private;
 comment on schema private is
   'mentor-notify internals: row-level-security helpers and trigger functions, never exposed through the API.';
-grant usage on schema private to anon, authenticated, service_role;
+-- anon calls nothing in private: its only policy compares a column with now().
+grant usage on schema private to authenticated, service_role;
+
+-- Explicit, least-privilege grants for the API roles. Supabase no longer
+-- grants the API roles anything on new tables in public. New projects since
+-- 2026-05-30, and every project for tables created since 2026-10-30, start
+-- with no privileges for anon, authenticated and service_role (Supabase
+-- changelog, 2026-04-28, "New tables in the public schema will no longer be
+-- exposed to the Data API automatically"; checked 2026-11-29). Without the
+-- grants each table of this baseline makes, the app gets 42501 on every table
+-- and row-level security is never reached. The old defaults were also too
+-- broad (TRUNCATE and TRIGGER for anon), so every table first has every API
+-- role privilege taken away and then gets exactly what is needed; that works
+-- the same on any project, old or new, with no project setting to toggle.
+--   authenticated  reads what RLS lets a signed-in person see; writes only
+--                  their devices, their push choices, their own activities,
+--                  their name and language, and the seen/read/archived marks
+--                  of their notifications;
+--   anon           the public mentor listing's columns, without any
+--                  certificate date;
+--   service_role   select, insert, update and delete on every table (it
+--                  bypasses RLS; trusted server-side code on the Data API).
+-- Nobody but the owner gets TRUNCATE, TRIGGER or REFERENCES.
+--
+-- Future objects start closed to the API roles too, on a project that still
+-- has the old defaults. Default privileges are per creating role; the
+-- migrations run as the database owner (postgres on Supabase). EXECUTE for
+-- PUBLIC on new functions is PostgreSQL's own global default and stays: taking
+-- it away from the owner role would also close the functions of every
+-- extension that role installs later. Each function here revokes it itself,
+-- and the pgTAP suite fails if anon can execute anything in an exposed schema.
+do $$
+begin
+  execute format(
+    'alter default privileges for role %I in schema public, private '
+    'revoke all on tables from anon, authenticated, service_role', current_user);
+  execute format(
+    'alter default privileges for role %I in schema public, private '
+    'revoke all on sequences from anon, authenticated, service_role', current_user);
+  execute format(
+    'alter default privileges for role %I in schema public, private '
+    'revoke all on functions from anon, authenticated, service_role', current_user);
+end
+$$;
 
 -- Certificate types are codes, never names; a CHECK keeps the set closed
 -- (ticket 000 prefers a CHECK to a lookup table at this stage).
@@ -58,6 +107,16 @@ $$;
 comment on function private.is_valid_expiry_thresholds(integer[]) is
   'True when thresholds holds 1-4 distinct values from 90, 60, 30 and 7 days.';
 
+-- Validators behind CHECK constraints run with the privileges of whoever
+-- writes the row (also when a person marks a notification read), so the roles
+-- that write get EXECUTE; nobody else does.
+revoke all on function private.is_known_certificate_type(text) from public;
+revoke all on function private.is_valid_timezone(text) from public;
+revoke all on function private.is_valid_expiry_thresholds(integer[]) from public;
+grant execute on function private.is_known_certificate_type(text) to authenticated, service_role;
+grant execute on function private.is_valid_timezone(text) to authenticated, service_role;
+grant execute on function private.is_valid_expiry_thresholds(integer[]) to authenticated, service_role;
+
 create table if not exists public.organizations (
   id uuid primary key default gen_random_uuid(),
   slug text not null,
@@ -66,12 +125,22 @@ create table if not exists public.organizations (
   expiry_thresholds integer[] not null default '{60,30,7}',
   certificate_type text not null,
   created_at timestamptz not null default now(),
+  -- Issue 5: pushes are held until the recipient's local send window opens
+  -- (the organisation's, or the person's own in push_preferences); the tiers
+  -- named in push_immediate_tiers go out at once.
+  push_window_start time not null default '08:00',
+  push_window_end time not null default '21:00',
+  push_immediate_tiers text[] not null default '{}',
   constraint organizations_slug_key unique (slug),
   constraint organizations_slug_check check (slug ~ '^[a-z][a-z0-9_-]{1,39}$'),
   constraint organizations_name_check check (length(btrim(name)) between 1 and 200),
   constraint organizations_timezone_check check (private.is_valid_timezone(timezone)),
   constraint organizations_expiry_thresholds_check check (private.is_valid_expiry_thresholds(expiry_thresholds)),
-  constraint organizations_certificate_type_check check (private.is_known_certificate_type(certificate_type))
+  constraint organizations_certificate_type_check check (private.is_known_certificate_type(certificate_type)),
+  constraint organizations_push_immediate_tiers_check check (
+    push_immediate_tiers <@ array['expiry_warning_90d', 'expiry_warning_60d', 'expiry_warning_30d',
+                                  'expiry_warning_7d', 'expired']::text[]
+  )
 );
 comment on table public.organizations is
   'A patient or disability organisation (HLF, NHF, Blindeforbundet) running a peer-mentor programme; the tenant every other row belongs to.';
@@ -82,12 +151,20 @@ comment on column public.organizations.timezone is 'IANA timezone that defines "
 comment on column public.organizations.expiry_thresholds is 'Days before expiry at which mentors are warned, chosen from 90/60/30/7; lapsed certificates are always notified. Default 60/30/7.';
 comment on column public.organizations.certificate_type is 'The certificate type code this organisation issues to its peer mentors.';
 comment on column public.organizations.created_at is 'When the organisation was registered.';
+comment on column public.organizations.push_window_start is
+  'Local time (in the organisation''s timezone) from which pushes may be sent; pushes due earlier are held until then.';
+comment on column public.organizations.push_window_end is
+  'Local time at which the send window closes; a window ending before it starts spans midnight, equal start and end mean no window.';
+comment on column public.organizations.push_immediate_tiers is
+  'Expiry tiers sent at once whatever the time, e.g. {expiry_warning_7d,expired}; empty: every push waits for the window.';
 comment on constraint organizations_slug_key on public.organizations is 'two organisations cannot share a slug';
 comment on constraint organizations_slug_check on public.organizations is 'the slug must be 2-40 lowercase letters, digits, - or _, starting with a letter';
 comment on constraint organizations_name_check on public.organizations is 'the name must be 1-200 characters and not blank';
 comment on constraint organizations_timezone_check on public.organizations is 'the timezone must be an IANA timezone name such as Europe/Oslo';
 comment on constraint organizations_expiry_thresholds_check on public.organizations is 'expiry thresholds must be 1-4 distinct values from 90, 60, 30 and 7 days';
 comment on constraint organizations_certificate_type_check on public.organizations is 'the certificate type must be one of hlf_peer_mentor, nhf_peer_mentor, blindeforbundet_peer_mentor';
+comment on constraint organizations_push_immediate_tiers_check on public.organizations is
+  'immediate tiers must be among expiry_warning_90d, expiry_warning_60d, expiry_warning_30d, expiry_warning_7d, expired';
 
 create table if not exists public.chapters (
   id uuid primary key default gen_random_uuid(),
@@ -274,16 +351,37 @@ $$;
 comment on function private.followed_mentor_ids() is
   'Mentors who belong to a chapter the current user coordinates or administers (multi-chapter membership included).';
 
+-- The chapters a person mentors in, for the activities policy (a coordinator
+-- or chapter admin of a chapter is a member of it, but does not register
+-- mentoring activities there).
+create or replace function private.peer_mentor_chapter_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(m.chapter_id), '{}')
+  from public.chapter_memberships m
+  where m.user_id = (select auth.uid()) and m.role = 'peer_mentor'
+$$;
+comment on function private.peer_mentor_chapter_ids() is
+  'Chapters in which the requesting user is a peer mentor (for RLS policies).';
+
+-- Policies run these with the privileges of the person asking; each answers
+-- for auth.uid() only.
 revoke all on function private.led_chapter_ids() from public;
 revoke all on function private.member_chapter_ids() from public;
 revoke all on function private.member_organization_ids() from public;
 revoke all on function private.led_organization_ids() from public;
 revoke all on function private.followed_mentor_ids() from public;
+revoke all on function private.peer_mentor_chapter_ids() from public;
 grant execute on function private.led_chapter_ids() to authenticated, service_role;
 grant execute on function private.member_chapter_ids() to authenticated, service_role;
 grant execute on function private.member_organization_ids() to authenticated, service_role;
 grant execute on function private.led_organization_ids() to authenticated, service_role;
 grant execute on function private.followed_mentor_ids() to authenticated, service_role;
+grant execute on function private.peer_mentor_chapter_ids() to authenticated, service_role;
 
 -- Row-level security. service_role bypasses RLS (as on Supabase) and does all
 -- writing; people read what their role in a chapter entitles them to.
@@ -315,8 +413,6 @@ create policy users_update_self on public.users
   for update to authenticated
   using (id = (select auth.uid()))
   with check (id = (select auth.uid()));
-revoke insert, update, delete, truncate on public.users from anon, authenticated;
-grant update (display_name, locale) on public.users to authenticated;
 
 drop policy if exists chapter_memberships_select_self_or_led on public.chapter_memberships;
 create policy chapter_memberships_select_self_or_led on public.chapter_memberships
@@ -331,3 +427,16 @@ create policy coordinator_assignments_select_involved on public.coordinator_assi
     or peer_mentor_id = (select auth.uid())
     or chapter_id = any ((select private.led_chapter_ids())::uuid[])
   );
+
+-- Privileges (see the note on grants at the top): the app reads through RLS,
+-- corrects only a person's own name and language; service_role does the rest.
+revoke all on public.organizations, public.chapters, public.users, public.chapter_memberships,
+  public.coordinator_assignments
+  from anon, authenticated, service_role;
+grant select on public.organizations, public.chapters, public.users, public.chapter_memberships,
+  public.coordinator_assignments
+  to authenticated;
+grant update (display_name, locale) on public.users to authenticated;
+grant select, insert, update, delete on public.organizations, public.chapters, public.users,
+  public.chapter_memberships, public.coordinator_assignments
+  to service_role;

@@ -1,4 +1,4 @@
--- Certificates, the expiry sweep's per-certificate state (ticket 000) and the
+-- Baseline 3/7: certificates, the expiry sweep's per-certificate state (ticket 000) and the
 -- internal log of expiry notices (ticket 001). The database keeps the sweep
 -- state in step with the certificate record, so no writer can forget to.
 
@@ -22,6 +22,8 @@ as $$
 $$;
 comment on function private.is_valid_renewal_history(jsonb) is
   'True when renewal_history is a JSON array of objects that each carry a positive whole schema_version.';
+revoke all on function private.is_valid_renewal_history(jsonb) from public;
+grant execute on function private.is_valid_renewal_history(jsonb) to authenticated, service_role;
 
 create table if not exists public.peer_mentor_certifications (
   id uuid primary key default gen_random_uuid(),
@@ -103,6 +105,14 @@ create index if not exists certification_expiry_tracking_thresholds_sent_idx on 
 create index if not exists certification_expiry_tracking_organization_id_idx on public.certification_expiry_tracking (organization_id);
 create index if not exists certification_expiry_tracking_certification_fkey_idx
   on public.certification_expiry_tracking (certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date);
+-- The daily expiry sweep works one organisation at a time and picks that
+-- organisation's certificates expiring before its furthest warning window
+-- (or already lapsed). With many organisations in one database, neither the
+-- organisation index nor the expiry-date index alone narrows that down.
+create index if not exists certification_expiry_tracking_organization_id_expiry_date_idx
+  on public.certification_expiry_tracking (organization_id, expiry_date);
+comment on index public.certification_expiry_tracking_organization_id_expiry_date_idx is
+  'Lets the expiry sweep find one organisation''s certificates inside (or past) its warning windows.';
 
 -- A renewal is a change of expiry date: record it in the history and keep
 -- updated_at honest, whoever wrote the change.
@@ -265,3 +275,14 @@ drop policy if exists certification_expiry_tracking_select_own on public.certifi
 create policy certification_expiry_tracking_select_own on public.certification_expiry_tracking
   for select to authenticated
   using (peer_mentor_id = (select auth.uid()));
+
+-- Privileges (see the grants note in 20261129000010): mentors and their
+-- coordinators read certificates and sweep state through RLS; the notice log
+-- is service_role's alone.
+revoke all on public.peer_mentor_certifications, public.certification_expiry_tracking,
+  public.cert_notification_log
+  from anon, authenticated, service_role;
+grant select on public.peer_mentor_certifications, public.certification_expiry_tracking to authenticated;
+grant select, insert, update, delete on public.peer_mentor_certifications,
+  public.certification_expiry_tracking, public.cert_notification_log
+  to service_role;

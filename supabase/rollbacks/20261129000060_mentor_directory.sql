@@ -1,4 +1,4 @@
--- Rollback of 20261122000500_mentor_directory: removes the mentor directory
+-- Rollback of 20261129000060_mentor_directory: removes the mentor directory
 -- and the triggers that keep its certificate dates current.
 drop trigger if exists organizations_refresh_directory on public.organizations;
 drop trigger if exists peer_mentor_certifications_directory_after_delete on public.peer_mentor_certifications;

@@ -1,4 +1,4 @@
--- The mentor directory coordinators and the public list. A mentor whose
+-- Baseline 6/7: the mentor directory coordinators and the public list. A mentor whose
 -- certificate has lapsed must vanish from it at once (ticket 000 and 004
 -- risks): the read policy compares the lapse instant with now() directly, so
 -- it holds between sweeps, and suppression_status lets the sweep (or an
@@ -208,3 +208,13 @@ drop policy if exists mentor_directory_select_listable on public.mentor_director
 create policy mentor_directory_select_listable on public.mentor_directory
   for select to anon, authenticated
   using (suppression_status = 'active' and lapses_at > (select now()));
+
+-- Privileges (see the grants note in 20261129000010). The public listing:
+-- who is listed, in which chapter, under which name. No certificate date: an
+-- anonymous visitor has no reason to learn when a named volunteer's
+-- certificate lapses, and a coordinator reads the certificates of their own
+-- mentors from peer_mentor_certifications.
+revoke all on public.mentor_directory from anon, authenticated, service_role;
+grant select (id, organization_id, chapter_id, peer_mentor_id, display_name)
+  on public.mentor_directory to anon, authenticated;
+grant select, insert, update, delete on public.mentor_directory to service_role;
