@@ -12,6 +12,7 @@ from mentor_notify.db import (
     connect,
     inspect_target,
 )
+from mentor_notify.db.migrations import BASELINE_VERSIONS, RETIRED_VERSIONS
 from tests.conftest import CreateDatabase
 from tests.support import (
     add_migration,
@@ -237,6 +238,80 @@ async def test_rollback_without_options_undoes_only_the_newest(
 
     assert [m.version for m in undone] == [versions[-1]]
     assert pending == [versions[-1]]
+
+
+# --- databases that ran the retired history (squashed into the baseline) --------------
+
+HISTORY = "select version from supabase_migrations.schema_migrations order by version"
+
+
+async def record_as_retired_history(url: str, retired: tuple[str, ...]) -> None:
+    """Make a migrated database's history look as if `retired` had built its baseline
+    part (scripts/schema-diff shows the retired history built the same schema)."""
+    conn = await connect(url)
+    try:
+        await conn.execute(
+            "delete from supabase_migrations.schema_migrations where version = any(%s)",
+            (list(BASELINE_VERSIONS),),
+        )
+        for version in retired:
+            await conn.execute(
+                "insert into supabase_migrations.schema_migrations (version, name, statements)"
+                " values (%s, 'retired', array['-- retired'])",
+                (version,),
+            )
+    finally:
+        await conn.close()
+
+
+async def test_a_database_that_ran_the_whole_retired_history_adopts_the_baseline(
+    create_database: CreateDatabase, supabase_layout: SupabaseLayout, versions: list[str]
+) -> None:
+    url = await create_database()
+    await migrate(url, supabase_layout)
+    await record_as_retired_history(url, RETIRED_VERSIONS)
+    dump = schema_dump(url)
+
+    conn = await connect(url)
+    try:
+        result = await MigrationRunner(conn, supabase_layout).migrate()
+        history = await fetch_column(conn, HISTORY)
+        statements = await fetch_value(
+            conn,
+            "select statements from supabase_migrations.schema_migrations where version = %s",
+            BASELINE_VERSIONS[0],
+        )
+    finally:
+        await conn.close()
+
+    assert result.applied == []
+    assert history == versions
+    assert statements == [supabase_layout.migrations()[0].path.read_text()]
+    assert schema_dump(url) == dump
+
+
+async def test_a_database_that_ran_part_of_the_retired_history_is_refused(
+    create_database: CreateDatabase, supabase_layout: SupabaseLayout, empty_layout: SupabaseLayout
+) -> None:
+    url = await create_database()
+    await migrate(url, empty_layout)
+    await record_as_retired_history(url, RETIRED_VERSIONS[:3])
+
+    conn = await connect(url)
+    try:
+        with pytest.raises(MigrationError) as raised:
+            await MigrationRunner(conn, supabase_layout).migrate()
+        history = await fetch_column(conn, HISTORY)
+        organizations = await fetch_value(conn, "select to_regclass('public.organizations')")
+    finally:
+        await conn.close()
+
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "ran only part of the retired migration history (3 of 16 versions" in message
+    assert "recreate the database" in message
+    assert history == list(RETIRED_VERSIONS[:3])
+    assert organizations is None
 
 
 # --- runner mechanics, on synthetic migrations -----------------------------------------

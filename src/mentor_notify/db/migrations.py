@@ -9,6 +9,12 @@ CLI never fills them, so neither does this runner. `statements` holds the whole
 migration file as one element: the CLI splits files with its own SQL parser,
 which this runner does not replicate, and nothing reads the split back.
 
+The unreleased history 20261122000100..20261129000200 was squashed into the
+baseline 20261129000010..0070, which builds the same schema (README, "Where to
+read the schema"). A database that ran that whole history adopts the baseline:
+its history rows are replaced by the baseline's, nothing is re-applied. One
+that ran only part of it cannot, and `migrate()` says so.
+
 Each migration, rollback and the bootstrap runs in its own transaction,
 serialised by a transaction-level advisory lock so that several migrators
 started at once apply every file exactly once. Pass an idle connection,
@@ -55,6 +61,35 @@ _INSERT = (
 )
 _DELETE = "delete from supabase_migrations.schema_migrations where version = %s"
 _INSUFFICIENT_PRIVILEGE = "42501"
+
+# The versions the baseline replaced, and the baseline that replaced them.
+RETIRED_VERSIONS = (
+    "20261122000100",
+    "20261122000200",
+    "20261122000300",
+    "20261122000400",
+    "20261122000500",
+    "20261122001000",
+    "20261122001100",
+    "20261122001200",
+    "20261122001300",
+    "20261122001400",
+    "20261122001500",
+    "20261122001600",
+    "20261122001700",
+    "20261122001800",
+    "20261129000100",
+    "20261129000200",
+)
+BASELINE_VERSIONS = (
+    "20261129000010",
+    "20261129000020",
+    "20261129000030",
+    "20261129000040",
+    "20261129000050",
+    "20261129000060",
+    "20261129000070",
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +145,7 @@ class MigrationRunner:
                 bootstrapped = await self._bootstrap_if_needed()
                 for statement in _HISTORY_DDL:
                     await self._conn.execute(statement)
+                await self._adopt_baseline_if_needed(migrations)
             applied: list[Migration] = []
             for migration in migrations:
                 async with self._conn.transaction():
@@ -219,6 +255,46 @@ class MigrationRunner:
         await self._run_file(self._layout.bootstrap_file, "bootstrap")
         log.info("local Supabase bootstrap applied", missing=target.missing)
         return True
+
+    async def _adopt_baseline_if_needed(self, migrations: Sequence[Migration]) -> None:
+        """Record the baseline as applied on a database that ran the retired history.
+
+        That history built exactly the baseline's schema (scripts/schema-diff
+        shows it), so applying the baseline again would only repeat it; the
+        history rows are swapped in the caller's transaction instead. A partial
+        history is a schema the baseline does not describe: refuse.
+        """
+        applied = {version for version, _ in await self._applied()}
+        retired = [v for v in RETIRED_VERSIONS if v in applied]
+        if not retired:
+            return
+        if len(retired) < len(RETIRED_VERSIONS):
+            missing = [v for v in RETIRED_VERSIONS if v not in applied]
+            raise MigrationError(
+                f"this database ran only part of the retired migration history "
+                f"({len(retired)} of {len(RETIRED_VERSIONS)} versions; missing "
+                f"{', '.join(missing)}), which the baseline {BASELINE_VERSIONS[0]}.."
+                f"{BASELINE_VERSIONS[-1]} replaced: finish it with `mentor-notify db migrate` "
+                "from a checkout before the squash, or recreate the database, then migrate again"
+            )
+        baseline = [m for m in migrations if m.version in BASELINE_VERSIONS]
+        if [m.version for m in baseline] != list(BASELINE_VERSIONS):
+            raise MigrationError(
+                f"cannot adopt the baseline: {self._layout.migrations_dir} lacks some of "
+                f"{', '.join(BASELINE_VERSIONS)}"
+            )
+        for version in retired:
+            await self._conn.execute(_DELETE, (version,))
+        for migration in baseline:
+            if migration.version not in applied:
+                text = await asyncio.to_thread(migration.path.read_text, encoding="utf-8")
+                await self._conn.execute(_INSERT, (migration.version, migration.name, [text]))
+        log.warning(
+            "adopted the squashed baseline: the retired migration history is recorded as the "
+            "baseline that replaced it, nothing was re-applied",
+            retired=f"{RETIRED_VERSIONS[0]}..{RETIRED_VERSIONS[-1]}",
+            baseline=[m.version for m in baseline],
+        )
 
     async def _applied(self) -> list[tuple[str, str]]:
         async with self._conn.cursor(row_factory=tuple_row) as cur:
