@@ -117,6 +117,8 @@ grant execute on function private.is_known_certificate_type(text) to authenticat
 grant execute on function private.is_valid_timezone(text) to authenticated, service_role;
 grant execute on function private.is_valid_expiry_thresholds(integer[]) to authenticated, service_role;
 
+-- pgls-ignore lint/safety/preferBigInt: expiry_thresholds holds days (7-90), never near 2^31; widening it would change the schema the code reads.
+-- pgls-ignore lint/safety/preferBigintOverInt: expiry_thresholds holds days (7-90), never near 2^31; widening it would change the schema the code reads.
 create table if not exists public.organizations (
   id uuid primary key default gen_random_uuid(),
   slug text not null,

@@ -1,3 +1,8 @@
+-- pgls-ignore-all lint/safety/avoidCreateTrigger: this baseline runs once, on a new
+-- database, right after the tables it adds triggers to were created empty, so the
+-- SHARE ROW EXCLUSIVE lock a trigger takes blocks nothing; triggers keep invariants
+-- here by design (DESIGN.md, "Triggers keep invariants").
+
 -- Baseline 3/7: certificates, the expiry sweep's per-certificate state (ticket 000) and the
 -- internal log of expiry notices (ticket 001). The database keeps the sweep
 -- state in step with the certificate record, so no writer can forget to.
@@ -61,8 +66,14 @@ comment on constraint peer_mentor_certifications_dates_check on public.peer_ment
 comment on constraint peer_mentor_certifications_renewal_history_check on public.peer_mentor_certifications is 'renewal history must be a JSON array of objects, each with a positive whole schema_version';
 create index if not exists peer_mentor_certifications_organization_id_idx on public.peer_mentor_certifications (organization_id);
 create index if not exists peer_mentor_certifications_expiry_date_idx on public.peer_mentor_certifications (expiry_date);
+-- A mentor's latest certificate per organisation: the mentor directory
+-- (20261129000060) copies it into each listing whenever certificates change.
+create index if not exists peer_mentor_certifications_organization_id_peer_mentor_id_idx
+  on public.peer_mentor_certifications (organization_id, peer_mentor_id, expiry_date);
 
 -- Ticket 000: the sweep's per-certificate notification state.
+-- pgls-ignore lint/safety/preferBigInt: notification_thresholds_sent holds days (0-90), never near 2^31; widening it would change the schema the code reads.
+-- pgls-ignore lint/safety/preferBigintOverInt: notification_thresholds_sent holds days (0-90), never near 2^31; widening it would change the schema the code reads.
 create table if not exists public.certification_expiry_tracking (
   id uuid primary key default gen_random_uuid(),
   peer_mentor_id uuid not null references auth.users (id) on delete cascade,
@@ -184,19 +195,16 @@ revoke all on function private.peer_mentor_certifications_before_write() from pu
 revoke all on function private.peer_mentor_certifications_after_insert() from public;
 revoke all on function private.certification_expiry_tracking_before_update() from public;
 
-drop trigger if exists peer_mentor_certifications_before_write on public.peer_mentor_certifications;
-create trigger peer_mentor_certifications_before_write
+create or replace trigger peer_mentor_certifications_before_write
   before insert or update on public.peer_mentor_certifications
   for each row execute function private.peer_mentor_certifications_before_write();
 
-drop trigger if exists peer_mentor_certifications_after_insert on public.peer_mentor_certifications;
-create trigger peer_mentor_certifications_after_insert
+create or replace trigger peer_mentor_certifications_after_insert
   after insert on public.peer_mentor_certifications
   referencing new table as inserted_rows
   for each statement execute function private.peer_mentor_certifications_after_insert();
 
-drop trigger if exists certification_expiry_tracking_before_update on public.certification_expiry_tracking;
-create trigger certification_expiry_tracking_before_update
+create or replace trigger certification_expiry_tracking_before_update
   before update on public.certification_expiry_tracking
   for each row execute function private.certification_expiry_tracking_before_update();
 

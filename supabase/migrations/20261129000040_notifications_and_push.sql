@@ -126,6 +126,8 @@ comment on constraint device_tokens_token_check on public.device_tokens is 'a pu
 create index if not exists device_tokens_user_id_idx on public.device_tokens (user_id);
 create index if not exists device_tokens_last_refreshed_at_idx on public.device_tokens (last_refreshed_at);
 
+-- pgls-ignore lint/safety/preferBigInt: attempts counts send attempts, never near 2^31; widening it would change the schema the code reads.
+-- pgls-ignore lint/safety/preferBigintOverInt: attempts counts send attempts, never near 2^31; widening it would change the schema the code reads.
 create table if not exists public.push_outbox (
   id uuid primary key default gen_random_uuid(),
   organization_id uuid not null references public.organizations (id) on delete cascade,

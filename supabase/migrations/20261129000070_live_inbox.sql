@@ -26,8 +26,8 @@
 -- Where Realtime does not exist (plain PostgreSQL for local work and tests:
 -- no `realtime` schema), the Realtime part is skipped by the guards below and
 -- only the index is created; the migration applies unchanged everywhere.
--- Idempotent: `if not exists`, `create or replace`, and `drop ... if exists`
--- before every trigger and policy. It grants nothing: the app already holds
+-- Idempotent: `if not exists`, `create or replace` (triggers too), and
+-- `drop ... if exists` before the policy. It grants nothing: the app already holds
 -- SELECT on notifications and UPDATE of seen_at/read_at/archived_at
 -- (20261129000040_notifications_and_push.sql), and realtime.messages and its
 -- privileges belong to the platform.
@@ -102,8 +102,7 @@ begin
   revoke all on function private.notifications_broadcast_to_inbox() from public;
 
   -- New notices appear in the inbox at once.
-  drop trigger if exists notifications_broadcast_insert on public.notifications;
-  create trigger notifications_broadcast_insert
+  create or replace trigger notifications_broadcast_insert
     after insert on public.notifications
     for each row execute function private.notifications_broadcast_to_inbox();
   comment on trigger notifications_broadcast_insert on public.notifications is
@@ -114,8 +113,7 @@ begin
   -- mean nothing to the inbox and would double the traffic. Deletes are not
   -- broadcast: they are cascades (a person or organisation removed) or, in
   -- time, retention pruning of old notices, which nobody watches live.
-  drop trigger if exists notifications_broadcast_marks on public.notifications;
-  create trigger notifications_broadcast_marks
+  create or replace trigger notifications_broadcast_marks
     after update of seen_at, read_at, archived_at on public.notifications
     for each row
     when (old.seen_at is distinct from new.seen_at

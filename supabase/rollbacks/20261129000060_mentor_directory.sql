@@ -5,7 +5,6 @@ drop trigger if exists peer_mentor_certifications_directory_after_delete on publ
 drop trigger if exists peer_mentor_certifications_directory_after_update on public.peer_mentor_certifications;
 drop trigger if exists peer_mentor_certifications_directory_after_insert on public.peer_mentor_certifications;
 drop table if exists public.mentor_directory;
-drop index if exists public.peer_mentor_certifications_organization_id_peer_mentor_id_idx;
 drop function if exists private.organizations_refresh_directory();
 drop function if exists private.peer_mentor_certifications_refresh_directory();
 drop function if exists private.mentor_directory_before_write();

@@ -508,11 +508,13 @@ select is_empty(
 -- Later migrations add rows; these are the ones that build the schema above.
 select bag_has(
   $$select version, name from supabase_migrations.schema_migrations$$,
-  $$values ('20261122000100', 'organisations_and_people'),
-           ('20261122000200', 'certifications'),
-           ('20261122000300', 'notifications_and_push'),
-           ('20261122000400', 'activities_and_scenarios'),
-           ('20261122000500', 'mentor_directory')$$,
+  $$values ('20261129000010', 'organisations_and_people'),
+           ('20261129000020', 'privacy_guard'),
+           ('20261129000030', 'certifications'),
+           ('20261129000040', 'notifications_and_push'),
+           ('20261129000050', 'activities_and_scenarios'),
+           ('20261129000060', 'mentor_directory'),
+           ('20261129000070', 'live_inbox')$$,
   'each schema migration is recorded in supabase_migrations.schema_migrations (version, name)'
 );
 

@@ -1,4 +1,4 @@
--- The inbox, live and countable (20261129000200_live_inbox.sql):
+-- The inbox, live and countable (20261129000070_live_inbox.sql):
 --   * the app's badge counts and "mark all as read"/"mark all as seen", run as
 --     the very statements PostgREST builds for the documented HTTP requests,
 --     as `authenticated`, reach only the caller's own notifications;
@@ -314,7 +314,7 @@ begin
 end
 $$;
 
-\ir ../migrations/20261129000200_live_inbox.sql
+\ir ../migrations/20261129000070_live_inbox.sql
 
 select is(
   array(select tgname::text from pg_trigger where tgrelid = 'public.notifications'::regclass and tgname like 'notifications_broadcast_%' order by 1),
@@ -421,7 +421,7 @@ select is(
 
 -- Applying twice is harmless ------------------------------------------------------------------
 
-\ir ../migrations/20261129000200_live_inbox.sql
+\ir ../migrations/20261129000070_live_inbox.sql
 select is(
   (select count(*)::int from pg_trigger where tgrelid = 'public.notifications'::regclass and tgname like 'notifications_broadcast_%')
   + (select count(*)::int from pg_policy where polname = 'mentor_notify_inbox_receive_own')
@@ -431,7 +431,7 @@ select is(
 
 -- The rollback removes all of it -------------------------------------------------------------
 
-\ir ../rollbacks/20261129000200_live_inbox.sql
+\ir ../rollbacks/20261129000070_live_inbox.sql
 select hasnt_index('public', 'notifications', 'notifications_unread_idx', 'the rollback removes the badge index');
 select is(
   (select count(*)::int from pg_trigger where tgrelid = 'public.notifications'::regclass and tgname like 'notifications_broadcast_%'),
