@@ -146,7 +146,7 @@ $$;
 -- nothing is set here, and every privilege the app relies on must be granted
 -- by a migration; a missing grant fails a test instead of hiding behind a
 -- default. (A database an older version of this file bootstrapped still has
--- the old defaults; the grants migration takes them away.)
+-- the old defaults; the baseline migrations take them away.)
 -- ---------------------------------------------------------------------------
 
 -- ---------------------------------------------------------------------------

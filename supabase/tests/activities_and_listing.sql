@@ -1,4 +1,4 @@
--- The app's writes and reads that the grants migration tightened, impersonated
+-- The app's writes and reads the migrations' grants allow, impersonated
 -- the way PostgREST runs them: who may register an activity and with which
 -- dates, what the public listing shows, and the reads the tickets' screens
 -- need (a mentor's own notifications and certificate state, a coordinator's
