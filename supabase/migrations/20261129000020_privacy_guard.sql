@@ -1,11 +1,12 @@
--- Baseline 2/7, privacy guard: notification metadata carries ids, codes and counts, never a
--- national identity number, an e-mail address or a phone number. The Python
--- layer refuses such values with a message naming the field
--- (mentor_notify.privacy); these functions and CHECK constraints make the
--- database refuse them too, whoever writes. The rules match the Python ones
--- exactly (the module docstring of mentor_notify/privacy/guard.py explains
--- them); digits touching letters, digits or hyphens (UUIDs, ISO dates,
--- hashes) are never candidates.
+-- Baseline 2/7, the privacy guard: notification metadata carries ids, codes
+-- and counts, never a national identity number, an e-mail address or a phone
+-- number. The Python layer refuses such values with a message naming the
+-- field (mentor_notify.privacy); these functions and the CHECK constraints
+-- that call them (on notifications.data and scenario_notifications.metadata)
+-- make the database refuse them too, whoever writes. The rules match the
+-- Python ones exactly (the module docstring of mentor_notify/privacy/guard.py
+-- explains them); digits touching letters, digits or hyphens (UUIDs, ISO
+-- dates, hashes) are never candidates.
 
 create or replace function private.is_national_identity_number(digits text)
 returns boolean

@@ -116,6 +116,7 @@ create index if not exists certification_expiry_tracking_thresholds_sent_idx on 
 create index if not exists certification_expiry_tracking_organization_id_idx on public.certification_expiry_tracking (organization_id);
 create index if not exists certification_expiry_tracking_certification_fkey_idx
   on public.certification_expiry_tracking (certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date);
+
 -- The daily expiry sweep works one organisation at a time and picks that
 -- organisation's certificates expiring before its furthest warning window
 -- (or already lapsed). With many organisations in one database, neither the

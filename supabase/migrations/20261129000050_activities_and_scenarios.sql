@@ -178,8 +178,7 @@ comment on constraint scenario_rules_rule_check on public.scenario_rules is
 create index if not exists scenario_rules_organization_id_chapter_id_idx on public.scenario_rules (organization_id, chapter_id);
 create index if not exists scenario_rules_chapter_id_idx on public.scenario_rules (chapter_id);
 
--- Ticket 003.
--- Scenario engine (issue 4): which rule raised each scenario notification,
+-- Ticket 003, with the scenario engine of issue 4: which rule raised each scenario notification,
 -- cooldowns that no concurrent or retried run can break, and milestones once
 -- ever. The engine writes every notification with its rule's cooldown_until;
 -- a BEFORE INSERT trigger claims the person's cooldown for that scenario in
@@ -401,6 +400,7 @@ create index if not exists follow_up_notification_log_organization_id_chapter_id
 create index if not exists follow_up_notification_log_chapter_id_delivered_at_idx
   on public.follow_up_notification_log (chapter_id, delivered_at desc);
 create index if not exists follow_up_notification_log_notification_id_idx on public.follow_up_notification_log (notification_id);
+
 -- Retention: `mentor-notify maintenance prune` deletes delivery records older
 -- than the retention period in small batches, oldest first. Each batch must
 -- find its rows through an index on the record's time, or every batch would
@@ -412,13 +412,12 @@ comment on index public.follow_up_notification_log_delivered_at_idx is
 
 -- Ticket 002: follow_up_notification_log is written as deliveries happen.
 -- Whatever drains the outbox records each push's outcome on its push_outbox
--- row (sent, failed, dead, skipped); for pushes of scenario notifications this trigger
--- then writes the coordinators' delivery record and moves the scenario
--- notification's delivery_status (sent once any device got it; failed or
--- skipped when none did and none is still pending; failed also releases its
--- cooldown). The
--- record cannot be forgotten by a dispatcher, and a retried outcome collides
--- on its idempotency key instead of doubling.
+-- row (sent, failed, dead, skipped); for pushes of scenario notifications
+-- this trigger then writes the coordinators' delivery record and moves the
+-- scenario notification's delivery_status (sent once any device got it;
+-- failed or skipped when none did and none is still pending; failed also
+-- releases its cooldown). The record cannot be forgotten by a dispatcher, and
+-- a retried outcome collides on its idempotency key instead of doubling.
 
 create or replace function private.push_outbox_record_follow_up()
 returns trigger

@@ -3,9 +3,9 @@
 -- SHARE ROW EXCLUSIVE lock a trigger takes blocks nothing; triggers keep invariants
 -- here by design (DESIGN.md, "Triggers keep invariants").
 
--- Baseline 6/7: the mentor directory coordinators and the public list. A mentor whose
--- certificate has lapsed must vanish from it at once (ticket 000 and 004
--- risks): the read policy compares the lapse instant with now() directly, so
+-- Baseline 6/7: the mentor directory coordinators and the public browse. A
+-- mentor whose certificate has lapsed must vanish from it at once (ticket 000
+-- and 004 risks): the read policy compares the lapse instant with now() directly, so
 -- it holds between sweeps, and suppression_status lets the sweep (or an
 -- administrator) hide a mentor for other reasons.
 
