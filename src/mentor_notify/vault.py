@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from mentor_notify.config import ConfigurationError, Settings
 from mentor_notify.db import Pool
+from mentor_notify.db.sql_files import load_sql
 
 # Each setting a Vault secret may stand in for, with the setting naming that secret.
 VAULT_NAMES = {
@@ -21,7 +22,7 @@ VAULT_NAMES = {
     "api_keys": "api_keys_vault_secret",
 }
 
-_VAULT = "select name, decrypted_secret from vault.decrypted_secrets where name = any(%(names)s)"
+_VAULT = load_sql("mentor_notify", "vault_secrets")
 
 
 async def with_vault_secrets(settings: Settings, pool: Pool, fields: Iterable[str]) -> Settings:

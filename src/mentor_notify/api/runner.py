@@ -13,6 +13,7 @@ from mentor_notify.api.jobs import (
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, SupabaseLayout
 from mentor_notify.db.probe import DatabaseProbe, Readiness
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.push.dispatcher import Dispatcher, Sender
@@ -24,6 +25,8 @@ from mentor_notify.push.tokens import (
 from mentor_notify.scenarios.engine import ScenarioEngine
 
 log = structlog.get_logger(__name__)
+
+_QUEUE_DEPTH = load_sql("mentor_notify.api", "queue_depth")
 
 
 class DatabaseJobRunner:
@@ -111,10 +114,7 @@ class DatabaseJobRunner:
     async def queue_depth(self) -> int:
         """Pushes waiting in the outbox (pending or in flight)."""
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(
-                "select count(*) as n from public.push_outbox "
-                "where status in ('pending', 'in_flight')"
-            )
+            cursor = await conn.execute(_QUEUE_DEPTH)
             row = await cursor.fetchone()
         return int(row["n"]) if row else 0
 

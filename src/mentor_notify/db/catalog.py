@@ -14,6 +14,8 @@ from typing import Any, Literal
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
+from mentor_notify.db.sql_files import load_sql
+
 ConstraintKind = Literal["check", "unique", "primary_key", "foreign_key", "exclusion", "index"]
 
 _KINDS: Mapping[str, ConstraintKind] = {
@@ -25,60 +27,9 @@ _KINDS: Mapping[str, ConstraintKind] = {
     "i": "index",
 }
 
-# Unique indexes that back no constraint (partial or expression indexes) are
-# included as kind 'i' because the schema enforces idempotency keys with them.
-_CONSTRAINTS_SQL = """
-select n.nspname as schema,
-       t.relname as table,
-       c.conname as name,
-       c.contype::text as kind,
-       array(
-         select a.attname::text
-         from unnest(c.conkey) with ordinality as k(attnum, ord)
-         join pg_catalog.pg_attribute a on a.attrelid = c.conrelid and a.attnum = k.attnum
-         order by k.ord
-       ) as columns,
-       pg_catalog.obj_description(c.oid, 'pg_constraint') as comment,
-       pg_catalog.pg_get_constraintdef(c.oid) as definition,
-       rt.relname as referenced_table
-from pg_catalog.pg_constraint c
-join pg_catalog.pg_class t on t.oid = c.conrelid
-join pg_catalog.pg_namespace n on n.oid = t.relnamespace
-left join pg_catalog.pg_class rt on rt.oid = c.confrelid
-where n.nspname = any(%(schemas)s) and c.contype in ('c', 'u', 'p', 'f', 'x')
-union all
-select n.nspname,
-       t.relname,
-       i.relname,
-       'i',
-       array(
-         select a.attname::text
-         from unnest(x.indkey::int2[]) with ordinality as k(attnum, ord)
-         join pg_catalog.pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
-         order by k.ord
-       ),
-       pg_catalog.obj_description(i.oid, 'pg_class'),
-       pg_catalog.pg_get_indexdef(i.oid),
-       null
-from pg_catalog.pg_index x
-join pg_catalog.pg_class i on i.oid = x.indexrelid
-join pg_catalog.pg_class t on t.oid = x.indrelid
-join pg_catalog.pg_namespace n on n.oid = t.relnamespace
-where n.nspname = any(%(schemas)s)
-  and x.indisunique
-  and not exists (select from pg_catalog.pg_constraint c where c.conindid = x.indexrelid)
-"""
+_CONSTRAINTS_SQL = load_sql("mentor_notify.db", "constraints")
 
-_COLUMNS_SQL = """
-select n.nspname as schema,
-       c.relname as table,
-       array_agg(a.attname::text order by a.attnum) as columns
-from pg_catalog.pg_class c
-join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-join pg_catalog.pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped
-where n.nspname = any(%(schemas)s) and c.relkind in ('r', 'p')
-group by n.nspname, c.relname
-"""
+_COLUMNS_SQL = load_sql("mentor_notify.db", "columns")
 
 
 @dataclass(frozen=True)

@@ -36,30 +36,19 @@ from psycopg.rows import tuple_row
 
 from mentor_notify.db.errors import MigrationError, PermissionDenied, translate
 from mentor_notify.db.layout import Migration, SupabaseLayout
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.db.target import inspect_target
 
 log = structlog.get_logger(__name__)
 
-_LOCK = "select pg_advisory_xact_lock(hashtextextended('mentor_notify:migrations', 0))"
-
-# The Supabase CLI's statements, verbatim in effect (pkg/migration/history.go).
-_HISTORY_DDL = (
-    "create schema if not exists supabase_migrations",
-    "create table if not exists supabase_migrations.schema_migrations"
-    " (version text not null primary key)",
-    "alter table supabase_migrations.schema_migrations add column if not exists statements text[]",
-    "alter table supabase_migrations.schema_migrations add column if not exists name text",
-)
-_HISTORY_EXISTS = "select to_regclass('supabase_migrations.schema_migrations') is not null"
-_SELECT_APPLIED = (
-    "select version, coalesce(name, '') from supabase_migrations.schema_migrations order by version"
-)
-_IS_APPLIED = "select exists (select from supabase_migrations.schema_migrations where version = %s)"
-_INSERT = (
-    "insert into supabase_migrations.schema_migrations (version, name, statements)"
-    " values (%s, %s, %s)"
-)
-_DELETE = "delete from supabase_migrations.schema_migrations where version = %s"
+_LOCK = load_sql("mentor_notify.db", "migrations_lock")
+_CREATE_HISTORY = load_sql("mentor_notify.db", "create_migration_history")
+_HISTORY_EXISTS = load_sql("mentor_notify.db", "migration_history_exists")
+_SELECT_APPLIED = load_sql("mentor_notify.db", "applied_migrations")
+_IS_APPLIED = load_sql("mentor_notify.db", "migration_applied")
+_INSERT = load_sql("mentor_notify.db", "record_migration")
+_DELETE = load_sql("mentor_notify.db", "forget_migration")
+_RESET = load_sql("mentor_notify.db", "reset_session")
 _INSUFFICIENT_PRIVILEGE = "42501"
 
 # The versions the baseline replaced, and the baseline that replaced them.
@@ -143,8 +132,8 @@ class MigrationRunner:
             async with self._conn.transaction():
                 await self._conn.execute(_LOCK)
                 bootstrapped = await self._bootstrap_if_needed()
-                for statement in _HISTORY_DDL:
-                    await self._conn.execute(statement)
+                # Several statements, no parameters: the simple query protocol runs them all.
+                await self._conn.execute(_CREATE_HISTORY.encode())
                 await self._adopt_baseline_if_needed(migrations)
             applied: list[Migration] = []
             for migration in migrations:
@@ -152,9 +141,7 @@ class MigrationRunner:
                     await self._conn.execute(_LOCK)
                     if await self._is_applied(migration.version):
                         continue
-                    # As the Supabase CLI does: a previous file may have changed
-                    # session settings (e.g. set_config('search_path', '', false)).
-                    await self._conn.execute("reset all")
+                    await self._conn.execute(_RESET)
                     text = await self._run_file(migration.path, "migration")
                     await self._conn.execute(_INSERT, (migration.version, migration.name, [text]))
                 log.info("migration applied", version=migration.version, name=migration.name)
@@ -190,7 +177,7 @@ class MigrationRunner:
                     await self._conn.execute(_LOCK)
                     if not await self._is_applied(version):
                         continue
-                    await self._conn.execute("reset all")
+                    await self._conn.execute(_RESET)
                     await self._run_file(migration.rollback_path, "rollback")
                     await self._conn.execute(_DELETE, (version,))
                 log.info("migration rolled back", version=version, name=migration.name)

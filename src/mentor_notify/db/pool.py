@@ -17,6 +17,9 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from mentor_notify.config import Settings
 from mentor_notify.db.connect import APPLICATION_NAME, connect, log_server_notices
 from mentor_notify.db.errors import translate
+from mentor_notify.db.sql_files import load_sql
+
+_PING = load_sql("mentor_notify.db", "ping")
 
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
 
@@ -66,7 +69,7 @@ async def database_answers(pool: Pool) -> bool:
     """Whether a connection from `pool` can run a query now (for health checks)."""
     try:
         async with pool.connection() as conn:
-            await conn.execute("select 1")
+            await conn.execute(_PING)
     except Exception:
         return False
     return True

@@ -17,6 +17,9 @@ from mentor_notify.db.connect import connect
 from mentor_notify.db.errors import ConnectionFailed
 from mentor_notify.db.layout import SupabaseLayout
 from mentor_notify.db.migrations import MigrationRunner
+from mentor_notify.db.sql_files import load_sql
+
+_PING = load_sql("mentor_notify.db", "ping")
 
 log = structlog.get_logger(__name__)
 
@@ -112,7 +115,7 @@ class DatabaseProbe:
         if self._conn is None or self._conn.closed:
             self._conn = await connect(self._conninfo)
         if self._layout is None:
-            await self._conn.execute("select 1")
+            await self._conn.execute(_PING)
             return self._noted(Readiness(True))
         # The same comparison as `db status`: the files against the recorded history.
         statuses = await MigrationRunner(self._conn, self._layout).status()

@@ -37,6 +37,7 @@ MINIMUM_RETENTION = timedelta(days=90)
 MAXIMUM_RETENTION = timedelta(days=100 * 365)
 
 _BATCH_SQL = load_sql("mentor_notify.maintenance", "prune_batch")
+_COUNT_SQL = load_sql("mentor_notify.maintenance", "count_expired")
 
 _UNITS = {"d": 1, "w": 7, "mo": 30, "y": 365}
 _RETENTION = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>d|w|mo|y)\s*$")
@@ -144,9 +145,9 @@ class RetentionPruner:
         return PruneResult(cutoff=cutoff, dry_run=dry_run, deleted=deleted)
 
     async def _count(self, table: _PrunedTable, cutoff: datetime) -> int:
-        query = sql.SQL(
-            "select count(*) as n from public.{table} where {time} < %(cutoff)s"
-        ).format(table=sql.Identifier(table.name), time=sql.Identifier(table.time_column))
+        query = sql.SQL(_COUNT_SQL).format(
+            table=sql.Identifier(table.name), time_column=sql.Identifier(table.time_column)
+        )
         with translating():
             async with self._pool.connection() as conn:
                 row = await (await conn.execute(query, {"cutoff": cutoff})).fetchone()

@@ -16,6 +16,7 @@ from psycopg.rows import DictRow
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from mentor_notify.db import translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.push.kinds import Platform, Provider, token_format_problem
 
 
@@ -66,25 +67,11 @@ class StaleToken(BaseModel):
     last_refreshed_at: datetime
 
 
-_REGISTER = """
-insert into public.device_tokens (user_id, platform, provider, token, last_refreshed_at)
-values (%(user_id)s, %(platform)s, %(provider)s, %(token)s, %(now)s)
-on conflict (token) do update
-set user_id = excluded.user_id,
-    platform = excluded.platform,
-    provider = excluded.provider,
-    last_refreshed_at = greatest(public.device_tokens.last_refreshed_at, excluded.last_refreshed_at)
-returning id, platform, provider, last_refreshed_at
-"""
+_REGISTER = load_sql("mentor_notify.push", "register_token")
 
-_DELETE_OWN = "delete from public.device_tokens where id = %(id)s and user_id = %(user_id)s"
+_DELETE_OWN = load_sql("mentor_notify.push", "delete_own_token")
 
-_STALE = """
-select id, user_id, platform, provider, last_refreshed_at
-from public.device_tokens
-where last_refreshed_at < %(cutoff)s
-order by last_refreshed_at, id
-"""
+_STALE = load_sql("mentor_notify.push", "stale_tokens")
 
 
 class DeviceTokenRepository:

@@ -39,6 +39,11 @@ log = structlog.get_logger(__name__)
 
 _MENTORS = load_sql("mentor_notify.scenarios", "scenario_mentors")
 _ACTIVITY = load_sql("mentor_notify.scenarios", "mentor_activity")
+_DROP_ACTIVITY = load_sql("mentor_notify.scenarios", "drop_mentor_activity")
+_ANALYZE_ACTIVITY = load_sql("mentor_notify.scenarios", "analyze_mentor_activity")
+_ANALYZE_MENTORS = load_sql("mentor_notify.scenarios", "analyze_scenario_mentors")
+_COUNT_ENABLED = load_sql("mentor_notify.scenarios", "count_enabled_mentors")
+_ANALYZE_HITS = load_sql("mentor_notify.scenarios", "analyze_scenario_hits")
 _DELIVER = load_sql("mentor_notify.scenarios", "deliver_hits")
 _HITS = {t: load_sql("mentor_notify.scenarios", f"hits_{t.value}") for t in ScenarioType}
 _NEEDS_ACTIVITY = {ScenarioType.INACTIVITY, ScenarioType.MILESTONE, ScenarioType.WELCOME_BACK}
@@ -128,15 +133,15 @@ class ScenarioEngine:
                 await covered_organisations(conn, organisations)
                 await conn.commit()
                 if _NEEDS_ACTIVITY.intersection(scenarios):
-                    await conn.execute("drop table if exists pg_temp.mentor_activity")
+                    await conn.execute(_DROP_ACTIVITY)
                     await conn.execute(_ACTIVITY, params)
-                    await conn.execute("analyze mentor_activity")
+                    await conn.execute(_ANALYZE_ACTIVITY)
                     await conn.commit()
                 try:
                     for scenario in scenarios:
                         outcomes.append(await self._evaluate(conn, scenario, params, dry_run))
                 finally:
-                    await conn.execute("drop table if exists pg_temp.mentor_activity")
+                    await conn.execute(_DROP_ACTIVITY)
                     await conn.commit()
         return EngineResult(run_id=run_id, as_of=as_of.instant, dry_run=dry_run, scenarios=outcomes)
 
@@ -151,11 +156,11 @@ class ScenarioEngine:
         params = run_params | {"scenario_type": scenario.value}
         async with conn.transaction(force_rollback=dry_run):
             await conn.execute(_MENTORS, params)
-            await conn.execute("analyze scenario_mentors")
-            cur = await conn.execute("select count(*) as n from scenario_mentors where enabled")
+            await conn.execute(_ANALYZE_MENTORS)
+            cur = await conn.execute(_COUNT_ENABLED)
             evaluated = (await cur.fetchone() or {"n": 0})["n"]
             await conn.execute(_HITS[scenario], params)
-            await conn.execute("analyze scenario_hits")
+            await conn.execute(_ANALYZE_HITS)
             counts = await (await conn.execute(_DELIVER, params)).fetchone()
         assert counts is not None  # the final SELECT always returns one row
         outcome = ScenarioOutcome(

@@ -37,8 +37,8 @@ _ORGANISATIONS = load_sql("mentor_notify.worker", "organisations")
 # First key of the per-organisation advisory lock held while a worker runs that
 # organisation's cycle (the expiry sweep uses 0x4D4E0001 inside its transactions).
 CYCLE_LOCK_CLASS = 0x4D4E0002
-_TRY_LOCK = "select pg_try_advisory_lock(%(class)s, hashtext(%(key)s)) as locked"
-_UNLOCK = "select pg_advisory_unlock(%(class)s, hashtext(%(key)s))"
+_TRY_LOCK = load_sql("mentor_notify.worker", "try_cycle_lock")
+_UNLOCK = load_sql("mentor_notify.worker", "cycle_unlock")
 
 
 class CycleRun(BaseModel):
