@@ -38,8 +38,9 @@ from typing import Any
 from bench_expiry import ensure_database
 from bench_push import emulator_count, start_emulator
 from bench_scenarios import ensure_world, fresh_copy
+from mentor_notify.composition import daily_cycle
 from mentor_notify.config import Settings
-from mentor_notify.daily import DailyCycle, DailyResult
+from mentor_notify.daily import DailyResult
 from mentor_notify.db import open_pool
 from mentor_notify.domain import AsOf, FixedClock, SystemClock
 from mentor_notify.logging import configure_logging
@@ -76,7 +77,7 @@ async def timed_cycle(url: str, emulator: str) -> tuple[float, DailyResult, dict
         dispatcher = Dispatcher.from_settings(pool, senders, CLOCK, settings, "bench")
         timer = StepTimer()
         started = time.perf_counter()
-        result = await DailyCycle(pool, CLOCK, dispatcher, progress=timer).run(AsOf.on(TODAY))
+        result = await daily_cycle(pool, CLOCK, dispatcher, progress=timer).run(AsOf.on(TODAY))
         return time.perf_counter() - started, result, timer.seconds
 
 

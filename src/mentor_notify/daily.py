@@ -17,6 +17,7 @@ from mentor_notify.db import Pool
 from mentor_notify.domain import AsOf, Clock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.expiry.models import SweepResult
+from mentor_notify.expiry.sweep import ProgressCallback
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
 
@@ -34,6 +35,14 @@ class CycleProgress(Protocol):
 
     def advance(self, name: str, what: str) -> None:
         """One part of step `name` (`what`, e.g. an organisation) is done."""
+        ...
+
+
+class ExpiryJobFactory(Protocol):
+    """Makes the expiry job the cycle runs (`mentor_notify.composition.expiry_job`)."""
+
+    def __call__(self, *, on_progress: ProgressCallback | None = None) -> ExpirySweep:
+        """The job, telling `on_progress` as each organisation finishes."""
         ...
 
 
@@ -70,17 +79,19 @@ class DailyCycle:
         clock: Clock,
         dispatcher: Dispatcher | None,
         *,
+        expiry_job: ExpiryJobFactory,
         progress: CycleProgress | None = None,
     ) -> None:
         """`clock` is the real clock: it stamps rows, leases pushes and signs
         provider tokens, whatever date the cycle decides for. Without a
         `dispatcher` there is no delivery step: the pushes stay queued
         (no push service configured, or a worker's dispatcher delivers them).
-        `progress` is told as steps start and end, and as the sweep finishes each
-        organisation."""
+        `expiry_job` makes the sweep step's job. `progress` is told as steps
+        start and end, and as the sweep finishes each organisation."""
         self._pool = pool
         self._clock = clock
         self._dispatcher = dispatcher
+        self._expiry_job = expiry_job
         self._progress = progress or _Silent()
 
     async def run(
@@ -97,10 +108,8 @@ class DailyCycle:
         as_of = as_of or AsOf.current(self._clock)
 
         async def sweep() -> SweepResult:
-            sweeper = ExpirySweep(
-                self._pool,
-                self._clock,
-                on_progress=lambda org: self._progress.advance("expiry", org.slug),
+            sweeper = self._expiry_job(
+                on_progress=lambda org: self._progress.advance("expiry", org.slug)
             )
             return await sweeper.run(as_of=as_of, organisations=only)
 
@@ -122,7 +131,7 @@ class DailyCycle:
         """Organisations the sweep will cover, for its progress bar (None if unknown:
         the sweep step then reports the failure)."""
         try:
-            return len(await ExpirySweep(self._pool, self._clock).organisations(only))
+            return len(await self._expiry_job().organisations(only))
         except Exception:
             return None
 

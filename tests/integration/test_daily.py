@@ -8,7 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from mentor_notify.daily import DailyCycle, DailyResult
+from mentor_notify.composition import daily_cycle
+from mentor_notify.daily import DailyResult
 from mentor_notify.db import Pool
 from mentor_notify.domain import AsOf, SystemClock
 from mentor_notify.push.dispatcher import Dispatcher
@@ -46,7 +47,7 @@ async def cycle(
     progress = Recorder()
     async with open_senders(service.settings, SystemClock()) as senders:
         dispatcher = Dispatcher(Outbox(pool, "daily"), senders, CLOCK)
-        result = await DailyCycle(pool, CLOCK, dispatcher, progress=progress).run(
+        result = await daily_cycle(pool, CLOCK, dispatcher, progress=progress).run(
             AsOf.on(TODAY), organisations
         )
     started = [(s, total) for s, state, total in progress.steps if state == "running"]

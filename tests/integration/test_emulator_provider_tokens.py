@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 
 from mentor_notify.domain import FixedClock, SystemClock
 from mentor_notify.push.apns import ProviderToken
-from mentor_notify.push.emulator import Emulator, EmulatorServer
 from mentor_notify.push.senders import EmulatorCredentials, emulator_credentials
+from mentor_notify_testing.emulator import Emulator, EmulatorServer
 
 DEVICE = "ab" * 32
 

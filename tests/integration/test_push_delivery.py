@@ -14,9 +14,9 @@ from mentor_notify.config import Settings
 from mentor_notify.db import Pool
 from mentor_notify.domain import FixedClock, SystemClock
 from mentor_notify.push.dispatcher import Backoff, Dispatcher, DispatchResult
-from mentor_notify.push.emulator import Emulator, EmulatorServer
 from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.senders import emulator_credentials, open_senders, settings_for_emulator
+from mentor_notify_testing.emulator import Emulator, EmulatorServer
 from tests.integration.test_expiry_sweep import CLOCK
 from tests.integration.test_outbox import queued_world, statuses
 

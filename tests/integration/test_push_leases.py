@@ -10,9 +10,9 @@ from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
-from mentor_notify.push.emulator import FailureRates
 from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.senders import open_senders
+from mentor_notify_testing.emulator import FailureRates
 from tests.integration.test_dispatch_processes import queue
 from tests.integration.test_outbox import statuses
 from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture

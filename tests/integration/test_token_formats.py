@@ -13,9 +13,9 @@ from pydantic import ValidationError
 from mentor_notify.domain import SystemClock
 from mentor_notify.push import DeviceTokenRegistration
 from mentor_notify.push.apns import ProviderToken
-from mentor_notify.push.emulator import Emulator, EmulatorServer
 from mentor_notify.push.kinds import Provider
 from mentor_notify.push.senders import emulator_credentials
+from mentor_notify_testing.emulator import Emulator, EmulatorServer
 
 HEX = "a9d0ed10e9cfd022a61cb08753f49c5a0b0dfb383697bf9f9d750a1003da19c7"
 

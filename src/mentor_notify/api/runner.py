@@ -1,5 +1,6 @@
 """The `JobRunner` the HTTP API runs on: the real jobs over one database pool."""
 
+from collections.abc import Mapping
 from uuid import UUID
 
 import structlog
@@ -10,12 +11,12 @@ from mentor_notify.api.jobs import (
     JobOutcome,
     ScenarioRequest,
 )
+from mentor_notify.composition import expiry_job
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, SupabaseLayout
 from mentor_notify.db.probe import DatabaseProbe, Readiness
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
-from mentor_notify.expiry import ExpirySweep
 from mentor_notify.push.dispatcher import Dispatcher, Sender
 from mentor_notify.push.tokens import (
     DeviceTokenRegistration,
@@ -38,7 +39,7 @@ class DatabaseJobRunner:
         pool: Pool,
         settings: Settings,
         clock: Clock,
-        senders: dict[str, Sender],
+        senders: Mapping[str, Sender],
         *,
         layout: SupabaseLayout | None = None,
         database_url: str | None = None,
@@ -58,7 +59,7 @@ class DatabaseJobRunner:
 
     async def certificate_expiry(self, request: ExpiryRequest, run_id: str) -> JobOutcome:
         """Run the certificate-expiry sweep."""
-        result = await ExpirySweep(self._pool, self._clock).run(
+        result = await expiry_job(self._pool, self._clock).run(
             today=request.today,
             organisations=[str(request.organization_id)] if request.organization_id else None,
             dry_run=request.dry_run,

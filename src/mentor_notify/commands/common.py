@@ -106,6 +106,15 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
+def testing_extra_missing(what: str, exc: ImportError) -> typer.Exit:
+    """The one-line error (exit status 1) for `what` when the `testing` extra, which
+    holds the push emulator, is not installed."""
+    return fail(
+        f"{what} needs the `testing` extra ({exc.name or exc} is missing): "
+        "uv sync --extra testing, or pip install 'mentor-notify[testing]'"
+    )
+
+
 def run_with_database(ctx: typer.Context, work: Callable[[str], Coroutine[Any, Any, T]]) -> T:
     """Run `work(database_url)` on the configured (or embedded) database.
 

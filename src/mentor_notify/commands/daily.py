@@ -7,16 +7,11 @@ from rich.table import Table
 
 from mentor_notify.commands import common
 from mentor_notify.commands.progress import StepProgress
+from mentor_notify.composition import open_runtime
 from mentor_notify.config import ConfigurationError
-from mentor_notify.daily import DailyCycle, DailyResult
-from mentor_notify.db import open_pool
-from mentor_notify.domain import AsOf, SystemClock
+from mentor_notify.daily import DailyResult
+from mentor_notify.domain import AsOf
 from mentor_notify.organisations import covered_organisations
-from mentor_notify.push.dispatcher import Dispatcher
-from mentor_notify.push.senders import (
-    open_senders,
-    settings_for_emulator,
-)
 
 
 def daily(
@@ -44,21 +39,17 @@ def daily(
     """
     day = common.parse_date(today, allow_far_date=allow_far_date)
     settings = common.state(ctx).settings
-    if emulator is not None:
-        settings = settings_for_emulator(settings, emulator)
-    clock = SystemClock()
     as_of = None if day is None else AsOf.on(day)
 
     async def work(url: str) -> DailyResult:
-        async with open_pool(url, settings) as pool:
+        async with open_runtime(url, settings, "daily", emulator=emulator) as runtime:
             # Checked before the cycle, whose steps each catch their own failure:
             # a cycle that can see no organisation is one error, said once.
-            async with pool.connection() as conn:
+            async with runtime.pool.connection() as conn:
                 await covered_organisations(conn)
-            async with open_senders(settings, clock, pool) as senders:
-                dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "daily")
-                with StepProgress(quiet=as_json) as progress:
-                    return await DailyCycle(pool, clock, dispatcher, progress=progress).run(as_of)
+            dispatcher = runtime.dispatcher_if_configured()
+            with StepProgress(quiet=as_json) as progress:
+                return await runtime.daily_cycle(dispatcher, progress).run(as_of)
 
     try:
         result = common.run_with_database(ctx, work)

@@ -3,20 +3,21 @@ the push emulator, show who received what, and show that a second run sends noth
 
 from collections import defaultdict
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from pydantic import BaseModel, ConfigDict
 from rich.table import Table
 
 from mentor_notify.commands import common
 from mentor_notify.commands.daily import print_cycle
 from mentor_notify.commands.progress import StepProgress
 from mentor_notify.config import Settings
-from mentor_notify.db import MigrationRunner, SupabaseLayout, connect, open_pool
+from mentor_notify.db import MigrationRunner, SupabaseLayout, connect
 from mentor_notify.demo import OrganisationSummary, load_seed, summarize
-from mentor_notify.demo.cycle import DemoCycles, DemoRun, Received, run_demo_cycles
 from mentor_notify.domain import AsOf
+
+if TYPE_CHECKING:
+    from mentor_notify.demo.cycle import DemoReport, DemoRun, Received
 
 _TIER_COLUMNS = [
     ("none", "  not yet due"),
@@ -28,18 +29,11 @@ _TIER_COLUMNS = [
 ]
 
 
-class DemoReport(BaseModel):
-    """Everything the demo shows."""
-
-    model_config = ConfigDict(frozen=True)
-
-    organisations: list[OrganisationSummary]
-    cycles: DemoCycles
-
-
 async def _demo(
     url: str, layout: SupabaseLayout, settings: Settings, day: date, quiet: bool
-) -> DemoReport:
+) -> "DemoReport":
+    from mentor_notify.demo.cycle import DemoReport, run_demo_cycles
+
     conn = await connect(url)
     try:
         await MigrationRunner(conn, layout).migrate()
@@ -47,9 +41,8 @@ async def _demo(
         summaries = await summarize(conn, AsOf.on(day).instant)
     finally:
         await conn.close()
-    async with open_pool(url, settings) as pool:
-        with StepProgress(quiet=quiet) as progress:
-            cycles = await run_demo_cycles(pool, settings, day, progress)
+    with StepProgress(quiet=quiet) as progress:
+        cycles = await run_demo_cycles(url, settings, day, progress)
     return DemoReport(organisations=summaries, cycles=cycles)
 
 
@@ -82,7 +75,7 @@ def _print_demo(summaries: list[OrganisationSummary]) -> None:
         common.stdout.print(f"  {s.slug}: {s.name}", highlight=False)
 
 
-def _pushes(rows: list[Received]) -> str:
+def _pushes(rows: list["Received"]) -> str:
     sent = sum(r.pushes_sent for r in rows)
     waiting = sum(r.pushes_waiting for r in rows)
     not_sent = sum(r.pushes_not_sent for r in rows)
@@ -105,7 +98,7 @@ _LABELS = {
 }
 
 
-def _label(row: Received) -> str:
+def _label(row: "Received") -> str:
     """What the notice says, in words, from its translation key
     (certification_expiry.<audience>.<tier> or scenario.<type>.<text>)."""
     parts = row.message_key.split(".")
@@ -114,7 +107,7 @@ def _label(row: Received) -> str:
     return text if row.role == "mentor" else f"{row.about}: {text}"
 
 
-def _print_received(run: DemoRun) -> None:
+def _print_received(run: "DemoRun") -> None:
     people: dict[str, dict[tuple[str, str], list[Received]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -133,7 +126,7 @@ def _print_received(run: DemoRun) -> None:
         common.stdout.print(table)
 
 
-def _print_run(run: DemoRun, title: str) -> None:
+def _print_run(run: "DemoRun", title: str) -> None:
     print_cycle(run.cycle, title)
     common.stdout.print(
         f"push emulator: {run.delivered_fcm} FCM and {run.delivered_apns} APNs messages "
@@ -168,6 +161,11 @@ def demo(
     cycle already ran for that date, the first run finds nothing new either.
     """
     day = common.parse_date(on, "--date", allow_far_date=allow_far_date) or datetime.now(UTC).date()
+    try:
+        # The push emulator it runs on is a test double, kept in the testing extra.
+        import mentor_notify.demo.cycle  # noqa: F401
+    except ImportError as exc:
+        raise common.testing_extra_missing("the demo", exc) from exc
     layout = common.layout(ctx)
     settings = common.state(ctx).settings
     report = common.run_with_database(

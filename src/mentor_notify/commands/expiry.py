@@ -7,9 +7,10 @@ from rich.table import Table
 
 from mentor_notify.commands import common
 from mentor_notify.commands.progress import progress_bars
+from mentor_notify.composition import expiry_job, real_clock
 from mentor_notify.db import open_pool
-from mentor_notify.domain import SystemClock, Tier
-from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep, OrganisationSweep, SweepResult
+from mentor_notify.domain import Tier
+from mentor_notify.expiry import DEFAULT_PARTITIONS, OrganisationSweep, SweepResult
 
 app = typer.Typer(help="Certificate expiry: warnings, lapse notices, directory visibility.")
 
@@ -72,18 +73,19 @@ def expiry_run(
 
     async def work(url: str) -> SweepResult:
         async with open_pool(url, settings) as pool:
+            clock = real_clock()
             if not show_progress:
-                return await ExpirySweep(pool, SystemClock(), partitions=parallel).run(
+                return await expiry_job(pool, clock, partitions=parallel).run(
                     today=day, organisations=only, dry_run=dry_run
                 )
             with progress_bars() as progress:
-                total = len(await ExpirySweep(pool, SystemClock()).organisations(only))
+                total = len(await expiry_job(pool, clock).organisations(only))
                 task = progress.add_task("expiry sweep", total=total)
 
                 def advance(result: OrganisationSweep) -> None:
                     progress.update(task, advance=1, description=result.slug)
 
-                sweep = ExpirySweep(pool, SystemClock(), on_progress=advance, partitions=parallel)
+                sweep = expiry_job(pool, clock, on_progress=advance, partitions=parallel)
                 return await sweep.run(today=day, organisations=only, dry_run=dry_run)
 
     result = common.run_with_database(ctx, work)

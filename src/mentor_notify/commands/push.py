@@ -11,18 +11,13 @@ import typer
 from rich.table import Table
 
 from mentor_notify.commands import common
+from mentor_notify.composition import open_runtime
 from mentor_notify.config import ConfigurationError
 from mentor_notify.db import connect, open_pool
-from mentor_notify.domain import SystemClock
 from mentor_notify.push import DeviceTokenRepository, StaleToken
-from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
-from mentor_notify.push.emulator import Emulator, EmulatorServer, FailureRates
+from mentor_notify.push.dispatcher import DispatchResult
 from mentor_notify.push.outbox import DeadPush, Outbox, worker_name
-from mentor_notify.push.senders import (
-    PushConfigurationError,
-    open_senders,
-    settings_for_emulator,
-)
+from mentor_notify.push.senders import PushConfigurationError
 
 app = typer.Typer(help="Push delivery: the dispatcher, the emulator, device tokens, dead pushes.")
 
@@ -65,9 +60,6 @@ def push_dispatch(
     settings = common.state(ctx).settings
     if concurrency is not None:
         settings = settings.model_copy(update={"push_concurrency": concurrency})
-    if emulator is not None:
-        settings = settings_for_emulator(settings, emulator)
-    clock = SystemClock()
 
     async def work(url: str) -> DispatchResult:
         stop = asyncio.Event()
@@ -75,17 +67,14 @@ def push_dispatch(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         try:
-            async with (
-                open_pool(url, settings) as pool,
-                open_senders(settings, clock, pool) as senders,
-            ):
-                if not senders:
+            async with open_runtime(url, settings, emulator=emulator) as runtime:
+                if not runtime.senders:
                     raise PushConfigurationError(
                         "no push service is configured: set MENTOR_NOTIFY_FCM_CREDENTIALS_FILE "
                         "and/or MENTOR_NOTIFY_APNS_KEY_FILE (or name Supabase Vault secrets, "
                         "see `mentor-notify config`), or use --emulator URL"
                     )
-                dispatcher = Dispatcher.from_settings(pool, senders, clock, settings)
+                dispatcher = runtime.dispatcher()
                 if once:
                     return await dispatcher.run_once(stop=stop)
                 return await dispatcher.run_until(stop)
@@ -161,8 +150,12 @@ def push_emulator(
     "rate_limited" | "unavailable" | "internal" | "slow" | "drop", "times": N}.
     GET /emulator/deliveries shows what was delivered; POST /emulator/reset
     forgets it. Point a dispatcher at it with `push dispatch --emulator URL`.
-    Stops on Ctrl-C or SIGTERM.
+    Stops on Ctrl-C or SIGTERM. Needs the `testing` extra.
     """
+    try:
+        from mentor_notify_testing.emulator import Emulator, EmulatorServer, FailureRates
+    except ImportError as exc:
+        raise common.testing_extra_missing("the push emulator", exc) from exc
     state = Emulator(
         project_id=project,
         rates=FailureRates(rate_limited, unavailable, internal, slow, drop),

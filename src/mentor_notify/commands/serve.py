@@ -18,14 +18,11 @@ from mentor_notify.api.app import ApiLimits
 from mentor_notify.api.runner import DatabaseJobRunner
 from mentor_notify.commands import common
 from mentor_notify.commands.http_server import CannotListen, HttpServer, listen
+from mentor_notify.composition import open_runtime, push_settings, real_clock
 from mentor_notify.config import ConfigurationError, Settings
 from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_dir, open_pool
-from mentor_notify.domain import Clock, SystemClock
+from mentor_notify.domain import Clock
 from mentor_notify.logging import configure_logging
-from mentor_notify.push.senders import (
-    open_senders,
-    settings_for_emulator,
-)
 from mentor_notify.vault import with_vault_secrets
 
 log = structlog.get_logger(__name__)
@@ -71,9 +68,8 @@ def serve(
     each with its own database pool and in-flight limit; SIGTERM stops them all after
     their requests in flight.
     """
-    settings = common.state(ctx).settings
-    if emulator is not None:
-        settings = settings_for_emulator(settings, emulator)
+    # Once, here: every worker process then talks to the emulator with the same keys.
+    settings = push_settings(common.state(ctx).settings, emulator)
     address = (host or settings.api_host, port or settings.api_port)
     processes = workers or settings.api_workers
     layout = _migrations(settings)
@@ -84,7 +80,7 @@ def serve(
     async def several_processes(url: str) -> None:
         # Checked once here, so that a mistake is one line and not one per process.
         async with open_pool(url, settings.model_copy(update={"pool_min_size": 1})) as pool:
-            await authenticator(settings, pool, SystemClock())
+            await authenticator(settings, pool, real_clock())
         sock = listen(*address)
         try:
             await supervise(sock, url, settings, layout, address, processes)
@@ -125,7 +121,6 @@ async def serve_api(
     """Serve the API on `sock` (else on a socket bound to `address` once the
     configuration is known good) until SIGTERM or SIGINT, or until the process
     `parent` is gone."""
-    clock = SystemClock()
     server: HttpServer | None = None
     stopping = False
 
@@ -140,10 +135,13 @@ async def serve_api(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
-    async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
+    async with open_runtime(url, settings, "api") as runtime:
+        pool, clock = runtime.pool, runtime.clock
         auth = await authenticator(settings, pool, clock)
         sock = sock or listen(*address)
-        runner = DatabaseJobRunner(pool, settings, clock, senders, layout=layout, database_url=url)
+        runner = DatabaseJobRunner(
+            pool, settings, clock, runtime.senders, layout=layout, database_url=url
+        )
         app = create_app(runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner)
         server = HttpServer(app, *address)
         server.should_exit = stopping

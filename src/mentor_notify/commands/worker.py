@@ -9,18 +9,10 @@ from typing import Annotated
 import typer
 
 from mentor_notify.commands import common
-from mentor_notify.commands.http_server import HttpServer
+from mentor_notify.composition import open_runtime
 from mentor_notify.config import ConfigurationError
-from mentor_notify.db import open_pool
 from mentor_notify.db.probe import DatabaseProbe
-from mentor_notify.domain import SystemClock
-from mentor_notify.push.dispatcher import Dispatcher
-from mentor_notify.push.senders import (
-    open_senders,
-    settings_for_emulator,
-)
 from mentor_notify.worker import Worker, parse_run_at
-from mentor_notify.worker.health import create_health_app
 
 
 def worker(
@@ -72,18 +64,19 @@ def worker(
     except ValueError as exc:
         raise common.fail(str(exc)) from exc
     settings = common.state(ctx).settings
-    if emulator is not None:
-        settings = settings_for_emulator(settings, emulator)
-    clock = SystemClock()
     layout = common.layout(ctx)
 
     async def work(url: str) -> None:
-        async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
-            dispatcher = Dispatcher.if_configured(pool, senders, clock, settings, "worker")
+        # The HTTP server (uvicorn, FastAPI) only for a worker that serves health.
+        from mentor_notify.commands.http_server import HttpServer
+        from mentor_notify.worker.health import create_health_app
+
+        async with open_runtime(url, settings, "worker", emulator=emulator) as runtime:
+            dispatcher = runtime.dispatcher_if_configured()
             probe = DatabaseProbe(url, layout, answer_within=settings.api_health_timeout_seconds)
             service = Worker(
-                pool,
-                clock,
+                runtime.pool,
+                runtime.clock,
                 dispatcher,
                 run_at=at,
                 check_every=timedelta(seconds=check_every),

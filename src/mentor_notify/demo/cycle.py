@@ -1,5 +1,9 @@
 """The demo's daily cycle: run it against the push emulator, show who received
-what, then run it again and show that nothing new went out."""
+what, then run it again and show that nothing new went out.
+
+The emulator comes from `mentor_notify_testing` (the `testing` extra, which
+`scripts/demo` installs); `mentor-notify demo` imports this module only when run.
+"""
 
 from datetime import date
 from typing import Any
@@ -9,14 +13,15 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
 
+from mentor_notify.composition import open_runtime
 from mentor_notify.config import Settings
 from mentor_notify.daily import CycleProgress, DailyCycle, DailyResult
-from mentor_notify.db import Pool, translating
+from mentor_notify.db import translating
+from mentor_notify.db.pool import Pool
 from mentor_notify.db.sql_files import load_sql
-from mentor_notify.domain import AsOf, SystemClock
-from mentor_notify.push.dispatcher import Dispatcher
-from mentor_notify.push.emulator import Emulator, EmulatorServer
-from mentor_notify.push.senders import open_senders, settings_for_emulator
+from mentor_notify.demo.summary import OrganisationSummary
+from mentor_notify.domain import AsOf
+from mentor_notify_testing.emulator import Emulator, EmulatorServer
 
 _RECEIVED_SQL = load_sql("mentor_notify.demo", "received")
 
@@ -60,6 +65,15 @@ class DemoCycles(BaseModel):
     second: DemoRun
 
 
+class DemoReport(BaseModel):
+    """Everything the demo shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    organisations: list[OrganisationSummary]
+    cycles: DemoCycles
+
+
 async def received(conn: AsyncConnection[Any]) -> list[Received]:
     """Every notification with its recipient and push outcome (demo-sized data only)."""
     with translating():
@@ -69,12 +83,13 @@ async def received(conn: AsyncConnection[Any]) -> list[Received]:
 
 
 async def run_demo_cycles(
-    pool: Pool,
+    url: str,
     settings: Settings,
     day: date,
     progress: CycleProgress | None = None,
 ) -> DemoCycles:
-    """Run the daily cycle for `day` twice against an in-process push emulator.
+    """Run the daily cycle for `day` twice on the database at `url`, against an
+    in-process push emulator.
 
     The cycle decides as of `day`; delivery runs on the real clock, so provider
     tokens are fresh and send windows open and close at the real hour (a push
@@ -83,13 +98,12 @@ async def run_demo_cycles(
     server = EmulatorServer(emulator)
     port = await server.start()
     try:
-        push_settings = settings_for_emulator(settings, f"http://127.0.0.1:{port}")
-        clock = SystemClock()
-        async with open_senders(push_settings, clock, pool) as senders:
-            dispatcher = Dispatcher.from_settings(pool, senders, clock, push_settings, "demo")
-            cycle = DailyCycle(pool, clock, dispatcher, progress=progress)
-            first = await _one_run(pool, cycle, AsOf.on(day), emulator)
-            second = await _one_run(pool, cycle, AsOf.on(day), emulator)
+        async with open_runtime(
+            url, settings, "demo", emulator=f"http://127.0.0.1:{port}"
+        ) as runtime:
+            cycle = runtime.daily_cycle(runtime.dispatcher(), progress)
+            first = await _one_run(runtime.pool, cycle, AsOf.on(day), emulator)
+            second = await _one_run(runtime.pool, cycle, AsOf.on(day), emulator)
     finally:
         await server.close()
     return DemoCycles(day=day, first=first, second=second)

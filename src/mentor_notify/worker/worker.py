@@ -17,7 +17,7 @@ from uuid import UUID
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from mentor_notify.daily import DailyCycle
+from mentor_notify.composition import daily_cycle
 from mentor_notify.db import Pool, database_answers, translating
 from mentor_notify.db.probe import DatabaseProbe, Readiness
 from mentor_notify.db.sql_files import load_sql
@@ -197,7 +197,7 @@ class Worker:
                     # As of now, for the local date the schedule found due (the
                     # same date even if midnight passes while the cycle waits).
                     as_of = AsOf(self._clock.now(), cycle.local_date)
-                    result = await DailyCycle(self._pool, self._clock, None).run(
+                    result = await daily_cycle(self._pool, self._clock, None).run(
                         as_of, organisations=[str(org.id)]
                     )
                 finally:

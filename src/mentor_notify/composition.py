@@ -1,0 +1,108 @@
+"""The composition root: the one place the running program's parts are built.
+
+Every entry point (the `daily`, `worker`, `serve` and `push dispatch` commands,
+the API's job runner, the worker's scheduled cycles and the demo) gets its
+pool, real clock, push senders, dispatcher, expiry job and daily cycle from
+here, so each is wired once: a change to how one is made is a change to this
+module only.
+"""
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+from mentor_notify.config import Settings
+from mentor_notify.daily import CycleProgress, DailyCycle
+from mentor_notify.db import Pool, open_pool
+from mentor_notify.domain import Clock, SystemClock
+from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep
+from mentor_notify.expiry.sweep import ProgressCallback
+from mentor_notify.push.dispatcher import Dispatcher, Sender
+from mentor_notify.push.senders import open_senders, settings_for_emulator
+
+
+def real_clock() -> Clock:
+    """The clock the outside world runs on (stamps, leases, provider tokens, backoff);
+    never the business date a job decides for, which is an `AsOf`."""
+    return SystemClock()
+
+
+def push_settings(settings: Settings, emulator: str | None) -> Settings:
+    """`settings` as they are, or with both push services pointed at the push emulator
+    at `emulator` (with throwaway credentials) when an address is given."""
+    return settings if emulator is None else settings_for_emulator(settings, emulator)
+
+
+def expiry_job(
+    pool: Pool,
+    clock: Clock,
+    *,
+    on_progress: ProgressCallback | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
+) -> ExpirySweep:
+    """The certificate-expiry job every entry point runs (the CLI, the API, the
+    worker's and the demo's daily cycles)."""
+    return ExpirySweep(pool, clock, on_progress=on_progress, partitions=partitions)
+
+
+def daily_cycle(
+    pool: Pool,
+    clock: Clock,
+    dispatcher: Dispatcher | None,
+    *,
+    progress: CycleProgress | None = None,
+) -> DailyCycle:
+    """The daily cycle on `pool`, its sweep made by `expiry_job`; without a
+    `dispatcher` it has no delivery step (the pushes stay queued)."""
+    return DailyCycle(
+        pool,
+        clock,
+        dispatcher,
+        expiry_job=functools.partial(expiry_job, pool, clock),
+        progress=progress,
+    )
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What a command that works on the database and delivers pushes runs on."""
+
+    settings: Settings
+    pool: Pool
+    clock: Clock
+    senders: Mapping[str, Sender]
+    role: str | None
+
+    def dispatcher(self) -> Dispatcher:
+        """A dispatcher over the configured senders (none configured: it leaves
+        the pushes queued), its leases signed with this process and role."""
+        return Dispatcher.from_settings(
+            self.pool, self.senders, self.clock, self.settings, self.role
+        )
+
+    def dispatcher_if_configured(self) -> Dispatcher | None:
+        """`dispatcher()`, or None (said in the log) when no push service is configured."""
+        return Dispatcher.if_configured(
+            self.pool, self.senders, self.clock, self.settings, self.role
+        )
+
+    def daily_cycle(
+        self, dispatcher: Dispatcher | None, progress: CycleProgress | None = None
+    ) -> DailyCycle:
+        """The daily cycle on this runtime's pool and clock."""
+        return daily_cycle(self.pool, self.clock, dispatcher, progress=progress)
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    url: str, settings: Settings, role: str | None = None, *, emulator: str | None = None
+) -> AsyncIterator[Runtime]:
+    """A pool on `url`, the real clock and the push senders the settings configure
+    (credentials named as Supabase Vault secrets read first; pointed at the push
+    emulator at `emulator` when given), all closed on exit. `role`, when given,
+    names this process's kind in the leases it takes (`daily`, `worker`, `api`, ...)."""
+    settings = push_settings(settings, emulator)
+    clock = real_clock()
+    async with open_pool(url, settings) as pool, open_senders(settings, clock, pool) as senders:
+        yield Runtime(settings, pool, clock, senders, role)
