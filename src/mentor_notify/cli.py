@@ -2,13 +2,18 @@
 
 Each area's commands live in `mentor_notify.commands.<area>`; shared plumbing
 (the database to use, JSON output, errors) in `mentor_notify.commands.common`.
+
+Start-up is kept short (a nightly cron job and every `--help` pay it): importing
+this module and the command modules loads typer and little else. What a command
+needs (the settings, the database driver, FastAPI, the push senders, rich
+tables) is imported inside the command when it runs, and the help is plain
+text rather than rich's (whose formatter alone takes about 0.2 s to import);
+tests/unit/test_startup_imports.py holds the CLI to that.
 """
 
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.markup import escape
 
 from mentor_notify.commands import (
     common,
@@ -23,8 +28,6 @@ from mentor_notify.commands import (
     serve,
     worker,
 )
-from mentor_notify.config import Settings
-from mentor_notify.logging import configure_logging
 
 app = typer.Typer(
     name="mentor-notify",
@@ -33,6 +36,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 app.add_typer(db.app, name="db")
 app.add_typer(expiry.app, name="expiry")
@@ -53,6 +57,7 @@ def main(
         str | None,
         typer.Option(
             "--database-url",
+            metavar="URL",
             envvar="DATABASE_URL",
             show_envvar=True,
             help="PostgreSQL URL to use, e.g. a Supabase project's connection string. "
@@ -62,12 +67,4 @@ def main(
     ] = None,
 ) -> None:
     """Notification engine for peer-mentor programmes."""
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        common.stderr.print(
-            f"[red]error:[/red] invalid configuration: {escape(str(exc))}", highlight=False
-        )
-        raise typer.Exit(2) from exc
-    configure_logging(settings.log_level, settings.log_format)
-    ctx.obj = common.CliState(settings=settings, database_url=database_url)
+    ctx.obj = common.CliState(database_url=database_url)

@@ -17,9 +17,10 @@ from psycopg.rows import DictRow
 
 from mentor_notify.api.jobs import ScenarioRequest
 from mentor_notify.domain import Tier
+from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.push.kinds import Platform, Provider
 from mentor_notify.push.tokens import DeviceTokenRegistration
-from mentor_notify.scenarios.models import DeliveryStatus, ScenarioType
+from mentor_notify.scenarios.models import DeliveryStatus
 from mentor_notify.scenarios.rules import LANGUAGES
 
 

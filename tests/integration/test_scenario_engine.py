@@ -14,8 +14,8 @@ from mentor_notify.cli import app
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import AsOf, SystemClock, parse_deep_link
+from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
-from mentor_notify.scenarios.models import ScenarioType
 from tests.expiry_world import World, build_world
 from tests.support import fetch_column, fetch_value
 

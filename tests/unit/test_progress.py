@@ -13,9 +13,8 @@ from mentor_notify.commands.progress import StepProgress
 
 def run_steps(monkeypatch: pytest.MonkeyPatch, *, terminal: bool, quiet: bool = False) -> str:
     out = io.StringIO()
-    monkeypatch.setattr(
-        common, "stderr", Console(file=out, force_terminal=terminal, width=100, color_system=None)
-    )
+    console = Console(file=out, force_terminal=terminal, width=100, color_system=None)
+    monkeypatch.setattr(common, "stderr", lambda: console)
     with StepProgress(quiet=quiet) as progress:
         progress.step("expiry", "running", 2)
         progress.advance("expiry", "hlf")

@@ -11,8 +11,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from mentor_notify.domain import SystemClock, check_business_date
+from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
-from mentor_notify.scenarios.models import ScenarioType
 
 
 class _Request(BaseModel):

@@ -4,28 +4,23 @@ Commands get the shared state (settings, explicit database URL) from the
 typer context, and run their async work through `run_with_database()`, which
 picks the database (starting the embedded one if none is configured) and
 turns the data layer's errors into a one-line message and exit status 1.
+
+Importing it is cheap (every command module does, even for `--help`): the
+settings, the database layer and rich are imported when first used.
 """
+
+from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from mentor_notify.config import Settings, check_base_url
-from mentor_notify.db import (
-    DatabaseError,
-    MigrationRunner,
-    SupabaseLayout,
-    connect,
-    find_supabase_dir,
-    use_database,
-)
 from mentor_notify.domain import (
     BUSINESS_DATE_MAX_YEARS,
     FarBusinessDate,
@@ -33,11 +28,33 @@ from mentor_notify.domain import (
     check_business_date,
 )
 
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mentor_notify.config import Settings
+    from mentor_notify.db import MigrationRunner, SupabaseLayout
+
 T = TypeVar("T")
 _Moment = TypeVar("_Moment", bound=date)
 
-stdout = Console()
-stderr = Console(stderr=True)
+
+# Made on first use: rich's console is a tenth of a second to import, which
+# `--help` should not pay.
+@cache
+def stdout() -> Console:
+    """The console for results (stdout)."""
+    from rich.console import Console
+
+    return Console()
+
+
+@cache
+def stderr() -> Console:
+    """The console for errors, warnings and progress (stderr)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
+
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print the result as JSON on stdout, for scripts.")
@@ -59,6 +76,8 @@ def _emulator_url(url: str | None) -> str | None:
     # refuses a bad URL the same way, before it opens a database or a socket.
     if url is None:
         return None
+    from mentor_notify.config import check_base_url
+
     try:
         return check_base_url(url)
     except ValueError as exc:
@@ -86,23 +105,62 @@ AllowFarDateOption = Annotated[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class CliState:
-    """What the global options resolved to, shared by every command."""
+    """What the global options resolved to, shared by every command.
 
-    settings: Settings
+    The settings are read from the environment, and logging set up by them,
+    when `state(ctx)` is first called by a command that runs: `--help` at any
+    level never pays for that (nor fails on a bad setting).
+    """
+
     database_url: str | None
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The settings from the environment (read on first use)."""
+        return self.prepare()
+
+    def prepare(self) -> Settings:
+        """Read the settings and set up logging by them, once; a bad setting ends the
+        command with a one-line error (exit status 2)."""
+        if self._settings is None:
+            self._settings = _load_settings()
+        return self._settings
+
+
+def _load_settings() -> Settings:
+    from pydantic import ValidationError
+    from rich.markup import escape
+
+    from mentor_notify.config import Settings
+    from mentor_notify.logging import configure_logging
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        stderr().print(
+            f"[red]error:[/red] invalid configuration: {escape(str(exc))}", highlight=False
+        )
+        raise typer.Exit(2) from exc
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
 
 
 def state(ctx: typer.Context) -> CliState:
-    """The global options of this invocation."""
+    """The global options of this invocation, with its settings read and logging set up
+    (every command calls this before it works)."""
     result: CliState = ctx.obj
+    result.prepare()
     return result
 
 
 def fail(message: str) -> typer.Exit:
     """Print `error: message` on stderr and return the exit to raise (status 1)."""
-    stderr.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    from rich.markup import escape
+
+    stderr().print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(1)
 
 
@@ -121,6 +179,8 @@ def run_with_database(ctx: typer.Context, work: Callable[[str], Coroutine[Any, A
     Expected failures (any `DatabaseError`) end the command with a one-line
     message and exit status 1, never a stack trace.
     """
+    from mentor_notify.db import DatabaseError, use_database
+
     current = state(ctx)
     try:
         with use_database(current.settings, current.database_url) as url:
@@ -131,6 +191,8 @@ def run_with_database(ctx: typer.Context, work: Callable[[str], Coroutine[Any, A
 
 def layout(ctx: typer.Context) -> SupabaseLayout:
     """The project's supabase/ folder, or a clean exit saying why it was not found."""
+    from mentor_notify.db import DatabaseError, find_supabase_dir
+
     try:
         return find_supabase_dir(state(ctx).settings.supabase_dir)
     except DatabaseError as exc:
@@ -141,6 +203,8 @@ async def with_runner(
     url: str, supabase: SupabaseLayout, op: Callable[[MigrationRunner], Awaitable[T]]
 ) -> T:
     """Run `op` with a migration runner on a fresh connection to `url`."""
+    from mentor_notify.db import MigrationRunner, connect
+
     conn = await connect(url)
     try:
         return await op(MigrationRunner(conn, supabase))

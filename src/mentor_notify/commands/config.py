@@ -1,17 +1,16 @@
 """`mentor-notify config`: the effective configuration, secrets masked."""
 
+from __future__ import annotations
+
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 import typer
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
-from pydantic import SecretBytes, SecretStr
-from rich.table import Table
 
-from mentor_notify.api.api_keys import ApiKeys
 from mentor_notify.commands import common
-from mentor_notify.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from mentor_notify.config import Settings
 
 MASK = "********"
 
@@ -21,6 +20,9 @@ _SECRET_NAME = re.compile(r"(secret|password|private_key|api_key|jwt_key|service
 
 def _mask_url(url: str) -> str:
     """The URL with its password (if any) masked; the rest stays readable."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
     try:
         parts = conninfo_to_dict(url)
     except psycopg.ProgrammingError:
@@ -36,6 +38,11 @@ def _mask_url(url: str) -> str:
 
 def effective_settings(settings: Settings) -> list[dict[str, Any]]:
     """Every setting with its environment variable, value (secrets masked) and description."""
+    from pydantic import SecretBytes, SecretStr
+
+    from mentor_notify.api.api_keys import ApiKeys
+    from mentor_notify.config import ConfigurationError
+
     rows = []
     for name, field in type(settings).model_fields.items():
         value = getattr(settings, name)
@@ -65,6 +72,8 @@ def effective_settings(settings: Settings) -> list[dict[str, Any]]:
 
 
 def _env_name(name: str, alias: Any) -> str:
+    from mentor_notify.config import Settings
+
     choices = getattr(alias, "choices", None)
     if choices:
         return str(choices[0])
@@ -78,6 +87,8 @@ def config(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
     Values come from the environment (and --database-url); secrets and URL
     passwords are masked. Without a database URL the embedded PostgreSQL is used.
     """
+    from rich.table import Table
+
     current = common.state(ctx)
     rows = effective_settings(current.settings)
     if current.database_url:
@@ -91,10 +102,10 @@ def config(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
     for row in rows:
         value = row["value"]
         table.add_row(row["name"], row["env"], "(not set)" if value is None else str(value))
-    common.stdout.print(table)
+    common.stdout().print(table)
     settings = current.settings
     if settings.jwks_url is not None:
-        common.stdout.print(
+        common.stdout().print(
             f"User access tokens: signing keys from {settings.jwks_url}, "
             f"issuer {settings.auth_issuer}",
             highlight=False,

@@ -1,17 +1,16 @@
 """`mentor-notify daily`: the whole daily cycle."""
 
-from typing import Annotated
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.commands.progress import StepProgress
-from mentor_notify.composition import open_runtime
-from mentor_notify.config import ConfigurationError
-from mentor_notify.daily import DailyResult
 from mentor_notify.domain import AsOf
-from mentor_notify.organisations import covered_organisations
+
+if TYPE_CHECKING:
+    from mentor_notify.daily import DailyResult
 
 
 def daily(
@@ -37,6 +36,11 @@ def daily(
     the same day sends nothing new. Without push credentials (and without
     --emulator) the pushes stay queued for `push dispatch`.
     """
+    from mentor_notify.commands.progress import StepProgress
+    from mentor_notify.composition import open_runtime
+    from mentor_notify.config import ConfigurationError
+    from mentor_notify.organisations import covered_organisations
+
     day = common.parse_date(today, allow_far_date=allow_far_date)
     settings = common.state(ctx).settings
     as_of = None if day is None else AsOf.on(day)
@@ -65,6 +69,8 @@ def daily(
 
 def print_cycle(result: DailyResult, title: str = "Daily cycle") -> None:
     """The summary table: per organisation, what the cycle created and delivered."""
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left")
     columns = (
         "organisation",
@@ -94,8 +100,8 @@ def print_cycle(result: DailyResult, title: str = "Daily cycle") -> None:
             str(len(org.missing_coordinator) + len(org.large_renewal_histories)),
             style="red" if org.error or org.failed else None,
         )
-    common.stdout.print(table)
-    common.stdout.print(
+    common.stdout().print(table)
+    common.stdout().print(
         "data warnings: mentors without a coordinator (their chapter admins were told) "
         "and certificates with an unusually long renewal history.",
         style="dim",
@@ -103,14 +109,14 @@ def print_cycle(result: DailyResult, title: str = "Daily cycle") -> None:
     )
     if result.dispatch is not None:
         d = result.dispatch
-        common.stdout.print(
+        common.stdout().print(
             f"pushes: {d.sent} sent, {d.failed} failed, {d.dead} dead, {d.retrying} to retry, "
             f"{d.held} held for the send window, {d.skipped} skipped (opted out)",
             highlight=False,
         )
     else:
-        common.stdout.print(
+        common.stdout().print(
             "pushes: not sent (no push service configured; they stay queued)", highlight=False
         )
     for name in result.failed_steps:
-        common.stderr.print(f"error: the {name} step failed (see the log)", highlight=False)
+        common.stderr().print(f"error: the {name} step failed (see the log)", highlight=False)

@@ -1,12 +1,15 @@
 """`mentor-notify db ...`: apply, undo and list the schema migrations."""
 
-from typing import Annotated
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.db import Migration, MigrationRunner
+
+if TYPE_CHECKING:
+    from mentor_notify.db import Migration
 
 app = typer.Typer(
     help="Manage the database schema: apply, undo and list the migrations in supabase/.",
@@ -26,6 +29,8 @@ def db_migrate(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
     grants) is applied first when missing; never on a real Supabase database.
     Running it again when nothing is pending changes nothing.
     """
+    from mentor_notify.db import MigrationRunner
+
     layout = common.layout(ctx)
     result = common.run_with_database(
         ctx, lambda url: common.with_runner(url, layout, MigrationRunner.migrate)
@@ -36,13 +41,13 @@ def db_migrate(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
         )
         return
     if result.bootstrapped:
-        common.stdout.print("Applied the local Supabase bootstrap.")
+        common.stdout().print("Applied the local Supabase bootstrap.")
     if not result.applied:
-        common.stdout.print("Database is up to date: no pending migrations.")
+        common.stdout().print("Database is up to date: no pending migrations.")
         return
-    common.stdout.print(f"Applied {len(result.applied)} migration(s):")
+    common.stdout().print(f"Applied {len(result.applied)} migration(s):")
     for migration in result.applied:
-        common.stdout.print(f"  {migration.version}  {migration.name}", highlight=False)
+        common.stdout().print(f"  {migration.version}  {migration.name}", highlight=False)
 
 
 @app.command("rollback")
@@ -78,16 +83,20 @@ def db_rollback(
         common.print_json({"rolled_back": _describe(undone)})
         return
     if not undone:
-        common.stdout.print("Nothing to roll back.")
+        common.stdout().print("Nothing to roll back.")
         return
-    common.stdout.print(f"Rolled back {len(undone)} migration(s):")
+    common.stdout().print(f"Rolled back {len(undone)} migration(s):")
     for migration in undone:
-        common.stdout.print(f"  {migration.version}  {migration.name}", highlight=False)
+        common.stdout().print(f"  {migration.version}  {migration.name}", highlight=False)
 
 
 @app.command("status")
 def db_status(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
     """List every migration and whether it is applied to the database."""
+    from rich.table import Table
+
+    from mentor_notify.db import MigrationRunner
+
     layout = common.layout(ctx)
     statuses = common.run_with_database(
         ctx, lambda url: common.with_runner(url, layout, MigrationRunner.status)
@@ -100,6 +109,6 @@ def db_status(ctx: typer.Context, as_json: common.JsonOption = False) -> None:
     table = Table("Version", "Name", "Applied")
     for s in statuses:
         table.add_row(s.version, s.name, "yes" if s.applied else "[yellow]pending[/yellow]")
-    common.stdout.print(table)
+    common.stdout().print(table)
     pending = sum(not s.applied for s in statuses)
-    common.stdout.print(f"{len(statuses) - pending} applied, {pending} pending.")
+    common.stdout().print(f"{len(statuses) - pending} applied, {pending} pending.")

@@ -1,20 +1,21 @@
 """`mentor-notify demo`: the main job: set up the demo, run the daily cycle against
 the push emulator, show who received what, and show that a second run sends nothing."""
 
+from __future__ import annotations
+
 from collections import defaultdict
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.commands.daily import print_cycle
-from mentor_notify.commands.progress import StepProgress
-from mentor_notify.config import Settings
-from mentor_notify.db import MigrationRunner, SupabaseLayout, connect
-from mentor_notify.demo import OrganisationSummary, load_seed, summarize
 from mentor_notify.domain import AsOf
+
+if TYPE_CHECKING:
+    from mentor_notify.config import Settings
+    from mentor_notify.db import SupabaseLayout
+    from mentor_notify.demo import OrganisationSummary
 
 if TYPE_CHECKING:
     from mentor_notify.demo.cycle import DemoReport, DemoRun, Received
@@ -31,7 +32,10 @@ _TIER_COLUMNS = [
 
 async def _demo(
     url: str, layout: SupabaseLayout, settings: Settings, day: date, quiet: bool
-) -> "DemoReport":
+) -> DemoReport:
+    from mentor_notify.commands.progress import StepProgress
+    from mentor_notify.db import MigrationRunner, connect
+    from mentor_notify.demo import load_seed, summarize
     from mentor_notify.demo.cycle import DemoReport, run_demo_cycles
 
     conn = await connect(url)
@@ -48,6 +52,8 @@ async def _demo(
 
 def _print_demo(summaries: list[OrganisationSummary]) -> None:
     # One column per organisation keeps the table readable on an 80-column terminal.
+    from rich.table import Table
+
     table = Table(title="What the demo database holds", title_justify="left")
     table.add_column("")
     for s in summaries:
@@ -70,12 +76,12 @@ def _print_demo(summaries: list[OrganisationSummary]) -> None:
         row(label, [str(s.tiers.get(key, 0)) for s in summaries])
     row("listed in directory", [str(s.listed) for s in summaries], style="bold")
     row("  hidden (lapsed/suppr.)", [str(s.hidden) for s in summaries])
-    common.stdout.print(table)
+    common.stdout().print(table)
     for s in summaries:
-        common.stdout.print(f"  {s.slug}: {s.name}", highlight=False)
+        common.stdout().print(f"  {s.slug}: {s.name}", highlight=False)
 
 
-def _pushes(rows: list["Received"]) -> str:
+def _pushes(rows: list[Received]) -> str:
     sent = sum(r.pushes_sent for r in rows)
     waiting = sum(r.pushes_waiting for r in rows)
     not_sent = sum(r.pushes_not_sent for r in rows)
@@ -98,7 +104,7 @@ _LABELS = {
 }
 
 
-def _label(row: "Received") -> str:
+def _label(row: Received) -> str:
     """What the notice says, in words, from its translation key
     (certification_expiry.<audience>.<tier> or scenario.<type>.<text>)."""
     parts = row.message_key.split(".")
@@ -107,7 +113,9 @@ def _label(row: "Received") -> str:
     return text if row.role == "mentor" else f"{row.about}: {text}"
 
 
-def _print_received(run: "DemoRun") -> None:
+def _print_received(run: DemoRun) -> None:
+    from rich.table import Table
+
     people: dict[str, dict[tuple[str, str], list[Received]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -123,12 +131,14 @@ def _print_received(run: "DemoRun") -> None:
             table.add_column(column)
         for (person, role), rows in inboxes.items():
             table.add_row(person, role, "\n".join(map(_label, rows)), _pushes(rows))
-        common.stdout.print(table)
+        common.stdout().print(table)
 
 
-def _print_run(run: "DemoRun", title: str) -> None:
+def _print_run(run: DemoRun, title: str) -> None:
+    from mentor_notify.commands.daily import print_cycle
+
     print_cycle(run.cycle, title)
-    common.stdout.print(
+    common.stdout().print(
         f"push emulator: {run.delivered_fcm} FCM and {run.delivered_apns} APNs messages "
         f"delivered, {run.duplicate_deliveries} duplicates",
         highlight=False,
@@ -180,7 +190,7 @@ def demo(
     if cycles.first.received:
         _print_received(cycles.first)
     else:
-        common.stdout.print(
+        common.stdout().print(
             "Nothing new: the cycle already ran for this date on this database "
             "(try another --date, or a fresh data directory).",
             highlight=False,
@@ -189,7 +199,7 @@ def demo(
     added = len(cycles.second.received)
     delivered = cycles.second.delivered_fcm + cycles.second.delivered_apns
     verdict = "nothing new was sent" if added == delivered == 0 else "SOMETHING WAS SENT TWICE"
-    common.stdout.print(
+    common.stdout().print(
         f"second run: {added} notifications, {delivered} pushes: {verdict}.",
         style="bold",
         highlight=False,

@@ -1,16 +1,16 @@
 """`mentor-notify expiry ...`: the certificate-expiry job."""
 
-from typing import Annotated
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.commands.progress import progress_bars
-from mentor_notify.composition import expiry_job, real_clock
-from mentor_notify.db import open_pool
 from mentor_notify.domain import Tier
-from mentor_notify.expiry import DEFAULT_PARTITIONS, OrganisationSweep, SweepResult
+
+if TYPE_CHECKING:
+    from mentor_notify.expiry import OrganisationSweep, SweepResult
 
 app = typer.Typer(help="Certificate expiry: warnings, lapse notices, directory visibility.")
 
@@ -41,16 +41,17 @@ def expiry_run(
         typer.Option("--dry-run", help="Show what would be sent; change nothing."),
     ] = False,
     parallel: Annotated[
-        int,
+        int | None,
         typer.Option(
             "--parallel",
             min=1,
             max=32,
             help="Slices of each organisation swept at once, on as many connections "
             "(about one per database server core). Copies of the job running at the "
-            "same time must use the same value.",
+            "same time must use the same value. Default: the sweep's own "
+            "(mentor_notify.expiry.DEFAULT_PARTITIONS).",
         ),
-    ] = DEFAULT_PARTITIONS,
+    ] = None,
     as_json: common.JsonOption = False,
 ) -> None:
     """Run the daily expiry sweep over every certificate.
@@ -64,18 +65,28 @@ def expiry_run(
     several copies at once, sends nothing twice. Exit status 1 if any
     organisation or certificate failed.
     """
+    from mentor_notify.commands.progress import progress_bars
+    from mentor_notify.composition import expiry_job, real_clock
+    from mentor_notify.db import open_pool
+    from mentor_notify.expiry import DEFAULT_PARTITIONS
+
+    # Resolved here rather than as the option's default, which would import the
+    # sweep (and the database driver) for every `--help`.
+    partitions = parallel or DEFAULT_PARTITIONS
     day = common.parse_date(today, allow_far_date=allow_far_date)
     only = organization or None
-    show_progress = not as_json and common.stderr.is_terminal
+    show_progress = not as_json and common.stderr().is_terminal
 
     settings = common.state(ctx).settings
-    settings = settings.model_copy(update={"pool_max_size": max(settings.pool_max_size, parallel)})
+    settings = settings.model_copy(
+        update={"pool_max_size": max(settings.pool_max_size, partitions)}
+    )
 
     async def work(url: str) -> SweepResult:
         async with open_pool(url, settings) as pool:
             clock = real_clock()
             if not show_progress:
-                return await expiry_job(pool, clock, partitions=parallel).run(
+                return await expiry_job(pool, clock, partitions=partitions).run(
                     today=day, organisations=only, dry_run=dry_run
                 )
             with progress_bars() as progress:
@@ -85,7 +96,7 @@ def expiry_run(
                 def advance(result: OrganisationSweep) -> None:
                     progress.update(task, advance=1, description=result.slug)
 
-                sweep = expiry_job(pool, clock, on_progress=advance, partitions=parallel)
+                sweep = expiry_job(pool, clock, on_progress=advance, partitions=partitions)
                 return await sweep.run(today=day, organisations=only, dry_run=dry_run)
 
     result = common.run_with_database(ctx, work)
@@ -98,6 +109,8 @@ def expiry_run(
 
 
 def _print_result(result: SweepResult) -> None:
+    from rich.table import Table
+
     title = "Expiry sweep (dry run: nothing was written)" if result.dry_run else "Expiry sweep"
     table = Table(title=title, title_justify="left")
     table.add_column("")
@@ -120,38 +133,38 @@ def _print_result(result: SweepResult) -> None:
     row("no coordinator assigned", [str(len(o.missing_coordinator)) for o in orgs])
     row("renewal history > 500", [str(len(o.large_renewal_histories)) for o in orgs])
     row("failed", [str(len(o.failed)) + (" + error" if o.error else "") for o in orgs])
-    common.stdout.print(table)
+    common.stdout().print(table)
     for org in orgs:
         _print_details(org, result.dry_run)
 
 
 def _print_details(org: OrganisationSweep, dry_run: bool) -> None:
     if org.error:
-        common.stderr.print(f"[red]{org.slug}: failed:[/red] {org.error}", highlight=False)
+        common.stderr().print(f"[red]{org.slug}: failed:[/red] {org.error}", highlight=False)
     for failed in org.failed:
-        common.stderr.print(
+        common.stderr().print(
             f"[red]{org.slug}:[/red] certificate {failed.certification_id} "
             f"({failed.certificate_type}, {failed.tier}): {failed.reason}",
             highlight=False,
         )
     for finding in org.missing_coordinator:
-        common.stdout.print(
+        common.stdout().print(
             f"{org.slug}: mentor {finding.mentor_id} has no coordinator assigned "
             f"(told {finding.fallback_recipients} chapter admin(s) instead)",
             highlight=False,
             soft_wrap=True,
         )
     if dry_run and org.planned:
-        common.stdout.print(f"{org.slug}: would send", highlight=False)
+        common.stdout().print(f"{org.slug}: would send", highlight=False)
         for notice in org.planned[:_PLANNED_SHOWN]:
-            common.stdout.print(
+            common.stdout().print(
                 f"  {notice.tier:<19} certificate {notice.certification_id} "
                 f"-> {notice.audience} {notice.recipient_id}",
                 highlight=False,
                 soft_wrap=True,
             )
         if len(org.planned) > _PLANNED_SHOWN:
-            common.stdout.print(
+            common.stdout().print(
                 f"  ... and {len(org.planned) - _PLANNED_SHOWN} more (--json lists all)",
                 highlight=False,
             )

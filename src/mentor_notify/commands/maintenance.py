@@ -1,13 +1,16 @@
 """`mentor-notify maintenance ...`: housekeeping jobs."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from mentor_notify.commands import common
-from mentor_notify.db import DatabaseError, open_pool
-from mentor_notify.maintenance import PruneResult, RetentionPruner, parse_retention
+
+if TYPE_CHECKING:
+    from mentor_notify.maintenance import PruneResult
 
 app = typer.Typer(help="Housekeeping: retention of delivery records.", no_args_is_help=True)
 
@@ -39,6 +42,9 @@ def maintenance_prune(
     (by delivered_at). Scenario history is kept: milestones are once ever and
     cooldowns look back through it. Safe to run at any time and to run again.
     """
+    from mentor_notify.db import DatabaseError, open_pool
+    from mentor_notify.maintenance import RetentionPruner, parse_retention
+
     state = common.state(ctx)
     try:
         period = parse_retention(older_than)
@@ -55,6 +61,6 @@ def maintenance_prune(
         common.print_json(result.model_dump(mode="json") | {"total": result.total})
         return
     verb = "would delete" if dry_run else "deleted"
-    common.stdout.print(f"Records before {result.cutoff:%Y-%m-%d %H:%M} UTC:", highlight=False)
+    common.stdout().print(f"Records before {result.cutoff:%Y-%m-%d %H:%M} UTC:", highlight=False)
     for table, rows in result.deleted.items():
-        common.stdout.print(f"  {table}: {verb} {rows}", highlight=False)
+        common.stdout().print(f"  {table}: {verb} {rows}", highlight=False)

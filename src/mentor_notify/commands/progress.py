@@ -23,7 +23,7 @@ def progress_bars(*, transient: bool = True) -> Progress:
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=common.stderr,
+        console=common.stderr(),
         transient=transient,
     )
 
@@ -36,7 +36,7 @@ class StepProgress:
     def __init__(self, *, quiet: bool = False) -> None:
         """Bars when stderr is a terminal and not `quiet`."""
         self._quiet = quiet
-        self._bars = progress_bars(transient=False) if common.stderr.is_terminal else None
+        self._bars = progress_bars(transient=False) if common.stderr().is_terminal else None
         self._tasks: dict[str, TaskID] = {}
 
     def __enter__(self) -> "StepProgress":
@@ -58,7 +58,7 @@ class StepProgress:
         if self._quiet:
             return
         if self._bars is None:
-            common.stderr.print(f"{name}: {state}", highlight=False)
+            common.stderr().print(f"{name}: {state}", highlight=False)
             return
         if state == "running":
             self._tasks[name] = self._bars.add_task(name, total=total)

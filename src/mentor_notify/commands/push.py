@@ -1,23 +1,22 @@
 """`mentor-notify push ...`: push delivery housekeeping."""
 
+from __future__ import annotations
+
 import asyncio
 import contextlib
 import signal
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 import typer
-from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.composition import open_runtime
-from mentor_notify.config import ConfigurationError
-from mentor_notify.db import connect, open_pool
-from mentor_notify.push import DeviceTokenRepository, StaleToken
-from mentor_notify.push.dispatcher import DispatchResult
-from mentor_notify.push.outbox import DeadPush, Outbox, worker_name
-from mentor_notify.push.senders import PushConfigurationError
+
+if TYPE_CHECKING:
+    from mentor_notify.push import StaleToken
+    from mentor_notify.push.dispatcher import DispatchResult
+    from mentor_notify.push.outbox import DeadPush
 
 app = typer.Typer(help="Push delivery: the dispatcher, the emulator, device tokens, dead pushes.")
 
@@ -57,6 +56,12 @@ def push_dispatch(
     deleted. SIGTERM or Ctrl-C finishes the sends in flight and stops.
     Exit status 1 when a message failed or died in this run.
     """
+    from rich.table import Table
+
+    from mentor_notify.composition import open_runtime
+    from mentor_notify.config import ConfigurationError
+    from mentor_notify.push.senders import PushConfigurationError
+
     settings = common.state(ctx).settings
     if concurrency is not None:
         settings = settings.model_copy(update={"push_concurrency": concurrency})
@@ -105,13 +110,14 @@ def push_dispatch(
                 )
             )
         )
-        common.stdout.print(table)
+        common.stdout().print(table)
     if result.failed or result.dead:
         raise typer.Exit(1)
 
 
 @app.command("emulator")
 def push_emulator(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port.")] = 8787,
     project: Annotated[
@@ -152,6 +158,7 @@ def push_emulator(
     forgets it. Point a dispatcher at it with `push dispatch --emulator URL`.
     Stops on Ctrl-C or SIGTERM. Needs the `testing` extra.
     """
+    common.state(ctx)  # logging as the settings say
     try:
         from mentor_notify_testing.emulator import Emulator, EmulatorServer, FailureRates
     except ImportError as exc:
@@ -166,7 +173,7 @@ def push_emulator(
     async def serve() -> None:
         server = EmulatorServer(state)
         bound = await server.start(host, port)
-        common.stderr.print(f"push emulator listening on http://{host}:{bound}", highlight=False)
+        common.stderr().print(f"push emulator listening on http://{host}:{bound}", highlight=False)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -200,6 +207,10 @@ def push_stale_tokens(
     pushes to it are likely lost (ticket 000's contingency). Lists ids, owners,
     platforms and dates; never the tokens themselves.
     """
+    from rich.table import Table
+
+    from mentor_notify.db import connect
+    from mentor_notify.push import DeviceTokenRepository
 
     async def work(url: str) -> list[StaleToken]:
         conn = await connect(url)
@@ -213,7 +224,7 @@ def push_stale_tokens(
         common.print_json([t.model_dump(mode="json") for t in stale])
         return
     if not stale:
-        common.stdout.print(f"No device token has gone {days} days without a refresh.")
+        common.stdout().print(f"No device token has gone {days} days without a refresh.")
         return
     table = Table(title=f"Device tokens not refreshed for {days} days", title_justify="left")
     for column in ("token id", "user", "platform", "provider", "last refreshed"):
@@ -226,7 +237,7 @@ def push_stale_tokens(
             token.provider,
             f"{token.last_refreshed_at:%Y-%m-%d}",
         )
-    common.stdout.print(table)
+    common.stdout().print(table)
 
 
 @app.command("dead")
@@ -240,6 +251,10 @@ def push_dead(
     Re-queue them with `mentor-notify push retry ID...` once the cause (for
     instance a push service outage) is over.
     """
+    from rich.table import Table
+
+    from mentor_notify.db import open_pool
+    from mentor_notify.push.outbox import Outbox, worker_name
 
     async def work(url: str) -> list[DeadPush]:
         async with open_pool(url, common.state(ctx).settings) as pool:
@@ -250,7 +265,7 @@ def push_dead(
         common.print_json([d.model_dump(mode="json") for d in dead])
         return
     if not dead:
-        common.stdout.print("No dead pushes.")
+        common.stdout().print("No dead pushes.")
         return
     table = Table(title="Dead pushes", title_justify="left")
     for column in ("push id", "recipient", "provider", "attempts", "last error", "queued"):
@@ -264,7 +279,7 @@ def push_dead(
             push.last_error or "",
             f"{push.created_at:%Y-%m-%d %H:%M}",
         )
-    common.stdout.print(table)
+    common.stdout().print(table)
 
 
 @app.command("retry")
@@ -274,6 +289,8 @@ def push_retry(
     as_json: common.JsonOption = False,
 ) -> None:
     """Queue dead or failed pushes again, due now, with their attempts reset."""
+    from mentor_notify.db import open_pool
+    from mentor_notify.push.outbox import Outbox, worker_name
 
     async def work(url: str) -> list[UUID]:
         async with open_pool(url, common.state(ctx).settings) as pool:
@@ -286,8 +303,8 @@ def push_retry(
             {"requeued": [str(i) for i in requeued], "not_found": [str(i) for i in missing]}
         )
     else:
-        common.stdout.print(f"Re-queued {len(requeued)} push(es).")
+        common.stdout().print(f"Re-queued {len(requeued)} push(es).")
         for push_id in missing:
-            common.stderr.print(f"not dead or failed, left alone: {push_id}", highlight=False)
+            common.stderr().print(f"not dead or failed, left alone: {push_id}", highlight=False)
     if missing:
         raise typer.Exit(1)

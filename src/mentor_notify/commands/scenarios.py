@@ -1,17 +1,19 @@
 """`mentor-notify scenarios ...`: follow-up scenario rules and the engine."""
 
+from __future__ import annotations
+
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from mentor_notify.commands import common
-from mentor_notify.db import connect, open_pool
 from mentor_notify.domain import AsOf, SystemClock
-from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
-from mentor_notify.scenarios.models import ScenarioType
-from mentor_notify.scenarios.rule_repository import ListedRule, ScenarioRuleRepository
+from mentor_notify.domain.scenarios import ScenarioType
+
+if TYPE_CHECKING:
+    from mentor_notify.scenarios.engine import EngineResult
+    from mentor_notify.scenarios.rule_repository import ListedRule
 
 app = typer.Typer(help="Follow-up scenarios: inactivity, milestones, expiry, welcome back.")
 
@@ -53,6 +55,11 @@ def scenarios_run(
     its rule's cooldown (and milestones already celebrated), so running it again,
     or several copies at once, sends nothing twice.
     """
+    from rich.table import Table
+
+    from mentor_notify.db import open_pool
+    from mentor_notify.scenarios.engine import ScenarioEngine
+
     instant = common.parse_instant(now, allow_far_date=allow_far_date)
     as_of = None if instant is None else AsOf.at(instant)
 
@@ -79,7 +86,7 @@ def scenarios_run(
             str(s.notifications_created),
             str(s.pushes_queued),
         )
-    common.stdout.print(table)
+    common.stdout().print(table)
 
 
 @app.command("rules")
@@ -93,6 +100,10 @@ def scenarios_rules(
     A chapter's rule for a scenario replaces its organisation's default there;
     a disabled chapter rule switches the scenario off for that chapter.
     """
+    from rich.table import Table
+
+    from mentor_notify.db import connect
+    from mentor_notify.scenarios.rule_repository import ScenarioRuleRepository
 
     async def work(url: str) -> list[ListedRule]:
         conn = await connect(url)
@@ -117,9 +128,9 @@ def scenarios_rules(
             _duration(rule.cooldown),
             "yes" if rule.enabled else "no",
         )
-    common.stdout.print(table)
+    common.stdout().print(table)
     if not rules:
-        common.stdout.print("No scenario rules yet.")
+        common.stdout().print("No scenario rules yet.")
 
 
 def _parameter(value: object) -> str:

@@ -1,31 +1,10 @@
 """`mentor-notify serve`: the HTTP API in place of the edge functions."""
 
-import asyncio
-import contextlib
-import gc
-import multiprocessing
-import os
-import signal
-import socket
-import sys
 from typing import Annotated
 
-import structlog
 import typer
 
-from mentor_notify.api import Authenticator, create_app
-from mentor_notify.api.app import ApiLimits
-from mentor_notify.api.runner import DatabaseJobRunner
 from mentor_notify.commands import common
-from mentor_notify.commands.http_server import CannotListen, HttpServer, listen
-from mentor_notify.composition import open_runtime, push_settings, real_clock
-from mentor_notify.config import ConfigurationError, Settings
-from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_dir, open_pool
-from mentor_notify.domain import Clock
-from mentor_notify.logging import configure_logging
-from mentor_notify.vault import with_vault_secrets
-
-log = structlog.get_logger(__name__)
 
 
 def serve(
@@ -68,11 +47,23 @@ def serve(
     each with its own database pool and in-flight limit; SIGTERM stops them all after
     their requests in flight.
     """
+    from mentor_notify.commands.api_server import (
+        WorkerFailed,
+        authenticator,
+        migrations_layout,
+        serve_api,
+        supervise,
+    )
+    from mentor_notify.commands.http_server import CannotListen, listen
+    from mentor_notify.composition import push_settings, real_clock
+    from mentor_notify.config import ConfigurationError
+    from mentor_notify.db import open_pool
+
     # Once, here: every worker process then talks to the emulator with the same keys.
     settings = push_settings(common.state(ctx).settings, emulator)
     address = (host or settings.api_host, port or settings.api_port)
     processes = workers or settings.api_workers
-    layout = _migrations(settings)
+    layout = migrations_layout(settings)
 
     async def one_process(url: str) -> None:
         await serve_api(url, settings, layout, address)
@@ -91,163 +82,3 @@ def serve(
         common.run_with_database(ctx, one_process if processes == 1 else several_processes)
     except (ConfigurationError, CannotListen, WorkerFailed) as exc:
         raise common.fail(str(exc)) from exc
-
-
-def _migrations(settings: Settings) -> SupabaseLayout | None:
-    """The migrations readiness compares the database with, if they can be found."""
-    try:
-        return find_supabase_dir(settings.supabase_dir)
-    except DatabaseError as exc:
-        # Serving does not need the files; readiness then only checks the database.
-        log.warning("readiness will not compare migrations", reason=str(exc))
-        return None
-
-
-async def authenticator(settings: Settings, pool: Pool, clock: Clock) -> Authenticator:
-    """The authenticator the settings describe, API keys read from Vault if named there;
-    raises `ConfigurationError` when something `serve` needs is missing."""
-    keyed = await with_vault_secrets(settings, pool, ["api_keys"])
-    return Authenticator.from_settings(keyed, clock)
-
-
-async def serve_api(
-    url: str,
-    settings: Settings,
-    layout: SupabaseLayout | None,
-    address: tuple[str, int],
-    sock: socket.socket | None = None,
-    parent: int | None = None,
-) -> None:
-    """Serve the API on `sock` (else on a socket bound to `address` once the
-    configuration is known good) until SIGTERM or SIGINT, or until the process
-    `parent` is gone."""
-    server: HttpServer | None = None
-    stopping = False
-
-    def stop() -> None:
-        nonlocal stopping
-        stopping = True
-        if server is not None:
-            server.stop()
-
-    # Handled from the start: a stop asked for while the pool opens ends the process
-    # cleanly (exit status 0) instead of killing it mid-way.
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop)
-    async with open_runtime(url, settings, "api") as runtime:
-        pool, clock = runtime.pool, runtime.clock
-        auth = await authenticator(settings, pool, clock)
-        sock = sock or listen(*address)
-        runner = DatabaseJobRunner(
-            pool, settings, clock, runtime.senders, layout=layout, database_url=url
-        )
-        app = create_app(runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner)
-        server = HttpServer(app, *address)
-        server.should_exit = stopping
-        watch = None if parent is None else asyncio.create_task(_orphaned(parent, server))
-        # Everything made so far (modules, the app, its schemas: ~100,000 objects)
-        # lives as long as the process. Out of the collector's sight, the full
-        # collection that came about every 5,000 requests no longer walks them all,
-        # which stalled every request in flight for 20-30 ms.
-        gc.collect()
-        gc.freeze()
-        log.info("serving", host=address[0], port=address[1], pid=os.getpid())
-        try:
-            await server.serve(sockets=[sock])
-        finally:
-            if watch is not None:
-                watch.cancel()
-            await runner.close()
-
-
-async def _orphaned(parent: int, server: HttpServer) -> None:
-    # A worker whose supervisor was killed outright (SIGKILL, OOM) must not serve on
-    # unsupervised: it stops as on SIGTERM. Nothing signals a parent's death to an
-    # event loop, so look every second.
-    while os.getppid() == parent:  # noqa: ASYNC110
-        await asyncio.sleep(1)
-    log.warning("the supervising process is gone; stopping")
-    server.stop()
-
-
-class WorkerFailed(Exception):
-    """A worker process of `serve --workers` ended on its own."""
-
-
-def _worker(
-    sock: socket.socket,
-    url: str,
-    settings: Settings,
-    layout: SupabaseLayout | None,
-    address: tuple[str, int],
-    parent: int,
-) -> None:
-    """One worker process of `serve --workers` (a fresh interpreter: spawned, not forked,
-    so no thread or connection of the supervisor is copied into it)."""
-    configure_logging(settings.log_level, settings.log_format)
-    try:
-        asyncio.run(serve_api(url, settings, layout, address, sock, parent))
-    except (DatabaseError, ConfigurationError) as exc:
-        common.fail(str(exc))
-        sys.exit(1)
-
-
-async def supervise(
-    sock: socket.socket,
-    url: str,
-    settings: Settings,
-    layout: SupabaseLayout | None,
-    address: tuple[str, int],
-    workers: int,
-) -> None:
-    """Run `workers` processes serving on `sock` until SIGTERM or SIGINT, passed on to
-    them. If one ends on its own the others are stopped too and `WorkerFailed` raised,
-    so that the service manager (systemd's Restart=on-failure) starts afresh, rather
-    than the process limping on with fewer workers than asked for."""
-    spawn = multiprocessing.get_context("spawn")
-    processes = [
-        spawn.Process(
-            target=_worker,
-            args=(sock, url, settings, layout, address, os.getpid()),
-            name=f"mentor-notify-api-{n}",
-        )
-        for n in range(1, workers + 1)
-    ]
-    stopping = False
-
-    def stop() -> None:
-        nonlocal stopping
-        stopping = True
-        for process in processes:
-            if process.exitcode is None and process.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGTERM)
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop)
-    for process in processes:
-        process.start()
-    log.info("serving", host=address[0], port=address[1], workers=workers, pid=os.getpid())
-    failed: list[str] = []
-    while True:
-        running = [p for p in processes if p.exitcode is None]
-        if not stopping and len(running) < len(processes):
-            failed = [
-                f"{p.name} (exit status {p.exitcode})" for p in processes if p.exitcode is not None
-            ]
-            log.error("an API worker process ended; stopping the others", ended=failed)
-            stop()
-        if not running:
-            break
-        await asyncio.sleep(0.2)
-    for process in processes:
-        process.join()
-    # Killed by our own SIGTERM before it could handle it (still starting): a clean stop.
-    clean = (0, -signal.SIGTERM)
-    failed = failed or [
-        f"{p.name} (exit status {p.exitcode})" for p in processes if p.exitcode not in clean
-    ]
-    if failed:
-        raise WorkerFailed(f"API worker process {', '.join(failed)} ended; stopped them all")

@@ -9,10 +9,6 @@ from typing import Annotated
 import typer
 
 from mentor_notify.commands import common
-from mentor_notify.composition import open_runtime
-from mentor_notify.config import ConfigurationError
-from mentor_notify.db.probe import DatabaseProbe
-from mentor_notify.worker import Worker, parse_run_at
 
 
 def worker(
@@ -59,6 +55,11 @@ def worker(
     lock per organisation, idempotent writes, leased outbox). SIGTERM or Ctrl-C:
     the cycle in progress and the sends in flight finish, then exit status 0.
     """
+    from mentor_notify.composition import open_runtime
+    from mentor_notify.config import ConfigurationError
+    from mentor_notify.db.probe import DatabaseProbe
+    from mentor_notify.worker import Worker, parse_run_at
+
     try:
         at = parse_run_at(run_at)
     except ValueError as exc:

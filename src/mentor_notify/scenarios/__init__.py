@@ -1,10 +1,10 @@
 """Follow-up scenarios (ticket 003): the notification repository and its models."""
 
+from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.scenarios.models import (
     DeliveryStatus,
     NewScenarioNotification,
     ScenarioNotification,
-    ScenarioType,
 )
 from mentor_notify.scenarios.repository import (
     CooldownActive,

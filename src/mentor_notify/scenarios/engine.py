@@ -31,8 +31,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from mentor_notify.db import Pool, translating
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
+from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.organisations import covered_organisations
-from mentor_notify.scenarios.models import ScenarioType
 
 log = structlog.get_logger(__name__)
 

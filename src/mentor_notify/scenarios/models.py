@@ -7,14 +7,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-
-class ScenarioType(StrEnum):
-    """The follow-up scenarios (`scenario_notifications.scenario_type`)."""
-
-    INACTIVITY = "inactivity"
-    MILESTONE = "milestone"
-    CERTIFICATION_EXPIRY = "certification_expiry"
-    WELCOME_BACK = "welcome_back"
+from mentor_notify.domain.scenarios import ScenarioType
 
 
 class DeliveryStatus(StrEnum):

@@ -18,11 +18,11 @@ from pydantic import ValidationError
 
 from mentor_notify.db import DatabaseError, translating
 from mentor_notify.db.sql_files import load_sql
+from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.privacy import PersonalDataError, ensure_no_personal_data
 from mentor_notify.scenarios.models import (
     NewScenarioNotification,
     ScenarioNotification,
-    ScenarioType,
 )
 
 _INSERT = load_sql("mentor_notify.scenarios", "insert_notification")

@@ -25,7 +25,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mentor_notify.domain import Tier
-from mentor_notify.scenarios.models import ScenarioType
+from mentor_notify.domain.scenarios import ScenarioType
 
 MESSAGE_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 LANGUAGES = ("nb", "en")
