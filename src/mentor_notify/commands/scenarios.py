@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mentor_notify.commands import common
-from mentor_notify.domain import AsOf, SystemClock
+from mentor_notify.domain import AsOf
 from mentor_notify.domain.scenarios import ScenarioType
 
 if TYPE_CHECKING:
@@ -57,6 +57,7 @@ def scenarios_run(
     """
     from rich.table import Table
 
+    from mentor_notify.composition import real_clock
     from mentor_notify.db import open_pool
     from mentor_notify.scenarios.engine import ScenarioEngine
 
@@ -65,7 +66,7 @@ def scenarios_run(
 
     async def work(url: str) -> EngineResult:
         async with open_pool(url, common.state(ctx).settings) as pool:
-            return await ScenarioEngine(pool, SystemClock()).run(
+            return await ScenarioEngine(pool, real_clock()).run(
                 as_of=as_of, only=only, organisations=organization, dry_run=dry_run
             )
 
