@@ -147,6 +147,16 @@ class _Planned:
 
 
 @dataclass
+class ExpiryPlan:
+    """A classified batch, ready to write (see `CertificateExpiryOrchestrator.plan`)."""
+
+    records: int
+    planned: list[_Planned] = field(default_factory=list)
+    not_due: int = 0
+    failures: dict[UUID, FailedRecord] = field(default_factory=dict)
+
+
+@dataclass
 class _Written:
     created: int = 0
     logged: int = 0
@@ -243,36 +253,45 @@ class CertificateExpiryOrchestrator:
         """Process one batch as of `as_of` (default: now on the clock), each record
         on its organisation's local date. Never raises for a bad record: it is
         counted in `failed`."""
+        return await self.write(self.plan(records, as_of=as_of))
+
+    def plan(self, records: Sequence[MentorRecord], *, as_of: AsOf | None = None) -> ExpiryPlan:
+        """The pure half of `process`: classify each record and build its notices
+        (keys, message keys, data). No I/O, so a caller may plan the next batch
+        (in a thread) while the previous one is written."""
         as_of = as_of or AsOf.current(self._clock)
-        failures: dict[UUID, FailedRecord] = {}
-        planned: list[_Planned] = []
-        not_due = 0
+        plan = ExpiryPlan(records=len(records))
         for record in records:
             try:
                 today = as_of.local_date(record.timezone)
                 tier = classify_tier(record.expiry_date, today, record.thresholds)
             except Exception as exc:  # a bad record must not stop the batch
-                self._fail(failures, record, None, exc)
+                self._fail(plan.failures, record, None, exc)
                 continue
             if tier is None:
-                not_due += 1
+                plan.not_due += 1
                 continue
-            planned.append(_Planned(record, tier, build_notices(record, tier)))
-        self._log.info("expiry records classified", records=len(records), due=len(planned))
+            plan.planned.append(_Planned(record, tier, build_notices(record, tier)))
+        self._log.info("expiry records classified", records=len(records), due=len(plan.planned))
+        return plan
 
-        existing = await self._find_existing(planned, failures)
-        for item in planned:
+    async def write(self, plan: ExpiryPlan) -> OrchestrationResult:
+        """The I/O half of `process`: skip duplicates, then write the batch in one
+        transaction (record by record if that fails)."""
+        failures = plan.failures
+        existing = await self._find_existing(plan.planned, failures)
+        for item in plan.planned:
             item.fresh = [n for n in item.notices if n.key not in existing]
-        live = [p for p in planned if p.record.certification_id not in failures]
+        live = [p for p in plan.planned if p.record.certification_id not in failures]
         skipped = sum(1 for p in live if not p.fresh)
         self._log.info("expiry duplicates checked", skipped=skipped)
 
         written = await self._write_batch(live, failures)
         self._log.info("expiry notices recorded", created=written.created, queued=written.queued)
         return OrchestrationResult(
-            processed=len(records),
+            processed=plan.records,
             skipped=skipped,
-            not_due=not_due,
+            not_due=plan.not_due,
             created=written.created,
             logged=written.logged,
             marked=written.marked,

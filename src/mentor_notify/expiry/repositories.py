@@ -7,12 +7,11 @@ come out as the data layer's `DatabaseError` family, never raw driver
 exceptions.
 """
 
-import json
 from collections.abc import Sequence
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
-from pydantic import BaseModel
+from pydantic import TypeAdapter
 
 from mentor_notify.db import translating
 from mentor_notify.db.sql_files import load_sql
@@ -31,8 +30,10 @@ _INSERT_NOTICES = load_sql("mentor_notify.expiry", "insert_notices")
 _ENQUEUE = load_sql("mentor_notify.expiry", "enqueue")
 
 
-def _json(models: Sequence[BaseModel]) -> str:
-    return json.dumps([m.model_dump(mode="json") for m in models])
+# One serialiser call per batch (pydantic's, in Rust), not one per model.
+_NOTICES = TypeAdapter(list[ExpiryNotice])
+_MARKS = TypeAdapter(list[TierMark])
+_PUSHES = TypeAdapter(list[PushRequest])
 
 
 class PostgresNotificationRecords:
@@ -46,7 +47,17 @@ class PostgresNotificationRecords:
     async def find_existing(self, notices: Sequence[ExpiryNotice]) -> set[str]:
         """Keys of the notices already recorded (one query for the whole batch)."""
         with translating():
-            cur = await self._conn.execute(_FIND_EXISTING, {"notices": _json(notices)})
+            cur = await self._conn.execute(
+                _FIND_EXISTING,
+                {
+                    "keys": [n.key for n in notices],
+                    "mentor_ids": [n.mentor_id for n in notices],
+                    "certificate_types": [n.certificate_type for n in notices],
+                    "tiers": [n.tier.value for n in notices],
+                    "expiry_dates": [n.expiry_date for n in notices],
+                    "recipient_ids": [n.recipient_id for n in notices],
+                },
+            )
             return {row["key"] for row in await cur.fetchall()}
 
     async def insert_many(
@@ -56,7 +67,11 @@ class PostgresNotificationRecords:
         with translating():
             cur = await self._conn.execute(
                 _INSERT_NOTICES,
-                {"notices": _json(notices), "marks": _json(marks), "now": self._clock.now()},
+                {
+                    "notices": _NOTICES.dump_json(list(notices)).decode(),
+                    "marks": _MARKS.dump_json(list(marks)).decode(),
+                    "now": self._clock.now(),
+                },
             )
             (row,) = await cur.fetchall()
         return WrittenNotices(
@@ -78,7 +93,8 @@ class PostgresPushQueue:
         """Queue the pushes in one statement; return how many device pushes were queued."""
         with translating():
             cur = await self._conn.execute(
-                _ENQUEUE, {"pushes": _json(pushes), "now": self._clock.now()}
+                _ENQUEUE,
+                {"pushes": _PUSHES.dump_json(list(pushes)).decode(), "now": self._clock.now()},
             )
             row = await cur.fetchone()
         return int(row["queued"]) if row else 0

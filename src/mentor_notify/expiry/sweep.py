@@ -85,7 +85,7 @@ DEFAULT_PARTITIONS = 2
 # Due certificates handed to the orchestrator at once: large enough that the
 # round trips per batch (fetch, duplicate check, write, enqueue) are few, small
 # enough that a batch retried record by record stays short.
-DEFAULT_BATCH_SIZE = 1000
+DEFAULT_BATCH_SIZE = 500
 
 ProgressCallback = Callable[[OrganisationSweep], None]
 
@@ -337,17 +337,27 @@ class ExpirySweep:
                     ),
                 )
                 orchestrator = postgres_orchestrator(conn, self._clock)
-                async with conn.cursor(f"expiry_due_{part}") as due:
-                    await due.execute(_DUE_RECORDS)
-                    while rows := await due.fetchmany(self._batch_size):
-                        result = await orchestrator.process(
-                            [self._record(org, row) for row in rows], as_of=as_of
-                        )
-                        delivery.notifications += result.created
-                        delivery.log_entries += result.logged
-                        delivery.pushes += result.queued
-                        delivery.marked += result.marked
-                        failed += result.failures
+                due = [self._record(org, row) for row in await _rows(conn, _DUE_RECORDS)]
+                batches = [
+                    due[i : i + self._batch_size] for i in range(0, len(due), self._batch_size)
+                ]
+                # Each batch is planned (pure Python) in a thread while the previous
+                # one is written, so the server's work and ours overlap.
+                plan = orchestrator.plan(batches[0], as_of=as_of) if batches else None
+                for following in [*batches[1:], None]:
+                    if plan is None:
+                        break
+                    result, plan = await asyncio.gather(
+                        orchestrator.write(plan),
+                        asyncio.to_thread(orchestrator.plan, following, as_of=as_of)
+                        if following is not None
+                        else _nothing(),
+                    )
+                    delivery.notifications += result.created
+                    delivery.log_entries += result.logged
+                    delivery.pushes += result.queued
+                    delivery.marked += result.marked
+                    failed += result.failures
                 log.info(
                     "expiry step done",
                     step="deliver",
@@ -390,6 +400,10 @@ async def _rows(
 ) -> list[DictRow]:
     cur = await conn.execute(query, params)
     return await cur.fetchall()
+
+
+async def _nothing() -> None:
+    return None
 
 
 def _ms_since(started: float) -> float:

@@ -6,18 +6,33 @@
 -- several connections can sweep one organisation side by side, each slice in
 -- its own transaction.
 create temp table expiry_candidates on commit drop as
-select t.certification_id,
-       t.organization_id,
-       t.peer_mentor_id,
-       t.certificate_type,
-       t.expiry_date,
-       due.tier
-from public.certification_expiry_tracking t
-cross join lateral (
-  select private.expiry_tier(t.expiry_date - %(today)s::date, %(thresholds)s::integer[]) as tier
-) due
-where t.organization_id = %(organization_id)s
-  and t.expiry_date <= %(today)s::date + %(horizon)s::integer
-  and due.tier is not null
-  and not (private.expiry_tier_days(due.tier) = any (t.notification_thresholds_sent))
-  and mod(hashtext(t.certification_id::text) & 2147483647, %(partitions)s) = %(partition)s
+with in_window as (
+  select t.certification_id, t.organization_id, t.peer_mentor_id, t.certificate_type,
+         t.expiry_date, t.notification_thresholds_sent,
+         t.expiry_date - %(today)s::date as days_left
+  from public.certification_expiry_tracking t
+  where t.organization_id = %(organization_id)s
+    and t.expiry_date <= %(today)s::date + %(horizon)s::integer
+    and mod(hashtext(t.certification_id::text) & 2147483647, %(partitions)s) = %(partition)s
+),
+-- The rule evaluated once per distinct number of days left (about a hundred),
+-- not once per certificate: the calls are what costs. MATERIALIZED keeps the
+-- planner from pushing the calls back down to every row.
+tiers as materialized (
+  select d.days_left, private.expiry_tier(d.days_left, %(thresholds)s::integer[]) as tier
+  from (select distinct days_left from in_window) d
+),
+due_tiers as materialized (
+  select days_left, tier, private.expiry_tier_days(tier) as days
+  from tiers
+  where tier is not null
+)
+select w.certification_id,
+       w.organization_id,
+       w.peer_mentor_id,
+       w.certificate_type,
+       w.expiry_date,
+       x.tier
+from in_window w
+join due_tiers x on x.days_left = w.days_left
+where not (x.days = any (w.notification_thresholds_sent))

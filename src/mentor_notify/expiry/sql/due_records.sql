@@ -1,7 +1,7 @@
 -- The due certificates of the slice with who hears about each (from
 -- expiry_recipients, the one definition of the recipients), one row per
--- certificate in a stable order, read in batches by the sweep and handed to
--- the orchestrator.
+-- certificate in a stable order; the sweep hands them to the orchestrator in
+-- batches.
 select c.certification_id,
        c.organization_id,
        c.peer_mentor_id as mentor_id,
