@@ -265,3 +265,18 @@ async def test_a_failing_push_rolls_the_batch_back_and_the_retry_writes_the_good
     assert [n.mentor_id for n in notifications.rows.values()] == [good.mentor_id]
     assert [m.certification_id for m in notifications.marks] == [good.certification_id]
     assert [p.recipient_id for p in queue.pushes] == [good.mentor_id]
+
+
+async def test_chapter_admins_standing_in_are_told_with_the_coordinator_texts() -> None:
+    notifications = FakeNotifications()
+    admins = (uuid4(), uuid4())
+    lone = record(7, admin_ids=admins)
+
+    result = await orchestrator(notifications).process([lone])
+
+    assert result.created == 3
+    told = {n.recipient_id: n for n in notifications.rows.values()}
+    assert set(told) == {lone.mentor_id, *admins}
+    for admin in admins:
+        assert told[admin].audience is Audience.CHAPTER_ADMIN
+        assert told[admin].message_key == "certification_expiry.coordinator.expiry_warning_7d"
