@@ -262,16 +262,18 @@ class CertificateExpiryOrchestrator:
         as_of = as_of or AsOf.current(self._clock)
         plan = ExpiryPlan(records=len(records))
         for record in records:
+            tier: Tier | None = None
             try:
                 today = as_of.local_date(record.timezone)
                 tier = classify_tier(record.expiry_date, today, record.thresholds)
+                notices = build_notices(record, tier) if tier is not None else []
             except Exception as exc:  # a bad record must not stop the batch
-                self._fail(plan.failures, record, None, exc)
+                self._fail(plan.failures, record, tier, exc)
                 continue
             if tier is None:
                 plan.not_due += 1
                 continue
-            plan.planned.append(_Planned(record, tier, build_notices(record, tier)))
+            plan.planned.append(_Planned(record, tier, notices))
         self._log.info("expiry records classified", records=len(records), due=len(plan.planned))
         return plan
 

@@ -100,7 +100,7 @@ class _Organisation:
 
 @dataclass
 class _Delivery:
-    """Counts of one delivery transaction (the whole organisation, or one certificate)."""
+    """Counts of one organisation slice's transaction."""
 
     due_by_tier: dict[str, int]
     missing: list[MissingCoordinator]
