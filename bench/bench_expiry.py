@@ -67,8 +67,7 @@ from mentor_notify.domain.expiry_messages import (
     push_payload,
 )
 from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep, MentorRecord
-from mentor_notify.expiry.orchestrator import CertificateExpiryOrchestrator
-from mentor_notify.expiry.repositories import PostgresNotificationRecords, PostgresPushQueue
+from mentor_notify.expiry.repositories import postgres_orchestrator
 from mentor_notify.logging import configure_logging
 
 TODAY = date(2026, 11, 23)
@@ -403,9 +402,7 @@ async def timed_orchestrator(url: str, batch_size: int) -> tuple[float, int]:
     async with open_pool(url, settings) as pool, pool.connection() as conn:
         await conn.execute("select 1")
         await conn.commit()
-        orchestrator = CertificateExpiryOrchestrator(
-            PostgresNotificationRecords(conn, CLOCK), PostgresPushQueue(conn, CLOCK), CLOCK
-        )
+        orchestrator = postgres_orchestrator(conn, CLOCK)
         started = time.perf_counter()
         result = await orchestrator.process(records)
         elapsed = time.perf_counter() - started

@@ -11,9 +11,17 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(28);
+select plan(29);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261129000300_rule_functions.sql
+select is(
+  (select count(*)::int from pg_proc
+   where pronamespace = 'private'::regnamespace
+     and proname in ('expiry_tier', 'expiry_tier_days', 'idempotency_key', 'renewal_link')),
+  0, '20261129000300 rollback removes the rule functions'
+);
+
 \ir ../rollbacks/20261129000070_live_inbox.sql
 select hasnt_index('public', 'notifications', 'notifications_unread_idx', '0070 rollback removes the inbox badge index');
 select is(

@@ -145,8 +145,8 @@ async def test_logs_carry_ids_and_tiers_never_names_emails_or_phones(
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
     text = json.dumps(lines)
     events = {line["event"] for line in lines}
-    assert {"expiry step done", "missing_coordinator_assignment", "expiry notice failed"} <= events
-    failed = next(line for line in lines if line["event"] == "expiry notice failed")
+    assert {"expiry step done", "missing_coordinator_assignment", "expiry record failed"} <= events
+    failed = next(line for line in lines if line["event"] == "expiry record failed")
     assert failed["mentor_id"] == str(world.mentors["d60"].person.id)
     assert failed["certificate_type"] == "hlf_peer_mentor"
     assert all("run_id" in line for line in lines)

@@ -445,3 +445,36 @@ async def test_slicing_an_organisation_changes_nothing_but_speed(own_pool: Pool)
     assert done.organisations[0].notifications_created == len(expected)
     with pytest.raises(ValueError, match="at least 1"):
         ExpirySweep(own_pool, CLOCK, partitions=0)
+
+
+async def test_the_admin_fallback_is_written_by_the_orchestrator_with_the_coordinator_texts(
+    own_pool: Pool,
+) -> None:
+    world = await make_world(own_pool, offsets={"alone": 7}, without_coordinator=("alone",))
+    mentor = world.mentors["alone"]
+
+    await sweep(own_pool)
+
+    async with own_pool.connection() as conn:
+        cur = await conn.execute(
+            "select message_key, data, idempotency_key from public.notifications "
+            "where recipient_id = %s",
+            [world.admin.id],
+        )
+        (notice,) = await cur.fetchall()
+        logged = await fetch_value(
+            conn,
+            "select idempotency_key from public.cert_notification_log where recipient_id = %s",
+            world.admin.id,
+        )
+    assert notice["message_key"] == "certification_expiry.coordinator.expiry_warning_7d"
+    assert notice["data"]["audience"] == "chapter_admin"
+    assert parse_deep_link(notice["data"]["deep_link"]).route == (
+        f"mentors/{mentor.person.id}/certification"
+    )
+    assert notice["idempotency_key"] == expiry_notification_key(
+        mentor.certification_id, Tier.WARNING_7D, mentor.expiry_date, world.admin.id
+    )
+    assert logged == cert_log_key(
+        mentor.certification_id, Tier.WARNING_7D, mentor.expiry_date, world.admin.id
+    )

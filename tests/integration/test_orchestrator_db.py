@@ -5,11 +5,10 @@ from uuid import uuid4
 
 from mentor_notify.db import Pool
 from mentor_notify.expiry import ExpirySweep, MentorRecord, OrchestrationResult
-from mentor_notify.expiry.orchestrator import CertificateExpiryOrchestrator
-from mentor_notify.expiry.repositories import PostgresNotificationRecords, PostgresPushQueue
+from mentor_notify.expiry.repositories import postgres_orchestrator
 from tests.expiry_world import World, build_world
 from tests.integration.test_expiry_sweep import CLOCK, TIER_OFFSETS, TODAY, counts
-from tests.support import fetch_column
+from tests.support import fetch_column, fetch_value
 
 
 def records(world: World) -> list[MentorRecord]:
@@ -29,10 +28,7 @@ def records(world: World) -> list[MentorRecord]:
 async def run(pool: Pool, batch: list[MentorRecord]) -> OrchestrationResult:
     async with pool.connection() as conn:
         await conn.commit()
-        orchestrator = CertificateExpiryOrchestrator(
-            PostgresNotificationRecords(conn, CLOCK), PostgresPushQueue(conn, CLOCK), CLOCK
-        )
-        return await orchestrator.process(batch)
+        return await postgres_orchestrator(conn, CLOCK).process(batch)
 
 
 async def test_all_four_tiers_are_recorded_and_a_rerun_adds_nothing(own_pool: Pool) -> None:
@@ -70,6 +66,57 @@ async def test_a_poisoned_record_fails_alone(own_pool: Pool) -> None:
     assert (result.processed, result.created, result.failed) == (3, 4, 1)
     assert result.failures[0].mentor_id == ghost.mentor_id
     assert "notifications_recipient_id_fkey" in result.failures[0].reason
+    assert await counts(own_pool) == {
+        "notifications": 4,
+        "cert_notification_log": 4,
+        "push_outbox": 4,
+    }
+
+
+async def test_a_failure_while_queueing_pushes_leaves_nothing_of_that_record(
+    own_pool: Pool,
+) -> None:
+    async with own_pool.connection() as conn:
+        world = await build_world(conn, TODAY, {"good": 30, "refused": 7, "also_good": -1})
+        refused = world.mentors["refused"]
+        # Fault injection: the push queue refuses the refused mentor's push, after
+        # the batch's notices, log rows and tier marks were written.
+        await conn.execute(
+            f"""
+            create function public.test_refuse_push() returns trigger language plpgsql as $$
+            begin
+              if new.recipient_id = '{refused.person.id}' then
+                raise exception 'injected failure' using errcode = 'check_violation';
+              end if;
+              return new;
+            end $$;
+            create trigger refuse_push before insert on public.push_outbox
+              for each row execute function public.test_refuse_push();
+            """
+        )
+
+    result = await run(own_pool, records(world))
+
+    assert (result.created, result.logged, result.queued, result.marked) == (4, 4, 4, 2)
+    assert [f.certification_id for f in result.failures] == [refused.certification_id]
+    async with own_pool.connection() as conn:
+        left = {
+            table: await fetch_value(
+                conn, f"select count(*) from public.{table} where {column} = %s", value
+            )
+            for table, column, value in (
+                ("notifications", "subject_mentor_id", refused.person.id),
+                ("cert_notification_log", "certification_id", refused.certification_id),
+            )
+        }
+        marked = await fetch_value(
+            conn,
+            "select notification_thresholds_sent from public.certification_expiry_tracking "
+            "where certification_id = %s",
+            refused.certification_id,
+        )
+    assert left == {"notifications": 0, "cert_notification_log": 0}
+    assert marked == []
     assert await counts(own_pool) == {
         "notifications": 4,
         "cert_notification_log": 4,

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from typer.testing import CliRunner
 
@@ -11,13 +11,18 @@ from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.push.outbox import _CLAIM as CLAIM_SQL
-from mentor_notify.push.outbox import Outbox, Outcome
+from mentor_notify.push.outbox import ClaimedPush, Outbox, Outcome
 from tests.expiry_world import World, build_world
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
 from tests.support import fetch_value
 
 NOW = CLOCK.now()
 LEASE = timedelta(minutes=1)
+
+
+async def claim(outbox: Outbox, limit: int, lease: timedelta, now: datetime) -> list[ClaimedPush]:
+    """The pushes leased to send now (the dispatcher's claim, without the held ones)."""
+    return (await outbox.claim_batch(limit, lease, now)).pushes
 
 
 async def queued_world(pool: Pool, offsets: dict[str, int]) -> World:
@@ -41,9 +46,9 @@ async def test_a_claim_is_a_lease_that_another_worker_takes_over_when_it_runs_ou
     await queued_world(own_pool, {"a": 7, "b": 30})
     first, second = Outbox(own_pool, "worker-1"), Outbox(own_pool, "worker-2")
 
-    claimed = await first.claim(100, LEASE, NOW)
-    meanwhile = await second.claim(100, LEASE, NOW + timedelta(seconds=30))
-    taken_over = await second.claim(100, LEASE, NOW + timedelta(minutes=2))
+    claimed = await claim(first, 100, LEASE, NOW)
+    meanwhile = await claim(second, 100, LEASE, NOW + timedelta(seconds=30))
+    taken_over = await claim(second, 100, LEASE, NOW + timedelta(minutes=2))
     late_retry = await first.record(
         [Outcome(p.id, "retry", "UNAVAILABLE", NOW) for p in claimed], NOW + timedelta(minutes=3)
     )
@@ -73,7 +78,7 @@ async def test_concurrent_workers_claim_disjoint_messages(own_pool: Pool) -> Non
     await queued_world(own_pool, {f"m{n}": n for n in range(0, 40)})
     workers = [Outbox(own_pool, f"worker-{n}") for n in range(4)]
 
-    batches = await asyncio.gather(*(w.claim(10, LEASE, NOW) for w in workers))
+    batches = await asyncio.gather(*(claim(w, 10, LEASE, NOW) for w in workers))
 
     ids = [p.id for batch in batches for p in batch]
     assert len(ids) == len(set(ids))
@@ -90,7 +95,7 @@ async def fetch_value_async(pool: Pool, query: str) -> int:
 async def test_outcomes_settle_messages_and_notifications(own_pool: Pool) -> None:
     world = await queued_world(own_pool, {"ok": 7, "gone": 7, "busy": 7})
     outbox = Outbox(own_pool, "worker-1", max_attempts=2)
-    claimed = {p.recipient_id: p for p in await outbox.claim(100, LEASE, NOW)}
+    claimed = {p.recipient_id: p for p in await claim(outbox, 100, LEASE, NOW)}
     ok, gone, busy = (world.mentors[m].person.id for m in ("ok", "gone", "busy"))
 
     counts = await outbox.record(
@@ -116,10 +121,10 @@ async def test_outcomes_settle_messages_and_notifications(own_pool: Pool) -> Non
     assert (by_person[ok], by_person[gone], by_person[busy]) == ("sent", "failed", "pending")
     assert tokens == 0
     # The retry is due after its backoff, then a second retryable failure makes it dead.
-    assert await outbox.claim(100, LEASE, NOW + timedelta(seconds=10)) == []
+    assert await claim(outbox, 100, LEASE, NOW + timedelta(seconds=10)) == []
     (again,) = [
         p
-        for p in await outbox.claim(100, LEASE, NOW + timedelta(seconds=31))
+        for p in await claim(outbox, 100, LEASE, NOW + timedelta(seconds=31))
         if p.recipient_id == busy
     ]
     dead = await outbox.record(
@@ -133,7 +138,7 @@ async def test_outcomes_settle_messages_and_notifications(own_pool: Pool) -> Non
     assert requeued == [again.id]
     assert [
         p.id
-        for p in await outbox.claim(100, LEASE, NOW + timedelta(minutes=5))
+        for p in await claim(outbox, 100, LEASE, NOW + timedelta(minutes=5))
         if p.recipient_id == busy
     ] == [again.id]
 
@@ -143,7 +148,7 @@ def test_cli_lists_dead_pushes_and_requeues_them(own_database_url: str) -> None:
         async with open_pool(own_database_url, Settings(pool_max_size=2)) as pool:
             await queued_world(pool, {"a": 7})
             outbox = Outbox(pool, "w", max_attempts=1)
-            claimed = await outbox.claim(1, LEASE, NOW)
+            claimed = await claim(outbox, 1, LEASE, NOW)
             await outbox.record([Outcome(claimed[0].id, "retry", "INTERNAL", NOW)], NOW)
             return str(claimed[0].id)
 
@@ -169,7 +174,7 @@ async def test_a_dead_token_another_worker_still_sends_to_is_left_to_that_worker
     # deleting the token under the other worker's lease deadlocked (issue 6).
     world = await queued_world(own_pool, {"a": 7, "b": 7})
     first, second = Outbox(own_pool, "worker-1"), Outbox(own_pool, "worker-2")
-    claimed = await first.claim(100, LEASE, NOW)
+    claimed = await claim(first, 100, LEASE, NOW)
     to_coordinator = [p for p in claimed if p.device_token_id == world.coordinator_device]
     assert len(to_coordinator) == 2
     async with own_pool.connection() as conn:

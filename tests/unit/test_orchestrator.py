@@ -2,7 +2,8 @@
 testing requirements (tiers at each boundary, duplicate suppression, push queue and
 repository invocation, partial-failure resilience, result accuracy)."""
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
 
@@ -17,6 +18,8 @@ from mentor_notify.expiry.orchestrator import (
     ExpiryNotice,
     PushRequest,
     StoredNotice,
+    TierMark,
+    WrittenNotices,
 )
 
 TODAY = date(2026, 11, 23)
@@ -32,12 +35,15 @@ class FakeNotifications:
         self.poisoned = poisoned
         self.find_calls = 0
         self.insert_calls: list[int] = []
+        self.marks: list[TierMark] = []
 
     async def find_existing(self, notices: Sequence[ExpiryNotice]) -> set[str]:
         self.find_calls += 1
         return {n.key for n in notices if n.key in self.existing or n.key in self.rows}
 
-    async def insert_many(self, notices: Sequence[ExpiryNotice]) -> list[StoredNotice]:
+    async def insert_many(
+        self, notices: Sequence[ExpiryNotice], marks: Sequence[TierMark]
+    ) -> WrittenNotices:
         self.insert_calls.append(len(notices))
         if any(n.mentor_id == self.poisoned for n in notices):
             raise RuntimeError("foreign key violation")
@@ -46,7 +52,8 @@ class FakeNotifications:
             if notice.key not in self.rows:
                 self.rows[notice.key] = notice
                 stored.append(StoredNotice(key=notice.key, notification_id=uuid4()))
-        return stored
+        self.marks += marks
+        return WrittenNotices(created=stored, logged=len(stored), marked=len(marks))
 
 
 class FakePushQueue:
@@ -75,7 +82,23 @@ def record(days_left: int, **kwargs: object) -> MentorRecord:
 def orchestrator(
     notifications: FakeNotifications, queue: FakePushQueue | None = None
 ) -> CertificateExpiryOrchestrator:
-    return CertificateExpiryOrchestrator(notifications, queue or FakePushQueue(), CLOCK)
+    pushes = queue or FakePushQueue()
+
+    @asynccontextmanager
+    async def transaction() -> AsyncIterator[None]:
+        # What the fakes hold is put back when the block fails, as a rollback would.
+        rows, marks, queued = (
+            dict(notifications.rows),
+            list(notifications.marks),
+            list(pushes.pushes),
+        )
+        try:
+            yield
+        except BaseException:
+            notifications.rows, notifications.marks, pushes.pushes = rows, marks, queued
+            raise
+
+    return CertificateExpiryOrchestrator(notifications, pushes, CLOCK, transaction=transaction)
 
 
 @pytest.mark.parametrize(
@@ -186,6 +209,8 @@ async def test_one_failing_record_is_logged_and_counted_and_the_rest_go_on() -> 
         "skipped": 0,
         "not_due": 1,
         "created": 2,
+        "logged": 2,
+        "marked": 2,
         "queued": 4,
         "failed": 1,
     }
@@ -197,6 +222,7 @@ async def test_one_failing_record_is_logged_and_counted_and_the_rest_go_on() -> 
         {
             "event": "expiry record failed",
             "mentor_id": str(poisoned),
+            "certification_id": str(batch[1].certification_id),
             "certificate_type": "hlf_peer_mentor",
             "tier": "expiry_warning_7d",
             "error": "RuntimeError",
@@ -217,7 +243,7 @@ async def test_a_record_that_cannot_be_classified_fails_alone() -> None:
     assert result.failures[0].tier is None
 
 
-async def test_a_failing_push_queue_is_reported_per_record() -> None:
+async def test_a_failing_push_rolls_the_batch_back_and_the_retry_writes_the_good_records() -> None:
     class FlakyQueue(FakePushQueue):
         async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
             if len(pushes) > 1:
@@ -226,10 +252,31 @@ async def test_a_failing_push_queue_is_reported_per_record() -> None:
                 raise RuntimeError("payload refused")
             return await super().enqueue_many(pushes)
 
-    bad = record(30)
+    good, bad = record(7), record(30)
+    notifications = FakeNotifications()
     queue = FlakyQueue()
 
-    result = await orchestrator(FakeNotifications(), queue).process([record(7), bad])
+    result = await orchestrator(notifications, queue).process([good, bad])
 
-    assert (result.created, result.queued, result.failed) == (2, 1, 1)
-    assert result.failures[0].reason.startswith("push not queued")
+    assert (result.created, result.queued, result.marked, result.failed) == (1, 1, 1, 1)
+    assert result.failures[0].certification_id == bad.certification_id
+    assert result.failures[0].reason == "payload refused"
+    # Nothing of the failed record stays: no notice, no tier mark, no push.
+    assert [n.mentor_id for n in notifications.rows.values()] == [good.mentor_id]
+    assert [m.certification_id for m in notifications.marks] == [good.certification_id]
+    assert [p.recipient_id for p in queue.pushes] == [good.mentor_id]
+
+
+async def test_chapter_admins_standing_in_are_told_with_the_coordinator_texts() -> None:
+    notifications = FakeNotifications()
+    admins = (uuid4(), uuid4())
+    lone = record(7, admin_ids=admins)
+
+    result = await orchestrator(notifications).process([lone])
+
+    assert result.created == 3
+    told = {n.recipient_id: n for n in notifications.rows.values()}
+    assert set(told) == {lone.mentor_id, *admins}
+    for admin in admins:
+        assert told[admin].audience is Audience.CHAPTER_ADMIN
+        assert told[admin].message_key == "certification_expiry.coordinator.expiry_warning_7d"

@@ -2,7 +2,9 @@
 
 Ticket 004's risk: if the course-administration screens change their links,
 expiry prompts would open broken screens. So the format is one versioned
-contract, defined here and mirrored by the sweep's SQL (tests compare the two):
+contract, defined here. The expiry job builds its links here only; the
+certification-expiry scenario, which derives them for a whole set in SQL, calls
+`private.renewal_link`, held equal to `renewal_link` by a test:
 
 * mentor, to renew (course enrolment):
   `mentornotify://v1/course-enrolment?certification_id=<uuid>&certificate_type=<code>&tier=<tier>`

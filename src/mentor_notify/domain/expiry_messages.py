@@ -2,7 +2,8 @@
 
 Texts live in the app's translation bundles (Norwegian Bokmål and English);
 the server sends keys, so no language, and no personal data, is baked into a
-stored row. The sweep's SQL builds the same structures (tests compare them).
+stored row. This is their only definition: the daily sweep hands its due
+certificates to the orchestrator, which builds every notice from here.
 
 Push payloads are provider-neutral; the senders map them onto FCM and APNs
 (`title_key` becomes `title_loc_key` / `title-loc-key`, `priority` the
@@ -11,6 +12,7 @@ Android priority and `apns-priority`).
 
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -38,6 +40,9 @@ def message_key(audience: Audience, tier: Tier) -> str:
     return f"{CATEGORY}.{audience.message_audience}.{tier.value}"
 
 
+# A notice's in-app data and its push carry the same link: cached, it is built
+# once per notice (URL encoding is a large share of a sweep's Python time).
+@lru_cache(maxsize=4096)
 def deep_link(
     audience: Audience, mentor_id: UUID, certification_id: UUID, certificate_type: str, tier: Tier
 ) -> str:

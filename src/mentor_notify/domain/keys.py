@@ -2,9 +2,12 @@
 
 Every key is the lowercase hex SHA-256 of its parts joined by `|`. The parts
 are ids (UUIDs in canonical lowercase form), tier codes and ISO dates, never
-names or contact details, and the hash hides even those. The SQL of the sweep
-computes the same keys (`private.idempotency_key`), so a notice written by the
-orchestrator and one written by the sweep collide instead of doubling up.
+names or contact details, and the hash hides even those. Where SQL must derive
+a key for a whole set (a push per device, found in SQL; the scenario delivery)
+it calls `private.idempotency_key` (migration 20261129000300), the same
+function as `idempotency_key` here; tests/integration/test_rule_functions.py
+holds the two equal. The expiry notices' keys are derived here only: the
+expiry job's one path (the orchestrator) writes them.
 
 * Expiry notification (`notifications.idempotency_key`):
   `certification_expiry | certification id | tier | expiry date | recipient id`.

@@ -10,6 +10,12 @@ first seen 20 days out is in the 30-day window, so it gets the 30-day notice
 and never a late 60-day one. Because days left only shrink as the days pass,
 the tier never becomes less urgent, and a notice per tier per expiry date
 (see `mentor_notify.domain.keys`) is enough for "exactly once".
+
+SQL that must classify a whole set (the sweep's candidates, the
+certification-expiry scenario, the demo summary) calls `private.expiry_tier`
+and `private.expiry_tier_days` (migration 20261129000300); a test holds them
+to `classify_tier` and `Tier.days` for every day from -3 to 95 under every
+threshold set.
 """
 
 from collections.abc import Iterable

@@ -1,4 +1,4 @@
-"""Certificate expiry: the daily set-based sweep and the ticket-004 orchestrator."""
+"""Certificate expiry: the daily sweep (selecting in SQL) and the orchestrator it runs."""
 
 from mentor_notify.expiry.models import (
     FailedRecord,

@@ -87,7 +87,8 @@ class MentorRecord(_Frozen):
     """One certificate to consider, as the orchestrator (ticket 004) receives it.
 
     `timezone` and `thresholds` are the issuing organisation's; `coordinator_ids`
-    are told as well as the mentor.
+    are told as well as the mentor, and `admin_ids` (the chapter admins standing
+    in for a missing coordinator, ticket 004's contingency) too.
     """
 
     mentor_id: UUID
@@ -96,6 +97,7 @@ class MentorRecord(_Frozen):
     certificate_type: str
     expiry_date: date
     coordinator_ids: tuple[UUID, ...] = ()
+    admin_ids: tuple[UUID, ...] = ()
     timezone: str = "Europe/Oslo"
     thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS
 
@@ -105,13 +107,16 @@ class OrchestrationResult(_Frozen):
 
     `processed` counts records looked at (failed ones included); `skipped`
     records whose every notice already existed; `not_due` records in no tier
-    window; `created` notifications written; `queued` pushes enqueued.
+    window; `created` notifications written, `logged` log rows and `marked`
+    certificates' tiers recorded as sent; `queued` pushes enqueued.
     """
 
     processed: int = 0
     skipped: int = 0
     not_due: int = 0
     created: int = 0
+    logged: int = 0
+    marked: int = 0
     queued: int = 0
     failed: int = 0
     failures: list[FailedRecord] = Field(default_factory=list)

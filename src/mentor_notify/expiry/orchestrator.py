@@ -1,18 +1,21 @@
 """`CertificateExpiryOrchestrator` (ticket 004): expiry notices for a typed batch of records.
 
-The orchestrator is the library form of the expiry job, for a caller that
-already holds the records (an HTTP request, another service). The daily
-sweep (`mentor_notify.expiry.sweep`) does the same for every certificate in
-set-based SQL; both derive the same idempotency keys, so a notice written by
-one is a duplicate to the other.
+This is the one implementation of the expiry job's notices. The daily sweep
+(`mentor_notify.expiry.sweep`) selects the due certificates in SQL with their
+recipients and hands them here in batches; a caller that already holds the
+records (an HTTP request, another service) calls it directly.
 
 Per batch, the happy path makes one call to each collaborator: one duplicate
-check, one bulk write, one bulk enqueue, however many records there are.
-When a bulk call fails, the orchestrator retries that step record by record,
-so one bad record is logged and counted as failed and the rest go on.
+check, one bulk write of notices, log rows and tier marks, one bulk enqueue of
+pushes, however many records there are. The write and the enqueue run in one
+transaction, so a batch's notices, log rows, pushes and tier marks commit
+together or not at all. When that transaction fails, the batch is retried
+record by record, each record in its own transaction, so one bad record is
+logged and counted as failed and the rest go on.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -22,12 +25,12 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.domain import (
+    AsOf,
     Clock,
     Tier,
     cert_log_key,
     classify_tier,
     expiry_notification_key,
-    local_today,
 )
 from mentor_notify.domain.expiry_messages import (
     Audience,
@@ -67,6 +70,26 @@ class StoredNotice(BaseModel):
     notification_id: UUID
 
 
+class TierMark(BaseModel):
+    """A certificate's tier to record as sent for its current expiry cycle."""
+
+    model_config = ConfigDict(frozen=True)
+
+    certification_id: UUID
+    expiry_date: date
+    tier: Tier
+
+
+class WrittenNotices(BaseModel):
+    """What one bulk write created: the new notices, log rows and tier marks."""
+
+    model_config = ConfigDict(frozen=True)
+
+    created: list[StoredNotice]
+    logged: int
+    marked: int
+
+
 class PushRequest(BaseModel):
     """A push to queue for every registered device of the recipient."""
 
@@ -87,9 +110,11 @@ class NotificationRecordRepository(Protocol):
         type, tier, expiry cycle and recipient."""
         ...
 
-    async def insert_many(self, notices: Sequence[ExpiryNotice]) -> list[StoredNotice]:
-        """Record the notices (status pending); return those created, skipping
-        any that already exist."""
+    async def insert_many(
+        self, notices: Sequence[ExpiryNotice], marks: Sequence[TierMark]
+    ) -> WrittenNotices:
+        """Record the notices (status pending) and their log rows, skipping any
+        that already exist, and mark the tiers sent; say what was created."""
         ...
 
 
@@ -101,6 +126,10 @@ class PushQueue(Protocol):
         ...
 
 
+Transaction = Callable[[], AbstractAsyncContextManager[object]]
+"""Opens the transaction a batch (or a retried record) is written in."""
+
+
 @dataclass
 class _Planned:
     record: MentorRecord
@@ -108,12 +137,47 @@ class _Planned:
     notices: list[ExpiryNotice]
     fresh: list[ExpiryNotice] = field(default_factory=list)
 
+    @property
+    def mark(self) -> TierMark:
+        return TierMark(
+            certification_id=self.record.certification_id,
+            expiry_date=self.record.expiry_date,
+            tier=self.tier,
+        )
+
+
+@dataclass
+class ExpiryPlan:
+    """A classified batch, ready to write (see `CertificateExpiryOrchestrator.plan`)."""
+
+    records: int
+    planned: list[_Planned] = field(default_factory=list)
+    not_due: int = 0
+    failures: dict[UUID, FailedRecord] = field(default_factory=dict)
+
+
+@dataclass
+class _Written:
+    created: int = 0
+    logged: int = 0
+    marked: int = 0
+    queued: int = 0
+
+    def add(self, other: "_Written") -> None:
+        self.created += other.created
+        self.logged += other.logged
+        self.marked += other.marked
+        self.queued += other.queued
+
 
 def build_notices(record: MentorRecord, tier: Tier) -> list[ExpiryNotice]:
-    """The notices of one record in one tier: to the mentor and to each coordinator."""
-    recipients = [(record.mentor_id, Audience.MENTOR)] + [
-        (c, Audience.COORDINATOR) for c in dict.fromkeys(record.coordinator_ids)
-    ]
+    """The notices of one record in one tier: to the mentor, to each coordinator
+    and to each chapter admin standing in for a missing coordinator."""
+    recipients = (
+        [(record.mentor_id, Audience.MENTOR)]
+        + [(c, Audience.COORDINATOR) for c in dict.fromkeys(record.coordinator_ids)]
+        + [(a, Audience.CHAPTER_ADMIN) for a in dict.fromkeys(record.admin_ids)]
+    )
     return [
         ExpiryNotice(
             key=expiry_notification_key(
@@ -170,50 +234,70 @@ class CertificateExpiryOrchestrator:
         push_queue: PushQueue,
         clock: Clock,
         logger: Any = None,
+        *,
+        transaction: Transaction,
     ) -> None:
-        """Collaborators are injected so tests can pass fakes; `logger` defaults to structlog's."""
+        """Collaborators are injected so tests can pass fakes; `logger` defaults to
+        structlog's. `transaction` opens the transaction both collaborators write a
+        batch in (`mentor_notify.expiry.repositories.postgres_orchestrator` wires
+        all of them for PostgreSQL)."""
         self._notifications = notifications
         self._push_queue = push_queue
         self._clock = clock
         self._log = logger if logger is not None else structlog.get_logger(__name__)
+        self._transaction = transaction
 
-    async def process(self, records: Sequence[MentorRecord]) -> OrchestrationResult:
-        """Process one batch. Never raises for a bad record: it is counted in `failed`."""
-        failures: dict[UUID, FailedRecord] = {}
-        planned: list[_Planned] = []
-        not_due = 0
+    async def process(
+        self, records: Sequence[MentorRecord], *, as_of: AsOf | None = None
+    ) -> OrchestrationResult:
+        """Process one batch as of `as_of` (default: now on the clock), each record
+        on its organisation's local date. Never raises for a bad record: it is
+        counted in `failed`."""
+        return await self.write(self.plan(records, as_of=as_of))
+
+    def plan(self, records: Sequence[MentorRecord], *, as_of: AsOf | None = None) -> ExpiryPlan:
+        """The pure half of `process`: classify each record and build its notices
+        (keys, message keys, data). No I/O, so a caller may plan the next batch
+        (in a thread) while the previous one is written."""
+        as_of = as_of or AsOf.current(self._clock)
+        plan = ExpiryPlan(records=len(records))
         for record in records:
+            tier: Tier | None = None
             try:
-                today = local_today(self._clock, record.timezone)
+                today = as_of.local_date(record.timezone)
                 tier = classify_tier(record.expiry_date, today, record.thresholds)
+                notices = build_notices(record, tier) if tier is not None else []
             except Exception as exc:  # a bad record must not stop the batch
-                self._fail(failures, record, None, exc)
+                self._fail(plan.failures, record, tier, exc)
                 continue
             if tier is None:
-                not_due += 1
+                plan.not_due += 1
                 continue
-            planned.append(_Planned(record, tier, build_notices(record, tier)))
-        self._log.info("expiry records classified", records=len(records), due=len(planned))
+            plan.planned.append(_Planned(record, tier, notices))
+        self._log.info("expiry records classified", records=len(records), due=len(plan.planned))
+        return plan
 
-        existing = await self._find_existing(planned, failures)
-        for item in planned:
+    async def write(self, plan: ExpiryPlan) -> OrchestrationResult:
+        """The I/O half of `process`: skip duplicates, then write the batch in one
+        transaction (record by record if that fails)."""
+        failures = plan.failures
+        existing = await self._find_existing(plan.planned, failures)
+        for item in plan.planned:
             item.fresh = [n for n in item.notices if n.key not in existing]
-        live = [p for p in planned if p.record.certification_id not in failures]
+        live = [p for p in plan.planned if p.record.certification_id not in failures]
         skipped = sum(1 for p in live if not p.fresh)
         self._log.info("expiry duplicates checked", skipped=skipped)
 
-        stored = await self._insert(live, failures)
-        self._log.info("expiry notices recorded", created=len(stored))
-
-        queued = await self._enqueue(live, stored, failures)
-        self._log.info("expiry pushes queued", queued=queued)
-
+        written = await self._write_batch(live, failures)
+        self._log.info("expiry notices recorded", created=written.created, queued=written.queued)
         return OrchestrationResult(
-            processed=len(records),
+            processed=plan.records,
             skipped=skipped,
-            not_due=not_due,
-            created=len(stored),
-            queued=queued,
+            not_due=plan.not_due,
+            created=written.created,
+            logged=written.logged,
+            marked=written.marked,
+            queued=written.queued,
             failed=len(failures),
             failures=list(failures.values()),
         )
@@ -236,51 +320,33 @@ class CertificateExpiryOrchestrator:
                 self._fail(failures, item.record, item.tier, exc)
         return existing
 
-    async def _insert(
+    async def _write_batch(
         self, live: list[_Planned], failures: dict[UUID, FailedRecord]
-    ) -> dict[str, UUID]:
-        fresh = [n for p in live for n in p.fresh]
-        if not fresh:
-            return {}
+    ) -> _Written:
+        if not live:
+            return _Written()
         try:
-            return {s.key: s.notification_id for s in await self._notifications.insert_many(fresh)}
+            async with self._transaction():
+                return await self._write(live)
         except Exception:  # fall back to one record at a time
-            self._log.warning("bulk notice write failed; writing record by record")
-        stored: dict[str, UUID] = {}
+            self._log.warning("bulk write failed; writing record by record")
+        total = _Written()
         for item in live:
-            if not item.fresh:
-                continue
             try:
-                written = await self._notifications.insert_many(item.fresh)
+                async with self._transaction():
+                    total.add(await self._write([item]))
             except Exception as exc:
                 self._fail(failures, item.record, item.tier, exc)
-                continue
-            stored |= {s.key: s.notification_id for s in written}
-        return stored
+        return total
 
-    async def _enqueue(
-        self, live: list[_Planned], stored: dict[str, UUID], failures: dict[UUID, FailedRecord]
-    ) -> int:
-        per_record = [
-            (item, [push_request(n, stored[n.key]) for n in item.fresh if n.key in stored])
-            for item in live
-        ]
-        pushes = [p for _, record_pushes in per_record for p in record_pushes]
-        if not pushes:
-            return 0
-        try:
-            return await self._push_queue.enqueue_many(pushes)
-        except Exception:  # fall back to one record at a time
-            self._log.warning("bulk enqueue failed; queueing record by record")
-        queued = 0
-        for item, record_pushes in per_record:
-            if not record_pushes:
-                continue
-            try:
-                queued += await self._push_queue.enqueue_many(record_pushes)
-            except Exception as exc:
-                self._fail(failures, item.record, item.tier, exc, stage="push not queued")
-        return queued
+    async def _write(self, items: list[_Planned]) -> _Written:
+        """Notices, log rows, tier marks and pushes of `items`: one call per collaborator."""
+        fresh = [n for item in items for n in item.fresh]
+        written = await self._notifications.insert_many(fresh, [item.mark for item in items])
+        stored = {s.key: s.notification_id for s in written.created}
+        pushes = [push_request(n, stored[n.key]) for n in fresh if n.key in stored]
+        queued = await self._push_queue.enqueue_many(pushes) if pushes else 0
+        return _Written(len(written.created), written.logged, written.marked, queued)
 
     def _fail(
         self,
@@ -288,17 +354,16 @@ class CertificateExpiryOrchestrator:
         record: MentorRecord,
         tier: Tier | None,
         exc: Exception,
-        stage: str | None = None,
     ) -> None:
         # Log ids and codes only: the exception text may quote stored values.
         self._log.error(
             "expiry record failed",
             mentor_id=str(record.mentor_id),
+            certification_id=str(record.certification_id),
             certificate_type=record.certificate_type,
             tier=tier.value if tier else None,
             error=type(exc).__name__,
         )
-        reason = f"{stage}: {exc}" if stage else str(exc)
         failures.setdefault(
             record.certification_id,
             FailedRecord(
@@ -306,6 +371,6 @@ class CertificateExpiryOrchestrator:
                 certification_id=record.certification_id,
                 certificate_type=record.certificate_type,
                 tier=tier,
-                reason=reason or type(exc).__name__,
+                reason=str(exc) or type(exc).__name__,
             ),
         )

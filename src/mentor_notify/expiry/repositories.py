@@ -1,29 +1,39 @@
 """PostgreSQL implementations of the orchestrator's collaborators.
 
-Each takes its connection in the constructor and runs every call in its own
-transaction (a savepoint when the caller has one open), so a failed call
-leaves the connection usable for the next record. Errors come out as the data
-layer's `DatabaseError` family, never raw driver exceptions.
+Each takes its connection in the constructor and writes in the transaction
+the orchestrator opens on that connection (`postgres_orchestrator` wires it),
+so a batch's notices, log rows, tier marks and pushes commit together. Errors
+come out as the data layer's `DatabaseError` family, never raw driver
+exceptions.
 """
 
-import json
 from collections.abc import Sequence
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
+from pydantic import TypeAdapter
 
 from mentor_notify.db import translating
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import Clock
-from mentor_notify.expiry.orchestrator import ExpiryNotice, PushRequest, StoredNotice
+from mentor_notify.expiry.orchestrator import (
+    CertificateExpiryOrchestrator,
+    ExpiryNotice,
+    PushRequest,
+    StoredNotice,
+    TierMark,
+    WrittenNotices,
+)
 
 _FIND_EXISTING = load_sql("mentor_notify.expiry", "find_existing")
 _INSERT_NOTICES = load_sql("mentor_notify.expiry", "insert_notices")
 _ENQUEUE = load_sql("mentor_notify.expiry", "enqueue")
 
 
-def _json(models: Sequence[ExpiryNotice] | Sequence[PushRequest]) -> str:
-    return json.dumps([m.model_dump(mode="json") for m in models])
+# One serialiser call per batch (pydantic's, in Rust), not one per model.
+_NOTICES = TypeAdapter(list[ExpiryNotice])
+_MARKS = TypeAdapter(list[TierMark])
+_PUSHES = TypeAdapter(list[PushRequest])
 
 
 class PostgresNotificationRecords:
@@ -37,18 +47,38 @@ class PostgresNotificationRecords:
     async def find_existing(self, notices: Sequence[ExpiryNotice]) -> set[str]:
         """Keys of the notices already recorded (one query for the whole batch)."""
         with translating():
-            async with self._conn.transaction():
-                cur = await self._conn.execute(_FIND_EXISTING, {"notices": _json(notices)})
-                return {row["key"] for row in await cur.fetchall()}
+            cur = await self._conn.execute(
+                _FIND_EXISTING,
+                {
+                    "keys": [n.key for n in notices],
+                    "mentor_ids": [n.mentor_id for n in notices],
+                    "certificate_types": [n.certificate_type for n in notices],
+                    "tiers": [n.tier.value for n in notices],
+                    "expiry_dates": [n.expiry_date for n in notices],
+                    "recipient_ids": [n.recipient_id for n in notices],
+                },
+            )
+            return {row["key"] for row in await cur.fetchall()}
 
-    async def insert_many(self, notices: Sequence[ExpiryNotice]) -> list[StoredNotice]:
-        """Record the notices in one statement; return those created."""
+    async def insert_many(
+        self, notices: Sequence[ExpiryNotice], marks: Sequence[TierMark]
+    ) -> WrittenNotices:
+        """Record the notices and mark the tiers in one statement; say what was created."""
         with translating():
-            async with self._conn.transaction():
-                cur = await self._conn.execute(
-                    _INSERT_NOTICES, {"notices": _json(notices), "now": self._clock.now()}
-                )
-                return [StoredNotice(**row) for row in await cur.fetchall()]
+            cur = await self._conn.execute(
+                _INSERT_NOTICES,
+                {
+                    "notices": _NOTICES.dump_json(list(notices)).decode(),
+                    "marks": _MARKS.dump_json(list(marks)).decode(),
+                    "now": self._clock.now(),
+                },
+            )
+            (row,) = await cur.fetchall()
+        return WrittenNotices(
+            created=[StoredNotice(**c) for c in row["created"]],
+            logged=row["logged"],
+            marked=row["marked"],
+        )
 
 
 class PostgresPushQueue:
@@ -62,9 +92,22 @@ class PostgresPushQueue:
     async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
         """Queue the pushes in one statement; return how many device pushes were queued."""
         with translating():
-            async with self._conn.transaction():
-                cur = await self._conn.execute(
-                    _ENQUEUE, {"pushes": _json(pushes), "now": self._clock.now()}
-                )
-                row = await cur.fetchone()
+            cur = await self._conn.execute(
+                _ENQUEUE,
+                {"pushes": _PUSHES.dump_json(list(pushes)).decode(), "now": self._clock.now()},
+            )
+            row = await cur.fetchone()
         return int(row["queued"]) if row else 0
+
+
+def postgres_orchestrator(
+    conn: AsyncConnection[DictRow], clock: Clock
+) -> CertificateExpiryOrchestrator:
+    """The orchestrator writing through `conn`: each batch (or retried record) in a
+    transaction of its own (a savepoint when the caller holds one open)."""
+    return CertificateExpiryOrchestrator(
+        PostgresNotificationRecords(conn, clock),
+        PostgresPushQueue(conn, clock),
+        clock,
+        transaction=conn.transaction,
+    )

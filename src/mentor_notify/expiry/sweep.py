@@ -1,13 +1,16 @@
-"""The daily expiry sweep: every certificate of every organisation, in set-based SQL.
+"""The daily expiry sweep: every certificate of every organisation, in batches.
 
-Per organisation, a handful of statements (the files in `sql/`) pick the
-certificates due a notice today, resolve who hears about each, write
-notifications, log entries and pushes in one statement, and mark the tiers
-sent; then a short transaction updates directory visibility. An organisation's
-certificates are split into `partitions` disjoint slices (by a hash of the
-certificate id), swept side by side on separate connections, each slice in
-one transaction: the inserts are CPU-bound in the server, and this uses its
-cores.
+Per organisation slice, set-based SQL (the files in `sql/`) picks the
+certificates due a notice today and resolves who hears about each (the
+coordinators, or the chapter admins standing in for a missing one); the rows
+are read in batches and each batch is handed to `CertificateExpiryOrchestrator`,
+the one implementation of what a notice is: it classifies, derives keys and
+payloads in Python and writes notices, log rows, pushes and tier marks with
+one statement per collaborator per batch. Then a short transaction updates
+directory visibility. An organisation's certificates are split into
+`partitions` disjoint slices (by a hash of the certificate id), swept side by
+side on separate connections, each slice in one transaction: the inserts are
+CPU-bound in the server, and this uses its cores.
 
 Exactly once, whatever runs when:
 
@@ -17,13 +20,14 @@ Exactly once, whatever runs when:
   the previous holder committed);
 * every row written has a deterministic idempotency key under a unique index
   (`ON CONFLICT DO NOTHING`), so even without the lock nothing doubles;
-* a slice's notices commit together with its "tiers sent" marks, so a run
-  killed half-way leaves each slice either done or untouched, and the next run
-  completes what is missing.
+* each batch is written in a savepoint of the slice's transaction, its notices
+  together with their pushes and "tiers sent" marks, and the slice commits as
+  a whole, so a run killed half-way leaves each slice either done or untouched,
+  and the next run completes what is missing.
 
-If an organisation's batch fails (a bad row the set-based statement cannot
-write), its certificates are retried one by one, each in its own transaction,
-so one bad record is reported and the rest are still notified.
+If a batch fails (a bad row its statements cannot write), the orchestrator
+retries its records one by one, each in its own savepoint, so one bad record
+is reported and the rest are still notified.
 """
 
 import asyncio
@@ -40,14 +44,16 @@ from psycopg.rows import DictRow
 
 from mentor_notify.db import DatabaseError, Pool, translating
 from mentor_notify.db.sql_files import load_sql
-from mentor_notify.domain import AsOf, Clock, Tier, validate_thresholds
+from mentor_notify.domain import AsOf, Clock, validate_thresholds
 from mentor_notify.expiry.models import (
     FailedRecord,
+    MentorRecord,
     MissingCoordinator,
     OrganisationSweep,
     PlannedNotice,
     SweepResult,
 )
+from mentor_notify.expiry.repositories import postgres_orchestrator
 from mentor_notify.organisations import covered_organisations
 
 log = structlog.get_logger(__name__)
@@ -67,15 +73,21 @@ _TIER_COUNTS = load_sql("mentor_notify.expiry", "tier_counts")
 _MISSING = load_sql("mentor_notify.expiry", "missing_coordinators")
 _LARGE = load_sql("mentor_notify.expiry", "large_histories")
 _PLANNED = load_sql("mentor_notify.expiry", "planned")
-_DELIVER = load_sql("mentor_notify.expiry", "deliver")
-_MARK_SENT = load_sql("mentor_notify.expiry", "mark_sent")
+_DUE_RECORDS = load_sql("mentor_notify.expiry", "due_records")
 _DIRECTORY = load_sql("mentor_notify.expiry", "directory")
-_LOCK = "select pg_advisory_xact_lock(%(lock_class)s, hashtext(%(lock_key)s))"
+_LOCK = load_sql("mentor_notify.expiry", "lock_slice")
+_ANALYZE_CANDIDATES = load_sql("mentor_notify.expiry", "analyze_candidates")
+_ANALYZE_RECIPIENTS = load_sql("mentor_notify.expiry", "analyze_recipients")
 
 # Slices an organisation is swept in, side by side: one per server core of the
 # machine the benchmarks ran on. Every copy of the job must use the same
 # number, or their slices (and locks) would not line up.
 DEFAULT_PARTITIONS = 2
+
+# Due certificates handed to the orchestrator at once: large enough that the
+# round trips per batch (fetch, duplicate check, write, enqueue) are few, small
+# enough that a batch retried record by record stays short.
+DEFAULT_BATCH_SIZE = 500
 
 ProgressCallback = Callable[[OrganisationSweep], None]
 
@@ -90,7 +102,7 @@ class _Organisation:
 
 @dataclass
 class _Delivery:
-    """Counts of one delivery transaction (the whole organisation, or one certificate)."""
+    """Counts of one organisation slice's transaction."""
 
     due_by_tier: dict[str, int]
     missing: list[MissingCoordinator]
@@ -132,16 +144,21 @@ class ExpirySweep:
         renewal_history_warning: int = RENEWAL_HISTORY_WARNING,
         on_progress: ProgressCallback | None = None,
         partitions: int = DEFAULT_PARTITIONS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         """Use `pool` for connections and the real `clock` to stamp what is written
         (notices, pushes due, directory changes); the date decided for is `run`'s.
 
         `on_progress` is called with each organisation's result as it finishes.
         `partitions` slices are swept at once, so the pool should allow that
-        many connections.
+        many connections. Due certificates go to the orchestrator `batch_size`
+        at a time.
         """
         if partitions < 1:
             raise ValueError("partitions must be at least 1")
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self._batch_size = batch_size
         self._partitions = partitions
         self._pool = pool
         self._clock = clock
@@ -223,7 +240,7 @@ class ExpirySweep:
             try:
                 slices = await asyncio.gather(
                     *(
-                        self._deliver_slice(org, day, now, dry_run, part)
+                        self._deliver(org, as_of, day, now, dry_run, part)
                         for part in range(self._partitions)
                     )
                 )
@@ -267,25 +284,11 @@ class ExpirySweep:
             duration_ms=_ms_since(started),
         )
 
-    async def _deliver_slice(
-        self, org: _Organisation, today: date, now: datetime, dry_run: bool, part: int
-    ) -> tuple[_Delivery, list[FailedRecord]]:
-        try:
-            return await self._deliver(org, today, now, dry_run, None, part), []
-        except DatabaseError as exc:
-            log.error(
-                "expiry batch failed; retrying certificates one by one",
-                partition=part,
-                reason=exc.constraint or type(exc).__name__,
-            )
-        return await self._deliver_one_by_one(org, today, now, dry_run, part)
-
     def _params(
         self,
         org: _Organisation,
         today: date,
         now: datetime,
-        only: list[UUID] | None,
         part: int | None,
     ) -> dict[str, Any]:
         return {
@@ -298,7 +301,6 @@ class ExpirySweep:
             "now": now,
             "thresholds": list(org.thresholds),
             "horizon": max(org.thresholds),
-            "only": only,
             "lock_class": EXPIRY_LOCK_CLASS,
             "limit": self._history_warning,
         }
@@ -306,20 +308,21 @@ class ExpirySweep:
     async def _deliver(
         self,
         org: _Organisation,
+        as_of: AsOf,
         today: date,
         now: datetime,
         dry_run: bool,
-        only: list[UUID] | None,
         part: int,
-    ) -> _Delivery:
-        params = self._params(org, today, now, only, part)
+    ) -> tuple[_Delivery, list[FailedRecord]]:
+        params = self._params(org, today, now, part)
+        failed: list[FailedRecord] = []
         with translating():
             async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
                 await conn.execute(_LOCK, params)
                 await conn.execute(_CANDIDATES, params)
-                await conn.execute("analyze expiry_candidates")
+                await conn.execute(_ANALYZE_CANDIDATES)
                 await conn.execute(_RECIPIENTS, params)
-                await conn.execute("analyze expiry_recipients")
+                await conn.execute(_ANALYZE_RECIPIENTS)
                 tiers = {r["tier"]: r["certificates"] for r in await _rows(conn, _TIER_COUNTS)}
                 log.info(
                     "expiry step done",
@@ -335,64 +338,57 @@ class ExpirySweep:
                         [PlannedNotice(**r) for r in await _rows(conn, _PLANNED)] if dry_run else []
                     ),
                 )
-                (counts,) = await _rows(conn, _DELIVER, params)
-                delivery.notifications = counts["notifications"]
-                delivery.log_entries = counts["log_entries"]
-                delivery.pushes = counts["pushes"]
-                log.info("expiry step done", step="deliver", partition=part, **counts)
-                cur = await conn.execute(_MARK_SENT, params)
-                delivery.marked = cur.rowcount
+                orchestrator = postgres_orchestrator(conn, self._clock)
+                due = [self._record(org, row) for row in await _rows(conn, _DUE_RECORDS)]
+                batches = [
+                    due[i : i + self._batch_size] for i in range(0, len(due), self._batch_size)
+                ]
+                # Each batch is planned (pure Python) in a thread while the previous
+                # one is written, so the server's work and ours overlap.
+                plan = orchestrator.plan(batches[0], as_of=as_of) if batches else None
+                for following in [*batches[1:], None]:
+                    if plan is None:
+                        break
+                    result, plan = await asyncio.gather(
+                        orchestrator.write(plan),
+                        asyncio.to_thread(orchestrator.plan, following, as_of=as_of)
+                        if following is not None
+                        else _nothing(),
+                    )
+                    delivery.notifications += result.created
+                    delivery.log_entries += result.logged
+                    delivery.pushes += result.queued
+                    delivery.marked += result.marked
+                    failed += result.failures
                 log.info(
                     "expiry step done",
-                    step="mark_sent",
+                    step="deliver",
                     partition=part,
+                    notifications=delivery.notifications,
+                    pushes=delivery.pushes,
                     certificates=delivery.marked,
+                    failed=len(failed),
                 )
-        return delivery
+        return delivery, failed
 
-    async def _deliver_one_by_one(
-        self, org: _Organisation, today: date, now: datetime, dry_run: bool, part: int
-    ) -> tuple[_Delivery, list[FailedRecord]]:
-        params = self._params(org, today, now, None, part)
-        with translating():
-            async with self._pool.connection() as conn, conn.transaction(force_rollback=True):
-                await conn.execute(_CANDIDATES, params)
-                due = await _rows(
-                    conn,
-                    "select certification_id, peer_mentor_id, certificate_type, tier "
-                    "from expiry_candidates order by certification_id",
-                )
-        total = _Delivery(due_by_tier={}, missing=[], large=[], planned=[])
-        failed: list[FailedRecord] = []
-        for row in due:
-            try:
-                one = await self._deliver(org, today, now, dry_run, [row["certification_id"]], part)
-            except DatabaseError as exc:
-                log.error(
-                    "expiry notice failed",
-                    mentor_id=str(row["peer_mentor_id"]),
-                    certification_id=str(row["certification_id"]),
-                    certificate_type=row["certificate_type"],
-                    tier=row["tier"],
-                    reason=exc.constraint or type(exc).__name__,
-                )
-                failed.append(
-                    FailedRecord(
-                        mentor_id=row["peer_mentor_id"],
-                        certification_id=row["certification_id"],
-                        certificate_type=row["certificate_type"],
-                        tier=Tier(row["tier"]),
-                        reason=str(exc),
-                    )
-                )
-                continue
-            total.add(one)
-        return total, failed
+    @staticmethod
+    def _record(org: _Organisation, row: DictRow) -> MentorRecord:
+        return MentorRecord(
+            mentor_id=row["mentor_id"],
+            certification_id=row["certification_id"],
+            organization_id=row["organization_id"],
+            certificate_type=row["certificate_type"],
+            expiry_date=row["expiry_date"],
+            coordinator_ids=tuple(row["coordinator_ids"]),
+            admin_ids=tuple(row["admin_ids"]),
+            timezone=org.timezone,
+            thresholds=org.thresholds,
+        )
 
     async def _directory(
         self, org: _Organisation, today: date, now: datetime, dry_run: bool
     ) -> tuple[int, int]:
-        params = self._params(org, today, now, None, None)
+        params = self._params(org, today, now, None)
         with translating():
             async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
                 await conn.execute(_LOCK, params)
@@ -408,11 +404,16 @@ async def _rows(
     return await cur.fetchall()
 
 
+async def _nothing() -> None:
+    return None
+
+
 def _ms_since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 1)
 
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
     "DEFAULT_PARTITIONS",
     "EXPIRY_LOCK_CLASS",
     "RENEWAL_HISTORY_WARNING",

@@ -157,10 +157,6 @@ class Outbox:
         self._worker = worker
         self._max_attempts = max_attempts
 
-    async def claim(self, limit: int, lease: timedelta, now: datetime) -> list[ClaimedPush]:
-        """Lease up to `limit` due messages (oldest first) until `now + lease`."""
-        return (await self.claim_batch(limit, lease, now)).pushes
-
     async def claim_batch(self, limit: int, lease: timedelta, now: datetime) -> Claim:
         """Take up to `limit` due messages (oldest first): lease those to send now until
         `now + lease`, hold those outside their recipient's send window until it opens,

@@ -6,16 +6,11 @@ with org as (
          (%(as_of)s::timestamptz at time zone o.timezone)::date as local_today
   from public.organizations o
 ),
--- Each certificate's tier: lapsed once the expiry date is past, otherwise the
--- nearest configured threshold it is inside, otherwise none yet.
+-- Each certificate's tier by the sweep's rule (private.expiry_tier); null:
+-- not yet due.
 cert as (
   select c.organization_id,
-         case
-           when c.expiry_date < org.local_today then 'expired'
-           else (select 'expiry_warning_' || min(t) || 'd'
-                 from unnest(org.expiry_thresholds) t
-                 where c.expiry_date - org.local_today <= t)
-         end as tier
+         private.expiry_tier(c.expiry_date - org.local_today, org.expiry_thresholds) as tier
   from public.peer_mentor_certifications c
   join org on org.id = c.organization_id
 ),

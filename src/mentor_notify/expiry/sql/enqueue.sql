@@ -1,5 +1,6 @@
 -- Queue each push once per registered device of its recipient; the push key
--- (notification | device) makes a repeat enqueue a no-op.
+-- (private.idempotency_key of notification | device, the SQL form of
+-- mentor_notify.domain.keys.push_key) makes a repeat enqueue a no-op.
 with input as (
   select *
   from jsonb_to_recordset(%(pushes)s::jsonb) as p(
@@ -13,7 +14,7 @@ queued as (
   )
   select p.organization_id, p.notification_id, p.recipient_id, d.id, d.provider, p.payload,
          p.collapse_key,
-         encode(sha256(convert_to(concat_ws('|', p.notification_id, d.id), 'UTF8')), 'hex'),
+         private.idempotency_key(p.notification_id::text, d.id::text),
          'pending', %(now)s, %(now)s
   from input p
   join public.device_tokens d on d.user_id = p.recipient_id

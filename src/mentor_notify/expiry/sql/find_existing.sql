@@ -1,10 +1,11 @@
 -- Ticket 004's duplicate check: which of these notices already exist for the
 -- same mentor, certificate type, tier, expiry cycle and recipient. Served by
--- the unique index notifications_expiry_duplicate_key.
+-- the unique index notifications_expiry_duplicate_key. The notices come as
+-- parallel arrays (one element per notice): only the columns compared.
 select k.key
-from jsonb_to_recordset(%(notices)s::jsonb) as k(
-  key text, mentor_id uuid, certificate_type text, tier text, expiry_date date, recipient_id uuid
-)
+from unnest(%(keys)s::text[], %(mentor_ids)s::uuid[], %(certificate_types)s::text[],
+            %(tiers)s::text[], %(expiry_dates)s::date[], %(recipient_ids)s::uuid[])
+       as k(key, mentor_id, certificate_type, tier, expiry_date, recipient_id)
 where exists (
   select 1
   from public.notifications n

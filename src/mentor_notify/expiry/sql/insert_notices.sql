@@ -1,7 +1,10 @@
--- The orchestrator's bulk write, in one statement: the in-app notifications
--- (pending), their cert_notification_log entries, and the tiers marked sent in
--- the certificates' sweep state, so the daily sweep does not send them again.
--- Existing notices are skipped by their unique keys; only created ones return.
+-- The orchestrator's bulk write of a batch, in one statement: the in-app
+-- notifications (pending), their cert_notification_log entries, and the tiers
+-- marked sent in the certificates' sweep state (%(marks)s: every due record
+-- of the batch, also those whose notices all existed), so no later run picks
+-- them again. Existing notices are skipped by their unique keys. The expiry
+-- date must still match when marking: a renewal committed meanwhile has
+-- started a new cycle. Returns the created notices and the counts.
 with input as (
   select *
   from jsonb_to_recordset(%(notices)s::jsonb) as k(
@@ -36,13 +39,15 @@ marked as (
   set notification_thresholds_sent = t.notification_thresholds_sent || x.days,
       last_notified_at = %(now)s
   from (
-    select distinct certification_id, expiry_date,
-           case tier when 'expired' then 0 else substring(tier from '[0-9]+')::integer end as days
-    from input
+    select distinct m.certification_id, m.expiry_date, private.expiry_tier_days(m.tier) as days
+    from jsonb_to_recordset(%(marks)s::jsonb) as m(certification_id uuid, expiry_date date, tier text)
   ) x
   where t.certification_id = x.certification_id
     and t.expiry_date = x.expiry_date
     and not (x.days = any (t.notification_thresholds_sent))
   returning 1
 )
-select idempotency_key as key, id as notification_id from notified
+select coalesce((select jsonb_agg(jsonb_build_object('key', idempotency_key, 'notification_id', id))
+                 from notified), '[]') as created,
+       (select count(*) from logged)::integer as logged,
+       (select count(*) from marked)::integer as marked

@@ -27,14 +27,13 @@ with recorded as (
 planned as (
   select r.id as scenario_notification_id, r.user_id, r.organization_id, r.milestone_value,
          r.metadata, h.messages,
-         'mentornotify://v1/' || case %(scenario_type)s::text
+         case %(scenario_type)s::text
            when 'inactivity' then 'activities/new'
            when 'milestone' then 'activities'
            when 'welcome_back' then 'home'
-           else 'course-enrolment?certification_id=' || (r.metadata ->> 'certification_id')
-                || '&certificate_type=' || (r.metadata ->> 'certificate_type')
-                || '&tier=' || (r.metadata ->> 'tier')
-         end as deep_link
+         end as plain_route,
+         private.renewal_link((r.metadata ->> 'certification_id')::uuid,
+                              r.metadata ->> 'certificate_type', r.metadata ->> 'tier') as renewal_link
   from recorded r
   join scenario_hits h on h.user_id = r.user_id and h.organization_id = r.organization_id
 ),
@@ -54,11 +53,10 @@ notified as (
            'milestone', p.milestone_value,
            'certification_id', p.metadata ->> 'certification_id',
            'tier', p.metadata ->> 'tier',
-           'deep_link', p.deep_link
+           'deep_link', coalesce('mentornotify://v1/' || p.plain_route, p.renewal_link)
          )),
          'pending',
-         encode(sha256(convert_to(concat_ws('|', 'scenario', p.scenario_notification_id, p.user_id),
-                                  'UTF8')), 'hex'),
+         private.idempotency_key('scenario', p.scenario_notification_id::text, p.user_id::text),
          %(now)s
   from planned p
   on conflict do nothing
@@ -82,7 +80,7 @@ queued as (
            )
          ),
          'scenario:' || %(scenario_type)s::text,
-         encode(sha256(convert_to(concat_ws('|', n.id, d.id), 'UTF8')), 'hex'),
+         private.idempotency_key(n.id::text, d.id::text),
          'pending', %(now)s, %(now)s
   from notified n
   join public.device_tokens d on d.user_id = n.recipient_id

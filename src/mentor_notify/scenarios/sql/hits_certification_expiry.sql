@@ -1,6 +1,6 @@
 -- Certification expiry as a follow-up: the mentor's certificate is in the
--- rule's tier today (the organisation's local date), by the same rule as the
--- expiry sweep: the most urgent window it is in, lapsed after its expiry date.
+-- rule's tier today (the organisation's local date), by the expiry sweep's
+-- rule, private.expiry_tier.
 create temp table scenario_hits on commit drop as
 select distinct on (sm.user_id, sm.organization_id)
        sm.user_id, sm.organization_id, sm.rule_id, sm.cooldown, sm.messages,
@@ -17,11 +17,7 @@ cross join lateral (
   select coalesce(%(today)s::date, (%(as_of)s::timestamptz at time zone o.timezone)::date) as today
 ) d
 cross join lateral (
-  select case
-           when t.expiry_date < d.today then 'expired'
-           else (select 'expiry_warning_' || min(th) || 'd' from unnest(o.expiry_thresholds) th
-                 where th >= t.expiry_date - d.today)
-         end as tier
+  select private.expiry_tier(t.expiry_date - d.today, o.expiry_thresholds) as tier
 ) x
 where sm.enabled
   and x.tier = coalesce(sm.parameters ->> 'tier', 'expiry_warning_30d')

@@ -1,0 +1,95 @@
+"""Compare the expiry job of two checkouts side by side, alternating, in one run.
+
+The machine is shared and noisy, so "before" and "after" are measured in turns
+(before, after, before, after, ...) rather than one after the other. Each
+checkout runs its own `bench/bench_expiry.py` functions in its own virtualenv
+against its own scratch databases (``<prefix>_big``, ``<prefix>_small``, made
+beforehand by running ``bench/bench_expiry.py --prefix <prefix>`` in that
+checkout, since the two checkouts' schemas differ).
+
+Per round and checkout: the sweep's first run and immediate re-run on the big
+database, then the orchestrator on a batch of 200 due records on the small one.
+
+Usage::
+
+    uv run python bench/bench_expiry_ab.py --before ../wt-before:bexp_before \\
+        --after .:bexp_after --rounds 3 --json ab.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+# Run inside a checkout: prints the three timings of one round as JSON.
+_ROUND = """
+import asyncio, json, sys
+sys.path.insert(0, "bench")
+import bench_expiry as b
+from mentor_notify.logging import configure_logging
+configure_logging("error")
+admin, prefix, parallel = sys.argv[1], sys.argv[2], int(sys.argv[3])
+big = b.database_url(admin, prefix + "_big")
+small = b.database_url(admin, prefix + "_small")
+b.reset(big)
+first, created = asyncio.run(b.timed_sweep(big, parallel))
+rerun, again = asyncio.run(b.timed_sweep(big, parallel))
+assert again == 0, again
+b.reset(small)
+orchestrator, notices = asyncio.run(b.timed_orchestrator(small, 200))
+print(json.dumps({"first_s": first, "notifications": created, "rerun_s": rerun,
+                  "orchestrator_200_s": orchestrator, "orchestrator_notices": notices}))
+"""
+
+
+def one_round(checkout: Path, prefix: str, admin_url: str, parallel: int) -> dict[str, Any]:
+    """One round of measurements in `checkout`, with its own interpreter."""
+    out = subprocess.run(
+        [str(checkout / ".venv/bin/python"), "-c", _ROUND, admin_url, prefix, str(parallel)],
+        cwd=checkout,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--before", required=True, metavar="CHECKOUT:PREFIX")
+    parser.add_argument("--after", required=True, metavar="CHECKOUT:PREFIX")
+    parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--parallel", type=int, default=2, help="sweep slices, both sides")
+    parser.add_argument("--json", metavar="FILE")
+    args = parser.parse_args(argv)
+    sides = {}
+    for name in ("before", "after"):
+        checkout, prefix = getattr(args, name).rsplit(":", 1)
+        sides[name] = (Path(checkout).resolve(), prefix)
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "after": []}
+    for n in range(args.rounds):
+        for name, (checkout, prefix) in sides.items():
+            runs[name].append(one_round(checkout, prefix, args.admin_url, args.parallel))
+            print(f"round {n + 1} {name}: {runs[name][-1]}", file=sys.stderr)
+    summary: dict[str, Any] = {"rounds": args.rounds, "parallel": args.parallel, "runs": runs}
+    for measure in ("first_s", "rerun_s", "orchestrator_200_s"):
+        medians = {name: statistics.median(r[measure] for r in runs[name]) for name in runs}
+        summary[measure] = medians | {
+            "ratio_after_over_before": medians["after"] / medians["before"]
+        }
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as out:
+            json.dump(summary, out, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The SQL forms of the business rules (migration 20261129000300) held to their Python
+definitions: the tier over its whole input space, keys and the renewal link on samples."""
+
+from datetime import date, timedelta
+from itertools import combinations
+from uuid import uuid4
+
+from mentor_notify.db import Pool
+from mentor_notify.domain import (
+    ALL_THRESHOLDS,
+    Tier,
+    cert_log_key,
+    classify_tier,
+    expiry_notification_key,
+    idempotency_key,
+    push_key,
+)
+from mentor_notify.domain.deep_links import renewal_link
+
+TODAY = date(2026, 11, 23)
+THRESHOLD_SETS = [
+    tuple(sorted(subset, reverse=True))
+    for size in range(1, len(ALL_THRESHOLDS) + 1)
+    for subset in combinations(sorted(ALL_THRESHOLDS), size)
+]
+DAYS_LEFT = range(-3, 96)
+
+
+async def test_expiry_tier_in_sql_is_classify_tier_for_every_day_and_threshold_set(
+    own_pool: Pool,
+) -> None:
+    assert len(THRESHOLD_SETS) == 15
+    async with own_pool.connection() as conn:
+        cur = await conn.execute(
+            "select s.n, d, private.expiry_tier(d, (%(sets)s::integer[][])[s.n:s.n][:]::integer[]) "
+            "from generate_subscripts(%(sets)s::integer[][], 1) s(n), "
+            "generate_series(%(low)s::integer, %(high)s::integer) d",
+            {
+                # Padded with nulls to a rectangle; unnest's null never meets th >= d.
+                "sets": [list(s) + [None] * (4 - len(s)) for s in THRESHOLD_SETS],
+                "low": DAYS_LEFT.start,
+                "high": DAYS_LEFT.stop - 1,
+            },
+        )
+        rows = await cur.fetchall()
+    in_sql = {(r["n"], r["d"]): r["expiry_tier"] for r in rows}
+    in_python = {
+        (n, d): (
+            tier.value
+            if (tier := classify_tier(TODAY + timedelta(days=d), TODAY, thresholds))
+            else None
+        )
+        for n, thresholds in enumerate(THRESHOLD_SETS, start=1)
+        for d in DAYS_LEFT
+    }
+    assert len(in_python) == 15 * 99
+    assert in_sql == in_python
+
+
+async def test_expiry_tier_days_in_sql_is_tier_days(own_pool: Pool) -> None:
+    async with own_pool.connection() as conn:
+        cur = await conn.execute(
+            "select t, private.expiry_tier_days(t) as days from unnest(%s::text[]) t",
+            [[t.value for t in Tier]],
+        )
+        in_sql = {r["t"]: r["days"] for r in await cur.fetchall()}
+    assert in_sql == {t.value: t.days for t in Tier}
+
+
+async def test_idempotency_key_in_sql_is_the_python_key(own_pool: Pool) -> None:
+    certification, recipient, notification, device = uuid4(), uuid4(), uuid4(), uuid4()
+    expiry = date(2027, 1, 31)
+    cases = {
+        expiry_notification_key(certification, Tier.WARNING_30D, expiry, recipient): [
+            "certification_expiry",
+            str(certification),
+            Tier.WARNING_30D.value,
+            expiry.isoformat(),
+            str(recipient),
+        ],
+        cert_log_key(certification, Tier.EXPIRED, expiry, recipient): [
+            str(certification),
+            Tier.EXPIRED.value,
+            expiry.isoformat(),
+            str(recipient),
+        ],
+        push_key(notification, device): [str(notification), str(device)],
+        idempotency_key("scenario", notification, recipient): [
+            "scenario",
+            str(notification),
+            str(recipient),
+        ],
+        idempotency_key("æøå", "ÆØÅ"): ["æøå", "ÆØÅ"],
+    }
+    async with own_pool.connection() as conn:
+        for expected, parts in cases.items():
+            cur = await conn.execute("select private.idempotency_key(variadic %s::text[])", [parts])
+            row = await cur.fetchone()
+            assert row is not None
+            assert row["idempotency_key"] == expected, parts
+
+
+async def test_renewal_link_in_sql_is_the_python_link(own_pool: Pool) -> None:
+    certification = uuid4()
+    async with own_pool.connection() as conn:
+        for tier in Tier:
+            cur = await conn.execute(
+                "select private.renewal_link(%s, 'nhf_peer_mentor', %s)",
+                [certification, tier.value],
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            assert row["renewal_link"] == renewal_link(certification, "nhf_peer_mentor", tier)
