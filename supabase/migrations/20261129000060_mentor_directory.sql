@@ -75,6 +75,21 @@ create index if not exists mentor_directory_membership_idx
 create index if not exists mentor_directory_organization_id_chapter_id_idx
   on public.mentor_directory (organization_id, chapter_id);
 
+-- The lapse rule in one place: a certificate is valid through its expiry date
+-- in the organisation's own calendar, so the mentor lapses at the midnight
+-- that starts the next local day. Every listing's lapses_at is computed here.
+create or replace function private.lapse_instant(expiry_date date, timezone text)
+returns timestamptz
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select ((expiry_date + 1)::timestamp at time zone timezone)
+$$;
+comment on function private.lapse_instant(date, text) is
+  'First instant a certificate expiring on expiry_date is no longer valid: the midnight after it in the given timezone.';
+
 -- Certificate dates are copied into the listing whenever a listing is written.
 create or replace function private.mentor_directory_before_write()
 returns trigger
@@ -84,7 +99,7 @@ set search_path = ''
 as $$
 begin
   select latest.expiry_date,
-         ((latest.expiry_date + 1)::timestamp at time zone o.timezone)
+         private.lapse_instant(latest.expiry_date, o.timezone)
     into new.certification_expiry_date, new.lapses_at
   from public.organizations o
   cross join lateral (
@@ -103,7 +118,12 @@ comment on function private.mentor_directory_before_write() is
   'Fills certification_expiry_date and lapses_at of a listing from the mentor''s certificates and the organisation''s timezone.';
 
 -- After certificates change, refresh the listings of the mentors concerned,
--- set-based, so a bulk load of a million certificates is one statement.
+-- set-based, so a bulk load of a million certificates is one statement. The
+-- mentors concerned are read from the statement's transition tables: the new
+-- rows (insert), the old ones (delete), or both (update, which may move a
+-- certificate to another mentor). One UPDATE serves all three, with the set
+-- of mentors spliced in; EXECUTE sees the transition tables as a static
+-- statement would.
 create or replace function private.peer_mentor_certifications_refresh_directory()
 returns trigger
 language plpgsql
@@ -111,16 +131,12 @@ security definer
 set search_path = ''
 as $$
 begin
-  if tg_op = 'UPDATE' then
+  execute pg_catalog.format($update$
     update public.mentor_directory d
     set certification_expiry_date = latest.expiry_date,
-        lapses_at = ((latest.expiry_date + 1)::timestamp at time zone o.timezone),
+        lapses_at = private.lapse_instant(latest.expiry_date, o.timezone),
         updated_at = pg_catalog.now()
-    from (
-      select organization_id, peer_mentor_id from changed_rows
-      union
-      select organization_id, peer_mentor_id from previous_rows
-    ) touched
+    from (%s) touched
     join public.organizations o on o.id = touched.organization_id
     cross join lateral (
       select max(c.expiry_date) as expiry_date
@@ -129,23 +145,14 @@ begin
     ) latest
     where d.organization_id = touched.organization_id
       and d.peer_mentor_id = touched.peer_mentor_id
-      and d.certification_expiry_date is distinct from latest.expiry_date;
-  else
-    update public.mentor_directory d
-    set certification_expiry_date = latest.expiry_date,
-        lapses_at = ((latest.expiry_date + 1)::timestamp at time zone o.timezone),
-        updated_at = pg_catalog.now()
-    from (select distinct organization_id, peer_mentor_id from changed_rows) touched
-    join public.organizations o on o.id = touched.organization_id
-    cross join lateral (
-      select max(c.expiry_date) as expiry_date
-      from public.peer_mentor_certifications c
-      where c.organization_id = touched.organization_id and c.peer_mentor_id = touched.peer_mentor_id
-    ) latest
-    where d.organization_id = touched.organization_id
-      and d.peer_mentor_id = touched.peer_mentor_id
-      and d.certification_expiry_date is distinct from latest.expiry_date;
-  end if;
+      and d.certification_expiry_date is distinct from latest.expiry_date
+    $update$,
+    case when tg_op = 'UPDATE'
+      then 'select organization_id, peer_mentor_id from changed_rows
+            union
+            select organization_id, peer_mentor_id from previous_rows'
+      else 'select distinct organization_id, peer_mentor_id from changed_rows'
+    end);
   return null;
 end
 $$;
@@ -161,7 +168,7 @@ set search_path = ''
 as $$
 begin
   update public.mentor_directory d
-  set lapses_at = ((d.certification_expiry_date + 1)::timestamp at time zone new.timezone),
+  set lapses_at = private.lapse_instant(d.certification_expiry_date, new.timezone),
       updated_at = pg_catalog.now()
   where d.organization_id = new.id;
   return null;
@@ -170,6 +177,7 @@ $$;
 comment on function private.organizations_refresh_directory() is
   'Recomputes lapses_at of an organisation''s listings after its timezone changes.';
 
+revoke all on function private.lapse_instant(date, text) from public, anon, authenticated, service_role;
 revoke all on function private.mentor_directory_before_write() from public;
 revoke all on function private.peer_mentor_certifications_refresh_directory() from public;
 revoke all on function private.organizations_refresh_directory() from public;

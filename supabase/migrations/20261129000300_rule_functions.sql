@@ -10,6 +10,9 @@
 --   private.idempotency_key(variadic parts)  SHA-256 hex of the parts joined
 --       by '|' (mentor_notify.domain.keys.idempotency_key); used where SQL
 --       derives keys for a whole set (the scenario delivery).
+--   private.local_date(instant, timezone)  the organisation's calendar date
+--       at an instant (mentor_notify.domain.clock.AsOf.local_date); used by
+--       the certification-expiry scenario and the demo summary.
 --   private.renewal_link(certification_id, certificate_type, tier)  the
 --       mentor's v1 renewal deep link (mentor_notify.domain.deep_links.renewal_link),
 --       used by the certification-expiry scenario's delivery.
@@ -86,8 +89,22 @@ $$;
 comment on function private.renewal_link(uuid, text, text) is
   'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link.';
 
+create or replace function private.local_date(instant timestamptz, timezone text)
+returns date
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Certificates expire by the organisation's own calendar, not UTC's.
+  select (instant at time zone timezone)::date
+$$;
+comment on function private.local_date(timestamptz, text) is
+  'Calendar date at an instant in an IANA timezone (the organisation''s "today"). Mirrors mentor_notify.domain.clock.AsOf.local_date.';
+
 revoke all on function
   private.expiry_tier(integer, integer[]),
+  private.local_date(timestamptz, text),
   private.expiry_tier_days(text),
   private.idempotency_key(text[]),
   private.renewal_link(uuid, text, text)

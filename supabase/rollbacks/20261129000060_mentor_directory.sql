@@ -8,3 +8,4 @@ drop table if exists public.mentor_directory;
 drop function if exists private.organizations_refresh_directory();
 drop function if exists private.peer_mentor_certifications_refresh_directory();
 drop function if exists private.mentor_directory_before_write();
+drop function if exists private.lapse_instant(date, text);

@@ -3,4 +3,5 @@
 drop function if exists private.expiry_tier(integer, integer[]);
 drop function if exists private.expiry_tier_days(text);
 drop function if exists private.idempotency_key(text[]);
+drop function if exists private.local_date(timestamptz, text);
 drop function if exists private.renewal_link(uuid, text, text);

@@ -18,7 +18,7 @@ select plan(29);
 select is(
   (select count(*)::int from pg_proc
    where pronamespace = 'private'::regnamespace
-     and proname in ('expiry_tier', 'expiry_tier_days', 'idempotency_key', 'renewal_link')),
+     and proname in ('expiry_tier', 'expiry_tier_days', 'idempotency_key', 'local_date', 'renewal_link')),
   0, '20261129000300 rollback removes the rule functions'
 );
 

@@ -1,13 +1,15 @@
 """The SQL forms of the business rules (migration 20261129000300) held to their Python
-definitions: the tier over its whole input space, keys and the renewal link on samples."""
+definitions: the tier over its whole input space; keys, the renewal link and the
+organisation's local date on samples."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from uuid import uuid4
 
 from mentor_notify.db import Pool
 from mentor_notify.domain import (
     ALL_THRESHOLDS,
+    AsOf,
     Tier,
     cert_log_key,
     classify_tier,
@@ -111,3 +113,25 @@ async def test_renewal_link_in_sql_is_the_python_link(own_pool: Pool) -> None:
             row = await cur.fetchone()
             assert row is not None
             assert row["renewal_link"] == renewal_link(certification, "nhf_peer_mentor", tier)
+
+
+async def test_local_date_in_sql_is_the_as_of_local_date(own_pool: Pool) -> None:
+    # Instants either side of midnight and of the DST changes in Oslo, and in
+    # zones far from UTC, where the local date differs from the UTC one.
+    instants = [
+        datetime(2027, 3, 27, 22, 59, 59, tzinfo=UTC),
+        datetime(2027, 3, 27, 23, 0, tzinfo=UTC),
+        datetime(2027, 3, 28, 0, 30, tzinfo=UTC),
+        datetime(2027, 10, 30, 22, 40, tzinfo=UTC),
+        datetime(2027, 10, 31, 0, 59, tzinfo=UTC),
+        datetime(2026, 12, 31, 23, 30, tzinfo=UTC),
+        datetime(2027, 1, 1, 10, 0, tzinfo=UTC),
+    ]
+    zones = ["Europe/Oslo", "UTC", "Pacific/Kiritimati", "Pacific/Pago_Pago", "America/St_Johns"]
+    async with own_pool.connection() as conn:
+        for instant in instants:
+            for zone in zones:
+                cur = await conn.execute("select private.local_date(%s, %s) as d", [instant, zone])
+                row = await cur.fetchone()
+                assert row is not None
+                assert row["d"] == AsOf(instant).local_date(zone), (instant, zone)

@@ -3,7 +3,7 @@
 -- calendar date, so the expiry tiers match what that organisation's sweep sees.
 with org as (
   select o.id, o.slug, o.name, o.timezone, o.expiry_thresholds,
-         (%(as_of)s::timestamptz at time zone o.timezone)::date as local_today
+         private.local_date(%(as_of)s::timestamptz, o.timezone) as local_today
   from public.organizations o
 ),
 -- Each certificate's tier by the sweep's rule (private.expiry_tier); null:

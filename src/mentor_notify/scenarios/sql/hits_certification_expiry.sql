@@ -14,7 +14,7 @@ join public.organizations o on o.id = sm.organization_id
 join public.certification_expiry_tracking t
   on t.peer_mentor_id = sm.user_id and t.organization_id = sm.organization_id
 cross join lateral (
-  select coalesce(%(today)s::date, (%(as_of)s::timestamptz at time zone o.timezone)::date) as today
+  select coalesce(%(today)s::date, private.local_date(%(as_of)s::timestamptz, o.timezone)) as today
 ) d
 cross join lateral (
   select private.expiry_tier(t.expiry_date - d.today, o.expiry_thresholds) as tier
