@@ -16,6 +16,7 @@ import typer
 from mentor_notify.api import Authenticator, create_app
 from mentor_notify.api.app import ApiLimits
 from mentor_notify.api.runner import DatabaseJobRunner
+from mentor_notify.api.sync import sync_keys, sync_router
 from mentor_notify.commands import common
 from mentor_notify.commands.http_server import CannotListen, HttpServer, listen
 from mentor_notify.config import ConfigurationError, Settings
@@ -26,6 +27,7 @@ from mentor_notify.push.senders import (
     open_senders,
     settings_for_emulator,
 )
+from mentor_notify.sync import CertificateSync
 from mentor_notify.vault import with_vault_secrets
 
 log = structlog.get_logger(__name__)
@@ -144,7 +146,10 @@ async def serve_api(
         auth = await authenticator(settings, pool, clock)
         sock = sock or listen(*address)
         runner = DatabaseJobRunner(pool, settings, clock, senders, layout=layout, database_url=url)
-        app = create_app(runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner)
+        sync = sync_router(CertificateSync(pool, clock), sync_keys(settings))
+        app = create_app(
+            runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner, routers=[sync]
+        )
         server = HttpServer(app, *address)
         server.should_exit = stopping
         watch = None if parent is None else asyncio.create_task(_orphaned(parent, server))
