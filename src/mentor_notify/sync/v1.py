@@ -18,20 +18,21 @@ def parse_v1(body: bytes) -> SyncEvent:
     """The event in a `v1` body; `InvalidEvent` naming every problem when it is not one."""
     try:
         event = V1Event.model_validate_json(body)
+        # The dates each type needs are the stored event's rule (SyncEvent checks them).
+        return SyncEvent(
+            source=Source.V1,
+            source_event_id=event.event_id,
+            event_type=EventType(event.type),
+            external_person_id=event.person_id,
+            external_certificate_id=event.certificate_id,
+            external_type=event.certificate_type,
+            issued_on=event.issued_on,
+            expiry_date=event.expiry_date,
+            revoked_on=event.revoked_on,
+            source_modified_at=event.occurred_at,
+        )
     except ValidationError as exc:
         raise InvalidEvent(problems(exc)) from None
-    return SyncEvent(
-        source=Source.V1,
-        source_event_id=event.event_id,
-        event_type=EventType(event.type),
-        external_person_id=event.person_id,
-        external_certificate_id=event.certificate_id,
-        external_type=event.certificate_type,
-        issued_on=event.issued_on,
-        expiry_date=event.expiry_date,
-        revoked_on=event.revoked_on,
-        source_modified_at=event.occurred_at,
-    )
 
 
 def v1_json_schema() -> dict[str, Any]:
