@@ -33,7 +33,7 @@ values (:O1, 'contact-ma', :MA);
 insert into public.certificate_sync_events
   (id, organization_id, source, source_event_id, event_type, external_person_id, external_certificate_id,
    external_type, expiry_date, source_modified_at, body_sha256, status, reason, processed_at)
-overriding system value values
+values
   (900001, :O1, 'v1', 'e-unknown', 'renewed', 'contact-nobody', 'cert-1', 't', current_date + 300, now(),
    encode(sha256('1'::bytea), 'hex'), 'dead', 'unknown person: no mapping for external person id contact-nobody', now()),
   (900002, :O1, 'v1', 'e-ma', 'renewed', 'contact-ma', 'cert-2', 'unmapped', current_date + 300, now(),
