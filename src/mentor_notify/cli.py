@@ -26,6 +26,7 @@ from mentor_notify.commands import (
     push,
     scenarios,
     serve,
+    sync,
     worker,
 )
 
@@ -43,6 +44,7 @@ app.add_typer(expiry.app, name="expiry")
 app.add_typer(maintenance.app, name="maintenance")
 app.add_typer(scenarios.app, name="scenarios")
 app.add_typer(push.app, name="push")
+app.add_typer(sync.app, name="sync")
 app.command("demo")(demo.demo)
 app.command("config")(config.config)
 app.command("serve")(serve.serve)

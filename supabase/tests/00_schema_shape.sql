@@ -19,7 +19,9 @@ select tables_are('public', array[
   'peer_mentor_certifications', 'certification_expiry_tracking', 'cert_notification_log',
   'notifications', 'device_tokens', 'push_outbox', 'scenario_cooldowns',
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
-  'mentor_directory', 'push_preferences'
+  'mentor_directory', 'push_preferences',
+  'certificate_sync_settings', 'certificate_sync_people', 'certificate_sync_types',
+  'certificate_sync_events', 'certificate_sync_certificates'
 ], 'public holds exactly the tables of the notification schema');
 
 -- Ticket 000: certification_expiry_tracking ------------------------------------
@@ -362,6 +364,13 @@ select results_eq(
     ('cert_notification_log', 'cert_notification_log_certification_id_fkey', 'certification_id', 'peer_mentor_certifications', 'id', 'c', 'a'),
     ('cert_notification_log', 'cert_notification_log_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('cert_notification_log', 'cert_notification_log_recipient_id_fkey', 'recipient_id', 'users', 'id', 'c', 'a'),
+    ('certificate_sync_certificates', 'certificate_sync_certificates_certification_id_fkey', 'certification_id', 'peer_mentor_certifications', 'id', 'n', 'a'),
+    ('certificate_sync_certificates', 'certificate_sync_certificates_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('certificate_sync_events', 'certificate_sync_events_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('certificate_sync_people', 'certificate_sync_people_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('certificate_sync_people', 'certificate_sync_people_user_id_fkey', 'user_id', 'users', 'id', 'c', 'a'),
+    ('certificate_sync_settings', 'certificate_sync_settings_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('certificate_sync_types', 'certificate_sync_types_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certification_expiry_tracking', 'certification_expiry_tracking_certification_fkey', 'certification_id,organization_id,peer_mentor_id,certificate_type,expiry_date', 'peer_mentor_certifications', 'id,organization_id,peer_mentor_id,certificate_type,expiry_date', 'c', 'c'),
     ('certification_expiry_tracking', 'certification_expiry_tracking_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certification_expiry_tracking', 'certification_expiry_tracking_peer_mentor_id_fkey', 'peer_mentor_id', 'auth.users', 'id', 'c', 'a'),

@@ -65,7 +65,11 @@ insert into declared (role, tbl, privilege, columns) values
   ('anon', 'mentor_directory', 'SELECT',
      array['chapter_id', 'display_name', 'id', 'organization_id', 'peer_mentor_id']),
   ('authenticated', 'mentor_directory', 'SELECT',
-     array['chapter_id', 'display_name', 'id', 'organization_id', 'peer_mentor_id']);
+     array['chapter_id', 'display_name', 'id', 'organization_id', 'peer_mentor_id']),
+  -- The data-quality report (a view, whose function shows an admin only their
+  -- chapters); the sync tables are service_role's alone (above).
+  ('authenticated', 'data_quality_report', 'SELECT', null),
+  ('service_role', 'data_quality_report', 'SELECT', null);
 
 -- What the database grants: table ACLs and column ACLs of every relation in
 -- public, to the API roles and to PUBLIC (grantee 0).

@@ -11,9 +11,13 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(29);
+select plan(31);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261129000400_certificate_sync.sql
+select hasnt_table('public', 'certificate_sync_events', '20261129000400 rollback removes the sync inbox');
+select hasnt_view('public', 'data_quality_report', '20261129000400 rollback removes the data-quality report');
+
 \ir ../rollbacks/20261129000300_rule_functions.sql
 select is(
   (select count(*)::int from pg_proc

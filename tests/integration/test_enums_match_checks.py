@@ -22,6 +22,7 @@ from mentor_notify.push.kinds import Platform, Provider
 from mentor_notify.push.tokens import DeviceTokenRegistration
 from mentor_notify.scenarios.models import DeliveryStatus
 from mentor_notify.scenarios.rules import LANGUAGES
+from mentor_notify.sync import EventStatus, EventType, Source
 
 
 def _values(kind: Any) -> set[str]:
@@ -55,6 +56,9 @@ MIRRORS: list[tuple[str, Iterable[str], str, str]] = [
         "platform",
     ),
     ("LANGUAGES", set(LANGUAGES), "users", "locale"),
+    ("sync Source", _values(Source), "certificate_sync_events", "source"),
+    ("sync EventType", _values(EventType), "certificate_sync_events", "event_type"),
+    ("sync EventStatus", _values(EventStatus), "certificate_sync_events", "status"),
 ]
 
 _CHECK_OF_COLUMN = """

@@ -8,14 +8,14 @@ request's run id).
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Protocol
 from uuid import UUID
 
 import structlog
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -357,12 +357,14 @@ def create_app(
     *,
     limits: ApiLimits | None = None,
     readiness: ReadinessCheck | None = None,
+    routers: Sequence[APIRouter] = (),
 ) -> FastAPI:
     """The API over `runner`; callers are authenticated by `auth`.
 
     `limits` bound the request bodies and the requests in flight (defaults: those of
     the settings' defaults). `readiness` answers GET /readyz and /healthz; without it
-    they report only whether `runner.healthy()` answers true in time.
+    they report only whether `runner.healthy()` answers true in time. `routers` add
+    further endpoints (the certificate sync's).
     """
     limits = limits or ApiLimits()
     readiness = readiness or _RunnerReadiness(runner, limits.health_timeout_seconds)
@@ -546,6 +548,9 @@ def create_app(
         """Prometheus metrics in the text exposition format."""
         metrics.queue_depth.set(await runner.queue_depth())
         return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    for router in routers:
+        app.include_router(router)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:

@@ -17,6 +17,7 @@ import structlog
 from mentor_notify.api import Authenticator, create_app
 from mentor_notify.api.app import ApiLimits
 from mentor_notify.api.runner import DatabaseJobRunner
+from mentor_notify.api.sync import sync_keys, sync_router
 from mentor_notify.commands import common
 from mentor_notify.commands.http_server import HttpServer, listen
 from mentor_notify.composition import open_runtime
@@ -24,6 +25,7 @@ from mentor_notify.config import ConfigurationError, Settings
 from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_dir
 from mentor_notify.domain import Clock
 from mentor_notify.logging import configure_logging
+from mentor_notify.sync import CertificateSync
 from mentor_notify.vault import with_vault_secrets
 
 log = structlog.get_logger(__name__)
@@ -78,7 +80,10 @@ async def serve_api(
         runner = DatabaseJobRunner(
             pool, settings, clock, runtime.senders, layout=layout, database_url=url
         )
-        app = create_app(runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner)
+        sync = sync_router(CertificateSync(pool, clock), sync_keys(settings))
+        app = create_app(
+            runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner, routers=[sync]
+        )
         server = HttpServer(app, *address)
         server.should_exit = stopping
         watch = None if parent is None else asyncio.create_task(_orphaned(parent, server))

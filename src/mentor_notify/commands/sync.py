@@ -1,0 +1,117 @@
+"""`mentor-notify sync ...`: the inbound certificate sync's held events, its
+status and its dead letter."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from mentor_notify.commands import common
+
+if TYPE_CHECKING:
+    from mentor_notify.sync import CertificateSync, DeadEvent, ReplayResult, StatusRow
+
+app = typer.Typer(
+    help="Inbound certificate sync from membership systems (Dataverse webhooks, v1 events).",
+    no_args_is_help=True,
+)
+
+
+@app.command("replay")
+def sync_replay(
+    ctx: typer.Context,
+    organization: common.OrganisationOption = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Apply the held events of organisations whose sync is on, oldest modification
+    first. Organisations whose sync is off keep theirs (listed as held). Safe to run
+    again."""
+    result = common.run_with_database(ctx, lambda url: _replay(ctx, url, organization))
+    _print_replay(result, as_json)
+
+
+@app.command("retry")
+def sync_retry(
+    ctx: typer.Context,
+    event_ids: Annotated[
+        list[int], typer.Argument(metavar="ID...", help="Ids of dead events (see `sync status`).")
+    ],
+    as_json: common.JsonOption = False,
+) -> None:
+    """Put dead events back in the queue once their mapping is fixed, and apply them if
+    their organisation's sync is on. Refuses, changing nothing, if an id is not dead."""
+
+    async def work(url: str) -> ReplayResult:
+        async with _certificate_sync(ctx, url) as sync:
+            return await sync.retry(event_ids)
+
+    _print_replay(common.run_with_database(ctx, work), as_json)
+
+
+@app.command("status")
+def sync_status(
+    ctx: typer.Context,
+    organization: common.OrganisationOption = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Events pending (held or queued), applied, superseded and dead per organisation,
+    and the dead letter with each event's reason."""
+
+    async def work(url: str) -> tuple[list[StatusRow], list[DeadEvent]]:
+        async with _certificate_sync(ctx, url) as sync:
+            return await sync.status(organization)
+
+    rows, dead = common.run_with_database(ctx, work)
+    if as_json:
+        common.print_json(
+            {
+                "organisations": [r.model_dump(mode="json") for r in rows],
+                "dead": [d.model_dump(mode="json") for d in dead],
+            }
+        )
+        return
+    for r in rows:
+        switch = "on" if r.enabled else "off (events held)"
+        common.stdout().print(
+            f"{r.slug}: sync {switch}; pending {r.pending}, applied {r.applied}, "
+            f"superseded {r.superseded}, dead {r.dead}",
+            highlight=False,
+        )
+    for d in dead:
+        common.stdout().print(
+            f"  dead #{d.id} ({d.slug}, {d.event_type}): {d.reason}", highlight=False
+        )
+
+
+@asynccontextmanager
+async def _certificate_sync(ctx: typer.Context, url: str) -> AsyncIterator[CertificateSync]:
+    """The sync service over a pool of its own, on the real clock of the composition root."""
+    from mentor_notify.composition import real_clock
+    from mentor_notify.db import open_pool
+    from mentor_notify.sync import CertificateSync
+
+    async with open_pool(url, common.state(ctx).settings) as pool:
+        yield CertificateSync(pool, real_clock())
+
+
+async def _replay(ctx: typer.Context, url: str, organization: list[str] | None) -> ReplayResult:
+    async with _certificate_sync(ctx, url) as sync:
+        return await sync.replay(organization)
+
+
+def _print_replay(result: ReplayResult, as_json: bool) -> None:
+    if as_json:
+        common.print_json(result.model_dump(mode="json"))
+        return
+    for slug, counts in result.organisations.items():
+        common.stdout().print(
+            f"{slug}: applied {counts.applied}, superseded {counts.superseded}, dead {counts.dead}",
+            highlight=False,
+        )
+    for slug, pending in result.held.items():
+        common.stdout().print(f"{slug}: sync off, {pending} events held", highlight=False)
+    if not result.organisations and not result.held:
+        common.stdout().print("nothing to replay", highlight=False)

@@ -1,0 +1,48 @@
+"""Inbound certificate sync from membership systems (issue 19): Dataverse webhooks
+and our own `v1` contract into a durable inbox, applied through the certificate
+table while the organisation's sync is on."""
+
+from mentor_notify.sync.dataverse import DataverseMapping, parse_dataverse
+from mentor_notify.sync.models import (
+    DeadEvent,
+    EventStatus,
+    EventType,
+    InvalidEvent,
+    OutcomeCounts,
+    Receipt,
+    ReplayResult,
+    Source,
+    StatusRow,
+    SyncError,
+    SyncEvent,
+    UnknownEvents,
+    UnknownMessage,
+    V1Event,
+)
+from mentor_notify.sync.repository import SyncRepository
+from mentor_notify.sync.service import CertificateSync, parse
+from mentor_notify.sync.v1 import parse_v1, v1_json_schema
+
+__all__ = [
+    "CertificateSync",
+    "DataverseMapping",
+    "DeadEvent",
+    "EventStatus",
+    "EventType",
+    "InvalidEvent",
+    "OutcomeCounts",
+    "Receipt",
+    "ReplayResult",
+    "Source",
+    "StatusRow",
+    "SyncError",
+    "SyncEvent",
+    "SyncRepository",
+    "UnknownEvents",
+    "UnknownMessage",
+    "V1Event",
+    "parse",
+    "parse_dataverse",
+    "parse_v1",
+    "v1_json_schema",
+]

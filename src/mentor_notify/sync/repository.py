@@ -1,0 +1,106 @@
+"""The sync's statements on one connection: store, apply, report, re-queue."""
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow
+
+from mentor_notify.db import translating
+from mentor_notify.db.sql_files import load_sql
+from mentor_notify.expiry import EXPIRY_LOCK_CLASS
+from mentor_notify.organisations import UnknownOrganisation
+from mentor_notify.sync.models import DeadEvent, OutcomeCounts, StatusRow, SyncEvent
+
+_SQL = "mentor_notify.sync"
+_RECEIVE = load_sql(_SQL, "receive")
+_APPLY_EVENT = load_sql(_SQL, "apply_event")
+_APPLY_PENDING = load_sql(_SQL, "apply_pending")
+_ENABLED = load_sql(_SQL, "enabled")
+_LOCK_DIRECTORY = load_sql(_SQL, "lock_directory")
+_STATUS = load_sql(_SQL, "status")
+_DEAD = load_sql(_SQL, "dead")
+_RETRY = load_sql(_SQL, "retry")
+# The listing's visibility rule is the expiry sweep's; the sync runs the same
+# statement so a renewal lists a lapsed mentor again, and a revocation hides
+# one, without a second rule.
+_DIRECTORY = load_sql("mentor_notify.expiry", "directory")
+
+
+class SyncRepository:
+    """Reads and writes the inbox through `conn` (transactions are the caller's)."""
+
+    def __init__(self, conn: AsyncConnection[DictRow]) -> None:
+        """Work on `conn`."""
+        self._conn = conn
+
+    async def receive(
+        self, organization: str, event: SyncEvent, body_sha256: str, now: datetime
+    ) -> DictRow:
+        """Store `event` for the organisation with id or slug `organization`, once per
+        source request id. Returns organization_id, enabled, timezone, event_id,
+        status and duplicate; raises `UnknownOrganisation`."""
+        params: dict[str, Any] = event.model_dump() | {
+            "organization": organization,
+            "body_sha256": body_sha256,
+            "now": now,
+        }
+        row = await self._one(_RECEIVE, params)
+        if row is None:
+            raise UnknownOrganisation(f"no organisation matches {organization!r}")
+        return row
+
+    async def apply_event(self, event_id: int, now: datetime) -> str | None:
+        """Apply one pending event; its outcome, or None if it was not pending."""
+        row = await self._one(_APPLY_EVENT, {"event_id": event_id, "now": now})
+        return None if row is None else row["outcome"]
+
+    async def apply_pending(
+        self, organization_id: UUID, now: datetime, batch: int
+    ) -> OutcomeCounts:
+        """Apply up to `batch` held events of the organisation, oldest modification first."""
+        counts = OutcomeCounts()
+        params = {"organization_id": organization_id, "now": now, "batch": batch}
+        for row in await self._all(_APPLY_PENDING, params):
+            counts.add(row["outcome"], row["events"])
+        return counts
+
+    async def refresh_directory(
+        self, organization_id: UUID, today: date, now: datetime
+    ) -> tuple[int, int]:
+        """The expiry sweep's listing step for one organisation: (hidden, listed again)."""
+        await self._one(
+            _LOCK_DIRECTORY, {"lock_class": EXPIRY_LOCK_CLASS, "lock_key": str(organization_id)}
+        )
+        params = {"organization_id": organization_id, "today": today, "now": now}
+        row = await self._one(_DIRECTORY, params)
+        return (0, 0) if row is None else (int(row["suppressed"]), int(row["restored"]))
+
+    async def organisations(self, ids: Sequence[UUID]) -> list[DictRow]:
+        """Flag, slug, timezone and held events of each organisation in `ids`."""
+        return await self._all(_ENABLED, {"organization_ids": list(ids)})
+
+    async def status(self, ids: Sequence[UUID]) -> list[StatusRow]:
+        """Events per status of each organisation in `ids`."""
+        return [StatusRow(**r) for r in await self._all(_STATUS, {"organization_ids": list(ids)})]
+
+    async def dead(self, ids: Sequence[UUID], limit: int) -> list[DeadEvent]:
+        """The oldest `limit` dead events of the organisations in `ids`."""
+        params = {"organization_ids": list(ids), "limit": limit}
+        return [DeadEvent(**r) for r in await self._all(_DEAD, params)]
+
+    async def retry(self, ids: Sequence[int]) -> list[DictRow]:
+        """Re-queue the dead events among `ids`; their ids and organisations."""
+        return await self._all(_RETRY, {"ids": list(ids)})
+
+    async def _one(self, query: str, params: dict[str, Any]) -> DictRow | None:
+        with translating():
+            cur = await self._conn.execute(query, params)
+            return await cur.fetchone()
+
+    async def _all(self, query: str, params: dict[str, Any]) -> list[DictRow]:
+        with translating():
+            cur = await self._conn.execute(query, params)
+            return await cur.fetchall()

@@ -1,0 +1,146 @@
+"""The inbound certificate sync: receive an event (store it, apply it if the
+organisation's sync is on), replay held events, re-queue dead ones, report."""
+
+import hashlib
+from collections.abc import Sequence
+from uuid import UUID
+
+import structlog
+
+from mentor_notify.db import Pool
+from mentor_notify.domain import Clock, local_today
+from mentor_notify.organisations import covered_organisations
+from mentor_notify.sync.dataverse import parse_dataverse
+from mentor_notify.sync.models import (
+    DeadEvent,
+    EventStatus,
+    OutcomeCounts,
+    Receipt,
+    ReplayResult,
+    Source,
+    StatusRow,
+    SyncEvent,
+    UnknownEvents,
+)
+from mentor_notify.sync.repository import SyncRepository
+from mentor_notify.sync.v1 import parse_v1
+
+log = structlog.get_logger(__name__)
+
+# Events applied per transaction in a replay: long enough to amortise the round
+# trip, short enough that a replay holds its locks briefly.
+REPLAY_BATCH = 1000
+
+
+def parse(source: Source, body: bytes, request_id_header: str | None = None) -> SyncEvent:
+    """The event in `body`, read as `source` says; raises `InvalidEvent`."""
+    if source is Source.DATAVERSE:
+        return parse_dataverse(body, request_id_header)
+    return parse_v1(body)
+
+
+class CertificateSync:
+    """The sync over `pool`; instants come from `clock` (the real one in production)."""
+
+    def __init__(self, pool: Pool, clock: Clock) -> None:
+        """Work on `pool`, stamping with `clock`."""
+        self._pool = pool
+        self._clock = clock
+
+    async def receive(
+        self, organization: str, source: Source, body: bytes, request_id_header: str | None
+    ) -> Receipt:
+        """Store the event in `body` for `organization` (id or slug), committed before
+        this returns; then, if that organisation's sync is on, apply it at once.
+
+        Raises `InvalidEvent` (nothing stored) or `UnknownOrganisation`."""
+        event = parse(source, body, request_id_header)
+        digest = hashlib.sha256(body).hexdigest()
+        now = self._clock.now()
+        async with self._pool.connection() as conn, conn.transaction():
+            row = await SyncRepository(conn).receive(organization, event, digest, now)
+        status = None if row["status"] is None else EventStatus(row["status"])
+        receipt = Receipt(event_id=row["event_id"], duplicate=row["duplicate"], status=status)
+        log.info(
+            "sync event received",
+            event_id=receipt.event_id,
+            source=source.value,
+            duplicate=receipt.duplicate,
+        )
+        if row["enabled"] and receipt.event_id is not None and status is EventStatus.PENDING:
+            outcome = await self._apply_one(
+                row["organization_id"], row["timezone"], receipt.event_id
+            )
+            if outcome is not None:
+                receipt = receipt.model_copy(update={"status": EventStatus(outcome)})
+        return receipt
+
+    async def replay(self, organisations: Sequence[str] | None = None) -> ReplayResult:
+        """Apply every held event of the organisations named (ids or slugs; default
+        all) whose sync is on, in source order; the others' are counted as held.
+        Safe to run again: an applied event is never applied twice."""
+        async with self._pool.connection() as conn:
+            ids = [o.id for o in await covered_organisations(conn, organisations)]
+            rows = await SyncRepository(conn).organisations(ids)
+        result = ReplayResult()
+        for row in rows:
+            if not row["enabled"]:
+                if row["pending"]:
+                    result.held[row["slug"]] = row["pending"]
+                continue
+            result.organisations[row["slug"]] = await self._replay_one(
+                row["organization_id"], row["timezone"]
+            )
+        return result
+
+    async def retry(self, event_ids: Sequence[int]) -> ReplayResult:
+        """Re-queue the dead events `event_ids` and replay their organisations.
+        Raises `UnknownEvents`, changing nothing, if any id is not a dead event."""
+        async with self._pool.connection() as conn, conn.transaction():
+            rows = await SyncRepository(conn).retry(event_ids)
+            missing = sorted(set(event_ids) - {r["id"] for r in rows})
+            if missing:
+                raise UnknownEvents(
+                    "not dead events (no such id, or not in the dead letter): "
+                    + ", ".join(str(i) for i in missing)
+                )
+        return await self.replay(sorted({str(r["organization_id"]) for r in rows}))
+
+    async def status(
+        self, organisations: Sequence[str] | None = None, dead_limit: int = 50
+    ) -> tuple[list[StatusRow], list[DeadEvent]]:
+        """Events per organisation and status, and the oldest dead events with reasons."""
+        async with self._pool.connection() as conn:
+            ids = [o.id for o in await covered_organisations(conn, organisations)]
+            repo = SyncRepository(conn)
+            return await repo.status(ids), await repo.dead(ids, dead_limit)
+
+    async def _apply_one(self, organization_id: UUID, timezone: str, event_id: int) -> str | None:
+        now = self._clock.now()
+        async with self._pool.connection() as conn, conn.transaction():
+            repo = SyncRepository(conn)
+            outcome = await repo.apply_event(event_id, now)
+            if outcome == EventStatus.APPLIED:
+                await repo.refresh_directory(
+                    organization_id, local_today(self._clock, timezone), now
+                )
+        log.info("sync event processed", event_id=event_id, outcome=outcome)
+        return outcome
+
+    async def _replay_one(self, organization_id: UUID, timezone: str) -> OutcomeCounts:
+        total = OutcomeCounts()
+        while True:
+            now = self._clock.now()
+            async with self._pool.connection() as conn, conn.transaction():
+                repo = SyncRepository(conn)
+                counts = await repo.apply_pending(organization_id, now, REPLAY_BATCH)
+                if counts.applied:
+                    await repo.refresh_directory(
+                        organization_id, local_today(self._clock, timezone), now
+                    )
+            for outcome, n in counts.model_dump().items():
+                total.add(outcome, n)
+            if counts.applied + counts.superseded + counts.dead < REPLAY_BATCH:
+                break
+        log.info("sync replayed", organization_id=str(organization_id), **total.model_dump())
+        return total

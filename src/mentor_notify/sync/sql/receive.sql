@@ -1,0 +1,38 @@
+-- Store one received event before the sender is answered (issue 19: never
+-- lose an event). The organisation is named by id or slug; no row back means
+-- it does not exist. A repeat of the same request id stores nothing and
+-- reports the event already held. Also says whether the organisation's sync
+-- is on, so the caller knows whether to apply the event now.
+with org as (
+  select o.id, o.timezone, coalesce(s.enabled, false) as enabled
+  from public.organizations o
+  left join public.certificate_sync_settings s on s.organization_id = o.id
+  where o.slug = %(organization)s or o.id::text = %(organization)s
+  limit 1
+),
+inserted as (
+  insert into public.certificate_sync_events (
+    organization_id, source, source_event_id, event_type, external_person_id,
+    external_certificate_id, external_type, issued_on, expiry_date, revoked_on,
+    source_modified_at, body_sha256, received_at
+  )
+  select org.id, %(source)s, %(source_event_id)s, %(event_type)s, %(external_person_id)s,
+         %(external_certificate_id)s, %(external_type)s, %(issued_on)s, %(expiry_date)s,
+         %(revoked_on)s, %(source_modified_at)s, %(body_sha256)s, %(now)s
+  from org
+  on conflict (organization_id, source, source_event_id) do nothing
+  returning id, status
+)
+select org.id as organization_id,
+       org.enabled,
+       org.timezone,
+       coalesce(i.id, e.id) as event_id,
+       coalesce(i.status, e.status) as status,
+       i.id is null as duplicate
+from org
+left join inserted i on true
+left join public.certificate_sync_events e
+  on i.id is null
+ and e.organization_id = org.id
+ and e.source = %(source)s
+ and e.source_event_id = %(source_event_id)s

@@ -1,0 +1,118 @@
+"""`mentor-notify sync replay | status | retry` on a real database, and `serve`
+answering the sync endpoints with the keys from its environment."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+from datetime import timedelta
+from uuid import uuid4
+
+import httpx
+from typer.testing import CliRunner, Result
+
+from mentor_notify.cli import app
+from mentor_notify.db import Pool
+from mentor_notify.domain import SystemClock
+from mentor_notify.expiry import RENEWAL_HISTORY_WARNING
+from mentor_notify.sync import CertificateSync, Source
+from tests.api.credentials import SERVE_ENV
+from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
+from tests.support import fetch_value, free_port, wait_until_answering
+from tests.sync.payloads import Holder, dataverse
+from tests.sync.world import build_sync_world, set_sync
+
+runner = CliRunner()
+KEY = "sync-key-for-serve-0123456789abcdefghijklm"
+
+
+async def cli(*args: str) -> Result:
+    # The command calls asyncio.run(), which needs a thread with no running loop.
+    return await asyncio.to_thread(runner.invoke, app, list(args))
+
+
+async def test_status_replay_and_retry_from_the_command_line(
+    own_pool: Pool, own_database_url: str
+) -> None:
+    today = SystemClock().now().date()
+    async with own_pool.connection() as conn:
+        world = await build_sync_world(conn, today, {"a": 20}, enabled=False)
+    sync = CertificateSync(own_pool, SystemClock())
+    stranger = Holder(uuid4(), "Ukjent Person", "ukjent@example.no", "+47 900 00 000")
+    now = SystemClock().now() - timedelta(minutes=5)
+    for holder in (world.holders["a"], stranger):
+        body = dataverse(
+            "Update", world.certificates["a"], holder, now, expiry=today + timedelta(days=400)
+        )
+        await sync.receive(world.slug, Source.DATAVERSE, body, None)
+    db = ("--database-url", own_database_url)
+
+    held = await cli(*db, "sync", "replay", "-o", world.slug)
+    async with own_pool.connection() as conn:
+        await set_sync(conn, world.world.organization_id, True)
+    replayed = await cli(*db, "sync", "replay", "--json")
+    status = await cli(*db, "sync", "status", "-o", world.slug, "--json")
+    [dead] = json.loads(status.stdout)["dead"]
+    not_dead = await cli(*db, "sync", "retry", "424242")
+    unknown = await cli(*db, "sync", "status", "-o", "no-such-org")
+    text = await cli(*db, "sync", "status", "-o", world.slug)
+
+    assert held.exit_code == 0, held.output
+    assert f"{world.slug}: sync off, 2 events held" in held.stdout
+    assert json.loads(replayed.stdout)["organisations"][world.slug] == {
+        "applied": 1,
+        "superseded": 0,
+        "dead": 1,
+    }
+    assert json.loads(status.stdout)["organisations"][0] | {"oldest_pending_at": None} == {
+        "organization_id": str(world.world.organization_id),
+        "slug": world.slug,
+        "enabled": True,
+        "pending": 0,
+        "applied": 1,
+        "superseded": 0,
+        "dead": 1,
+        "oldest_pending_at": None,
+    }
+    assert (
+        dead["reason"] == f"unknown person: no mapping for external person id {stranger.contact_id}"
+    )
+    assert f"dead #{dead['id']}" in text.stdout
+    for failed, message in ((not_dead, "not dead events"), (unknown, "no organisation matches")):
+        assert failed.exit_code == 1
+        assert message in failed.stderr
+        assert len(failed.stderr.strip().splitlines()) == 1
+
+
+async def test_the_report_and_the_sweep_flag_the_same_renewal_history_size(own_pool: Pool) -> None:
+    async with own_pool.connection() as conn:
+        size = await fetch_value(conn, "select private.renewal_history_warning_size()")
+
+    assert size == RENEWAL_HISTORY_WARNING
+
+
+def test_serve_takes_dataverse_webhooks_with_the_keys_from_its_environment(
+    own_database_url: str,
+) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen(
+        [str(MENTOR_NOTIFY), "--database-url", own_database_url, "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ | SERVE_ENV | {"MENTOR_NOTIFY_SYNC_WEBHOOK_KEYS": f"{'o' * 40},{KEY}"},
+    )
+    try:
+        wait_until_answering(f"{base}/livez", process)
+        body = b'{"MessageName": "Update", "PrimaryEntityName": "contact"}'
+        wrong = httpx.post(f"{base}/v1/sync/x/dataverse", content=body, params={"code": "n" * 40})
+        known = httpx.post(f"{base}/v1/sync/x/dataverse", content=body, params={"code": KEY})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+
+    assert wrong.status_code == 401
+    # Authenticated, then refused as a message the sync does not handle.
+    assert known.status_code == 422, known.text
+    assert known.json()["error"]["code"] == "unknown_message"

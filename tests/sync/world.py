@@ -1,0 +1,57 @@
+"""The expiry tests' world with its membership system connected: every mentor and
+the HLF certificate type mapped, and the organisation's sync switched as asked."""
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID, uuid4
+
+from psycopg import AsyncConnection
+
+from tests.expiry_world import World, build_world
+from tests.sync.payloads import HLF_TYPE, Holder
+
+
+@dataclass
+class SyncWorld:
+    world: World
+    holders: dict[str, Holder]
+    certificates: dict[str, UUID]
+
+    @property
+    def slug(self) -> str:
+        return self.world.slug
+
+
+async def build_sync_world(
+    conn: AsyncConnection[Any], today: date, offsets: dict[str, int], *, enabled: bool = True
+) -> SyncWorld:
+    """The world, with each mentor mapped to a Dataverse contact and each certificate
+    given a Dataverse id."""
+    world = await build_world(conn, today, offsets)
+    holders: dict[str, Holder] = {}
+    for label, mentor in world.mentors.items():
+        person = mentor.person
+        holders[label] = Holder(uuid4(), person.name, person.email, person.phone)
+        await conn.execute(
+            "insert into public.certificate_sync_people "
+            "(organization_id, external_person_id, user_id) values (%s, %s, %s)",
+            [world.organization_id, str(holders[label].contact_id), person.id],
+        )
+    await conn.execute(
+        "insert into public.certificate_sync_types "
+        "(organization_id, external_type, certificate_type) values (%s, %s, 'hlf_peer_mentor')",
+        [world.organization_id, str(HLF_TYPE)],
+    )
+    await set_sync(conn, world.organization_id, enabled)
+    return SyncWorld(world, holders, {label: uuid4() for label in offsets})
+
+
+async def set_sync(conn: AsyncConnection[Any], organization_id: UUID, enabled: bool) -> None:
+    """Switch the organisation's sync on or off."""
+    await conn.execute(
+        "insert into public.certificate_sync_settings (organization_id, enabled) values (%s, %s) "
+        "on conflict (organization_id) do update "
+        "set enabled = excluded.enabled, updated_at = now()",
+        [organization_id, enabled],
+    )
