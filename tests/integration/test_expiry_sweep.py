@@ -19,7 +19,7 @@ from mentor_notify.domain import (
     parse_deep_link,
     push_key,
 )
-from mentor_notify.domain.expiry_messages import Audience, push_payload
+from mentor_notify.domain.expiry_messages import Audience, expiry_message
 from mentor_notify.expiry import ExpirySweep, SweepResult
 from tests.expiry_world import World, build_world
 from tests.support import fetch_column, fetch_value
@@ -136,15 +136,14 @@ async def test_keys_payloads_and_deep_links_match_the_python_contract(own_pool: 
         mentor.certification_id, tier, mentor.expiry_date, mentor.person.id
     )
     assert push["idempotency_key"] == push_key(notification["id"], mentor.device_ids[0])
-    assert push["payload"] == push_payload(
-        notification["id"],
+    assert push["payload"] == expiry_message(
         Audience.MENTOR,
         mentor.person.id,
         mentor.certification_id,
         "hlf_peer_mentor",
         tier,
         mentor.expiry_date,
-    )
+    ).push_payload(notification["id"])
     assert push["payload"]["priority"] == "high"
     assert push["collapse_key"] == f"expiry:{mentor.certification_id}"
     link = parse_deep_link(notification["data"]["deep_link"])
