@@ -169,14 +169,16 @@ class _Written:
 def build_notices(record: MentorRecord, tier: Tier) -> list[ExpiryNotice]:
     """The notices of one record in one tier: to the mentor, to each coordinator
     and to each chapter admin standing in for a missing coordinator."""
-    recipients = (
-        [(record.mentor_id, Audience.MENTOR)]
-        + [(c, Audience.COORDINATOR) for c in dict.fromkeys(record.coordinator_ids)]
-        + [(a, Audience.CHAPTER_ADMIN) for a in dict.fromkeys(record.admin_ids)]
-    )
-    # One message per audience: every coordinator of a record reads the same.
-    messages = {
-        audience: expiry_message(
+    notices: list[ExpiryNotice] = []
+    for audience, recipients in (
+        (Audience.MENTOR, (record.mentor_id,)),
+        (Audience.COORDINATOR, record.coordinator_ids),
+        (Audience.CHAPTER_ADMIN, record.admin_ids),
+    ):
+        if not recipients:
+            continue
+        # One message per audience: every coordinator of a record reads the same.
+        message = expiry_message(
             audience,
             record.mentor_id,
             record.certification_id,
@@ -184,27 +186,24 @@ def build_notices(record: MentorRecord, tier: Tier) -> list[ExpiryNotice]:
             tier,
             record.expiry_date,
         )
-        for audience in dict.fromkeys(audience for _, audience in recipients)
-    }
-    notices = []
-    for recipient, audience in recipients:
-        key, log_key = expiry_notice_keys(
-            record.certification_id, tier, record.expiry_date, recipient
-        )
-        notices.append(
-            ExpiryNotice(
-                key=key,
-                log_key=log_key,
-                organization_id=record.organization_id,
-                mentor_id=record.mentor_id,
-                certification_id=record.certification_id,
-                certificate_type=record.certificate_type,
-                tier=tier,
-                expiry_date=record.expiry_date,
-                recipient_id=recipient,
-                message=messages[audience],
+        for recipient in dict.fromkeys(recipients):
+            key, log_key = expiry_notice_keys(
+                record.certification_id, tier, record.expiry_date, recipient
             )
-        )
+            notices.append(
+                ExpiryNotice(
+                    key=key,
+                    log_key=log_key,
+                    organization_id=record.organization_id,
+                    mentor_id=record.mentor_id,
+                    certification_id=record.certification_id,
+                    certificate_type=record.certificate_type,
+                    tier=tier,
+                    expiry_date=record.expiry_date,
+                    recipient_id=recipient,
+                    message=message,
+                )
+            )
     return notices
 
 
