@@ -62,9 +62,8 @@ from mentor_notify.domain import (
 from mentor_notify.domain.expiry_messages import (
     Audience,
     collapse_key,
+    expiry_message,
     message_key,
-    notification_data,
-    push_payload,
 )
 from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep, MentorRecord
 from mentor_notify.expiry.repositories import postgres_orchestrator
@@ -308,7 +307,7 @@ def per_record(url: str) -> tuple[float, int]:
 def _insert_one(
     conn: psycopg.Connection[Any], r: dict[str, Any], tier: Tier, recipient: Any, audience: Audience
 ) -> int:
-    data = notification_data(
+    message = expiry_message(
         audience,
         r["peer_mentor_id"],
         r["certification_id"],
@@ -329,7 +328,7 @@ def _insert_one(
             tier.value,
             r["expiry_date"],
             message_key(audience, tier),
-            json.dumps(data),
+            json.dumps(message.data),
             expiry_notification_key(r["certification_id"], tier, r["expiry_date"], recipient),
         ],
     ).fetchone()
@@ -348,15 +347,7 @@ def _insert_one(
     for device in conn.execute(
         "select id, provider from device_tokens where user_id = %s", [recipient]
     ).fetchall():
-        payload = push_payload(
-            row["id"],
-            audience,
-            r["peer_mentor_id"],
-            r["certification_id"],
-            r["certificate_type"],
-            tier,
-            r["expiry_date"],
-        )
+        payload = message.push_payload(row["id"])
         conn.execute(
             "insert into push_outbox (organization_id, notification_id, recipient_id, "
             "device_token_id, provider, payload, collapse_key, idempotency_key) "

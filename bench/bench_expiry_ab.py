@@ -9,6 +9,8 @@ checkout, since the two checkouts' schemas differ).
 
 Per round and checkout: the sweep's first run and immediate re-run on the big
 database, then the orchestrator on a batch of 200 due records on the small one.
+For the first run also the CPU time of the Python process and of the sweep's
+server backends (read from /proc, so only when the server runs on this machine).
 
 Usage::
 
@@ -26,23 +28,42 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Run inside a checkout: prints the three timings of one round as JSON.
+# Run inside a checkout: prints the timings of one round as JSON. The CPU time
+# of the sweep's own server backends is read from /proc as each connection
+# closes (so only with the server on this machine; null otherwise), and the
+# Python process's CPU time from the process itself.
 _ROUND = """
-import asyncio, json, sys
+import asyncio, json, os, sys, time
+import psycopg
 sys.path.insert(0, "bench")
 import bench_expiry as b
 from mentor_notify.logging import configure_logging
 configure_logging("error")
 admin, prefix, parallel = sys.argv[1], sys.argv[2], int(sys.argv[3])
+server = [0.0]
+_close = psycopg.AsyncConnection.close
+async def close(self):
+    try:
+        with open(f"/proc/{self.info.backend_pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        server[0] += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, psycopg.Error):
+        server[0] = float("nan")
+    await _close(self)
+psycopg.AsyncConnection.close = close
 big = b.database_url(admin, prefix + "_big")
 small = b.database_url(admin, prefix + "_small")
 b.reset(big)
+cpu = time.process_time()
 first, created = asyncio.run(b.timed_sweep(big, parallel))
+python_cpu = time.process_time() - cpu
+server_cpu = server[0] if server[0] == server[0] else None
 rerun, again = asyncio.run(b.timed_sweep(big, parallel))
 assert again == 0, again
 b.reset(small)
 orchestrator, notices = asyncio.run(b.timed_orchestrator(small, 200))
 print(json.dumps({"first_s": first, "notifications": created, "rerun_s": rerun,
+                  "first_python_cpu_s": python_cpu, "first_server_cpu_s": server_cpu,
                   "orchestrator_200_s": orchestrator, "orchestrator_notices": notices}))
 """
 
@@ -79,7 +100,15 @@ def main(argv: list[str] | None = None) -> int:
             runs[name].append(one_round(checkout, prefix, args.admin_url, args.parallel))
             print(f"round {n + 1} {name}: {runs[name][-1]}", file=sys.stderr)
     summary: dict[str, Any] = {"rounds": args.rounds, "parallel": args.parallel, "runs": runs}
-    for measure in ("first_s", "rerun_s", "orchestrator_200_s"):
+    for measure in (
+        "first_s",
+        "first_python_cpu_s",
+        "first_server_cpu_s",
+        "rerun_s",
+        "orchestrator_200_s",
+    ):
+        if any(r[measure] is None for rs in runs.values() for r in rs):
+            continue
         medians = {name: statistics.median(r[measure] for r in runs[name]) for name in runs}
         summary[measure] = medians | {
             "ratio_after_over_before": medians["after"] / medians["before"]

@@ -19,7 +19,7 @@ from mentor_notify.domain import (
     parse_deep_link,
     push_key,
 )
-from mentor_notify.domain.expiry_messages import Audience, push_payload
+from mentor_notify.domain.expiry_messages import Audience, expiry_message
 from mentor_notify.expiry import ExpirySweep, SweepResult
 from tests.expiry_world import World, build_world
 from tests.support import fetch_column, fetch_value
@@ -136,15 +136,14 @@ async def test_keys_payloads_and_deep_links_match_the_python_contract(own_pool: 
         mentor.certification_id, tier, mentor.expiry_date, mentor.person.id
     )
     assert push["idempotency_key"] == push_key(notification["id"], mentor.device_ids[0])
-    assert push["payload"] == push_payload(
-        notification["id"],
+    assert push["payload"] == expiry_message(
         Audience.MENTOR,
         mentor.person.id,
         mentor.certification_id,
         "hlf_peer_mentor",
         tier,
         mentor.expiry_date,
-    )
+    ).push_payload(notification["id"])
     assert push["payload"]["priority"] == "high"
     assert push["collapse_key"] == f"expiry:{mentor.certification_id}"
     link = parse_deep_link(notification["data"]["deep_link"])
@@ -445,6 +444,39 @@ async def test_slicing_an_organisation_changes_nothing_but_speed(own_pool: Pool)
     assert done.organisations[0].notifications_created == len(expected)
     with pytest.raises(ValueError, match="at least 1"):
         ExpirySweep(own_pool, CLOCK, partitions=0)
+
+
+async def test_small_batches_write_what_one_batch_writes(own_pool: Pool) -> None:
+    # The sweep makes its records a batch at a time from the fetched rows: with
+    # batches of two, every due certificate (first, middle and last batch) is
+    # written once, with its pushes and its tier mark.
+    await make_world(own_pool, offsets={f"m{n}": n for n in range(-3, 62)})
+
+    planned = await ExpirySweep(own_pool, CLOCK, partitions=1).run(dry_run=True)
+    done = await ExpirySweep(own_pool, CLOCK, partitions=1, batch_size=2).run()
+
+    async with own_pool.connection() as conn:
+        rows = await (
+            await conn.execute(
+                "select subject_mentor_id, recipient_id, threshold_tier from public.notifications"
+            )
+        ).fetchall()
+        marked = await fetch_value(
+            conn,
+            "select count(*) from public.certification_expiry_tracking "
+            "where notification_thresholds_sent <> '{}'",
+        )
+    expected = {
+        (p.mentor_id, p.recipient_id, p.tier.value) for p in planned.organisations[0].planned
+    }
+    assert len(expected) > 4
+    assert {(r["subject_mentor_id"], r["recipient_id"], r["threshold_tier"]) for r in rows} == (
+        expected
+    )
+    result = done.organisations[0]
+    assert result.notifications_created == len(rows) == len(expected)
+    assert result.certificates_marked == marked == result.certificates_due
+    assert result.pushes_queued == planned.organisations[0].pushes_queued
 
 
 async def test_the_admin_fallback_is_written_by_the_orchestrator_with_the_coordinator_texts(

@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from mentor_notify.domain import FixedClock, Tier, expiry_notification_key
-from mentor_notify.domain.expiry_messages import Audience, push_payload
+from mentor_notify.domain.expiry_messages import Audience, expiry_message
 from mentor_notify.expiry import MentorRecord
 from mentor_notify.expiry.orchestrator import (
     CertificateExpiryOrchestrator,
@@ -167,15 +167,14 @@ async def test_pushes_carry_the_tier_payload_and_collapse_key() -> None:
 
     by_recipient = {p.recipient_id: p for p in queue.pushes}
     mentor_push = by_recipient[subject.mentor_id]
-    assert mentor_push.payload == push_payload(
-        mentor_push.notification_id,
+    assert mentor_push.payload == expiry_message(
         Audience.MENTOR,
         subject.mentor_id,
         subject.certification_id,
         "hlf_peer_mentor",
         Tier.WARNING_7D,
         subject.expiry_date,
-    )
+    ).push_payload(mentor_push.notification_id)
     assert mentor_push.payload["priority"] == "high"
     assert mentor_push.collapse_key == f"expiry:{subject.certification_id}"
     assert by_recipient[coordinator].payload["title_key"] == (

