@@ -14,3 +14,4 @@ drop table if exists public.certificate_sync_events;
 drop table if exists public.certificate_sync_types;
 drop table if exists public.certificate_sync_people;
 drop table if exists public.certificate_sync_settings;
+drop table if exists public.certificate_sync_keys;
