@@ -379,7 +379,9 @@ comment on function private.renewal_history_warning_size() is
   'Renewal history entries beyond which a certificate is reported (ticket 001 risk 3).';
 
 -- A device not re-registered for this long is stale (the app re-registers on
--- every launch); matches the device_tokens.last_refreshed_at comment.
+-- every launch); matches the device_tokens.last_refreshed_at comment. The
+-- default of `mentor-notify push stale-tokens --days` (STALE_TOKEN_AGE in
+-- push/tokens.py) is held equal to it by a test.
 create or replace function private.stale_device_age()
 returns interval
 language sql
@@ -387,7 +389,35 @@ immutable
 set search_path = ''
 as $$ select interval '30 days' $$;
 comment on function private.stale_device_age() is
-  'How long a device token may go without a refresh before the report calls it stale.';
+  'How long a device token may go without a refresh before it is stale (the report; push stale-tokens by default).';
+
+-- The one rule of staleness, for the report and `push stale-tokens`: a token
+-- last refreshed before this instant is stale. Callers wrap it in a scalar
+-- subquery, so it is computed once per statement, not once per token.
+create or replace function private.stale_device_cutoff(at timestamptz, older_than interval)
+returns timestamptz
+language sql
+stable
+set search_path = ''
+as $$ select at - older_than $$;
+comment on function private.stale_device_cutoff(timestamptz, interval) is
+  'Instant before which a device token''s last refresh makes it stale, at `at` for the age `older_than` (private.stale_device_age() unless an operator asks for another).';
+
+-- Who a mentor's coordinators are: those assigned to them in any chapter of the
+-- organisation (an assignment implies the mentor's peer_mentor membership of
+-- that chapter, by its foreign key). One definition for the expiry sweep (its
+-- coordinator notices, and the chapter admins standing in for a mentor with
+-- none, whom it reports) and the data-quality report's mentors without a
+-- coordinator: a mentor with a coordinator in another of the organisation's
+-- chapters is told through them, so is not a finding. A view, so the planner
+-- joins through it as through the table (set-based in the sweep).
+drop view if exists private.mentor_coordinators;
+create view private.mentor_coordinators with (security_invoker = true) as
+select a.organization_id, a.peer_mentor_id, a.coordinator_id
+from public.coordinator_assignments a;
+comment on view private.mentor_coordinators is
+  'A mentor''s coordinators in an organisation: those assigned to them in any of its chapters. A mentor with no row here has no coordinator (the sweep tells the chapter admins instead; the data-quality report lists them).';
+revoke all on private.mentor_coordinators from public, anon, authenticated, service_role;
 
 create or replace function private.administered_chapter_ids()
 returns uuid[]
@@ -435,8 +465,8 @@ as $$
   select m.organization_id, m.chapter_id, 'mentor_without_coordinator', m.user_id::text, m.user_id, m.created_at
   from mentors m
   where not exists (
-    select 1 from public.coordinator_assignments a
-    where a.chapter_id = m.chapter_id and a.peer_mentor_id = m.user_id
+    select 1 from private.mentor_coordinators k
+    where k.organization_id = m.organization_id and k.peer_mentor_id = m.user_id
   )
   union all
   select m.organization_id, m.chapter_id, 'large_renewal_history', c.id::text, m.user_id, c.updated_at
@@ -449,7 +479,8 @@ as $$
   from chapters ch
   join public.chapter_memberships m on m.chapter_id = ch.id
   join public.device_tokens d on d.user_id = m.user_id
-  where d.last_refreshed_at < pg_catalog.now() - private.stale_device_age()
+  where d.last_refreshed_at
+        < (select private.stale_device_cutoff(pg_catalog.now(), private.stale_device_age()))
   union all
   select ch.organization_id, ch.id, 'dead_push', o.id::text, o.recipient_id, o.created_at
   from chapters ch
@@ -472,6 +503,7 @@ comment on function private.data_quality_report() is
 
 revoke all on function private.renewal_history_warning_size() from public;
 revoke all on function private.stale_device_age() from public;
+revoke all on function private.stale_device_cutoff(timestamptz, interval) from public;
 revoke all on function private.administered_chapter_ids() from public;
 revoke all on function private.data_quality_report() from public;
 grant execute on function private.administered_chapter_ids() to authenticated, service_role;
