@@ -13,6 +13,10 @@
 -- the existing triggers version the renewal history, start a new expiry cycle
 -- and refresh the mentor listing.
 --
+-- Each organisation's membership system authenticates with keys of its own
+-- (certificate_sync_keys, hashes only), so it can write only its own
+-- organisation's events.
+--
 -- Grants: Supabase grants the API roles nothing on new tables (changelog
 -- 2026-04-28, checked 2026-11-29; see 20261129000100_explicit_grants), so the
 -- grants below are all there are. The sync tables are the back end's own:

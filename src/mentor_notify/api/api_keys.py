@@ -4,7 +4,8 @@ They replace the project's JWT-based service-role key, which Supabase retires
 by the end of 2026 in favour of publishable and secret API keys (guide
 "Understanding API keys", checked 2026-11-29). Several keys may be valid at
 once, so a key is rotated by adding the new one, moving callers over, and
-removing the old one.
+removing the old one. The same comparer checks the certificate sync's webhook
+keys, of which the database keeps only SHA-256 digests (`ApiKeys.from_sha256`).
 """
 
 import hashlib
