@@ -20,7 +20,8 @@ from mentor_notify.api.sync import sync_router
 from mentor_notify.db import Pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.sync import CertificateSync, UnknownEvents, WebhookKeys, v1_json_schema
-from tests.api.credentials import legacy_authenticator
+from mentor_notify.sync.keys import CALLER_KEYS_TTL
+from tests.api.credentials import SteppingClock, legacy_authenticator
 from tests.api.fake_runner import RecordingRunner
 from tests.support import impersonate
 from tests.sync.payloads import Holder, dataverse, dataverse_headers, v1
@@ -628,3 +629,24 @@ async def test_the_v1_contract_is_published_in_the_repository_and_the_openapi_do
     served = body["content"]["application/json"]["schema"]
     assert served["properties"].keys() == published["properties"].keys()
     assert (served["required"], served["additionalProperties"]) == (published["required"], False)
+
+
+async def test_the_server_reads_an_organisations_keys_again_after_ten_seconds(
+    own_pool: Pool,
+) -> None:
+    world = await build(own_pool, {"a": 20})
+    clock = SteppingClock(datetime.now(UTC))
+    keys = WebhookKeys(own_pool, clock)
+    first = await keys.of_caller(world.slug)
+    await WebhookKeys(own_pool, SystemClock()).revoke(world.slug, fingerprint(key_sha256(NEXT_KEY)))
+
+    clock.advance(CALLER_KEYS_TTL - timedelta(seconds=1))
+    remembered = await keys.of_caller(world.slug)
+    clock.advance(timedelta(seconds=1))
+    read_again = await keys.of_caller(world.slug)
+
+    assert first is not None
+    assert remembered == first
+    assert len(first.key_sha256) == 2
+    assert read_again is not None
+    assert read_again.key_sha256 == [key_sha256(KEY)]
