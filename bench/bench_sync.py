@@ -53,6 +53,7 @@ from bench_api_load import (
 )
 from bench_expiry import fresh_database
 from bench_push import MENTOR_NOTIFY, free_port, wait_until_answering
+from mentor_notify.api.api_keys import key_sha256
 from mentor_notify.config import Settings
 from mentor_notify.db import open_pool
 from mentor_notify.domain import SystemClock
@@ -65,8 +66,9 @@ from tests.sync.payloads import Holder, dataverse
 
 SECRET = "bench-jwt-secret-long-enough-for-hs256-signatures"
 API_KEY = "bench-api-key-long-enough-0123456789abcdef"
-SYNC_KEY = "bench-sync-key-long-enough-0123456789abcd"
 ORGS = {"bench-held": False, "bench-live": True}
+# Each organisation's own webhook key (a key admits only to its organisation).
+SYNC_KEYS = {slug: f"bench-sync-key-of-{slug}-long-enough-0123456789" for slug in ORGS}
 
 
 def prepare(admin_url: str, name: str, mentors: int) -> str:
@@ -86,6 +88,11 @@ def prepare(admin_url: str, name: str, mentors: int) -> str:
             )
             conn.execute(
                 "insert into public.certificate_sync_settings values (%s, %s)", [org, enabled]
+            )
+            conn.execute(
+                "insert into public.certificate_sync_keys (organization_id, key_sha256) "
+                "values (%s, %s)",
+                [org, key_sha256(SYNC_KEYS[slug])],
             )
             conn.execute(
                 "insert into public.certificate_sync_types "
@@ -159,7 +166,6 @@ def serving(url: str, workers: int) -> Iterator[tuple[str, int]]:
     env = os.environ | {
         "MENTOR_NOTIFY_JWT_SECRET": SECRET,
         "MENTOR_NOTIFY_API_KEYS": API_KEY,
-        "MENTOR_NOTIFY_SYNC_WEBHOOK_KEYS": SYNC_KEY,
         "MENTOR_NOTIFY_LOG_LEVEL": "error",
         "MENTOR_NOTIFY_API_MAX_IN_FLIGHT": "0",
     }
@@ -181,7 +187,7 @@ def raw_request(host: str, slug: str, body: bytes) -> bytes:
     head = (
         f"POST /v1/sync/{slug}/dataverse HTTP/1.1\r\n"
         f"Host: {host}\r\n"
-        f"apikey: {SYNC_KEY}\r\n"
+        f"apikey: {SYNC_KEYS[slug]}\r\n"
         "Content-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )

@@ -142,15 +142,6 @@ class Settings(BaseSettings):
             "when it starts, in place of api_keys."
         ),
     )
-    sync_webhook_keys: SecretStr | None = Field(
-        default=None,
-        description=(
-            "Keys a membership system presents on the certificate sync endpoints (env "
-            "MENTOR_NOTIFY_SYNC_WEBHOOK_KEYS), comma-separated, each at least 32 characters, "
-            "several at once for rotation: header apikey, or query code or apikey (the "
-            "Dataverse webhook authentication options). Unset: the endpoints answer 401."
-        ),
-    )
     accept_legacy_service_role_jwt: bool = Field(
         default=False,
         description=(

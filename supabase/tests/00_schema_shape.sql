@@ -21,7 +21,7 @@ select tables_are('public', array[
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
   'mentor_directory', 'push_preferences',
   'certificate_sync_settings', 'certificate_sync_people', 'certificate_sync_types',
-  'certificate_sync_events', 'certificate_sync_certificates'
+  'certificate_sync_events', 'certificate_sync_certificates', 'certificate_sync_keys'
 ], 'public holds exactly the tables of the notification schema');
 
 -- Ticket 000: certification_expiry_tracking ------------------------------------
@@ -367,6 +367,7 @@ select results_eq(
     ('certificate_sync_certificates', 'certificate_sync_certificates_certification_id_fkey', 'certification_id', 'peer_mentor_certifications', 'id', 'n', 'a'),
     ('certificate_sync_certificates', 'certificate_sync_certificates_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_events', 'certificate_sync_events_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('certificate_sync_keys', 'certificate_sync_keys_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_people', 'certificate_sync_people_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_people', 'certificate_sync_people_user_id_fkey', 'user_id', 'users', 'id', 'c', 'a'),
     ('certificate_sync_settings', 'certificate_sync_settings_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
@@ -478,9 +479,11 @@ select is(
   array(select c.relname::text from pg_class c
         where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
           and not has_table_privilege('service_role', c.oid, 'select,insert,update,delete')
+          -- Issue 19: the webhook keys' hashes are the owner's alone.
+          and c.relname <> 'certificate_sync_keys'
         order by 1),
   '{}'::text[],
-  'service_role may read and write every table'
+  'service_role may read and write every table but the sync webhook keys'
 );
 
 select ok(

@@ -24,12 +24,14 @@ create temp table declared (
   columns text[]
 );
 
--- service_role: the back end on the Data API reads and writes every table.
+-- service_role: the back end on the Data API reads and writes every table but
+-- the hashes of the sync's webhook keys, which the server reads as the owner.
 insert into declared
 select 'service_role', c.relname, p, null
 from pg_class c
 cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
-where c.relnamespace = 'public'::regnamespace and c.relkind = 'r';
+where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
+  and c.relname <> 'certificate_sync_keys';
 
 insert into declared (role, tbl, privilege, columns) values
   -- authenticated reads these through row-level security.

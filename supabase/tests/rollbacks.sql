@@ -11,12 +11,13 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(31);
+select plan(32);
 
 -- Newest first: add each new migration's rollback at the top.
 \ir ../rollbacks/20261129000400_certificate_sync.sql
 select hasnt_table('public', 'certificate_sync_events', '20261129000400 rollback removes the sync inbox');
 select hasnt_view('public', 'data_quality_report', '20261129000400 rollback removes the data-quality report');
+select hasnt_table('public', 'certificate_sync_keys', '20261129000400 rollback removes the webhook keys');
 
 \ir ../rollbacks/20261129000300_rule_functions.sql
 select is(

@@ -1,5 +1,5 @@
-"""`mentor-notify sync replay | status | retry` on a real database, and `serve`
-answering the sync endpoints with the keys from its environment."""
+"""`mentor-notify sync replay | status | retry | keys` on a real database, and
+`serve` answering the sync endpoints with the keys `sync keys` made."""
 
 import asyncio
 import json
@@ -24,7 +24,6 @@ from tests.sync.payloads import Holder, dataverse
 from tests.sync.world import build_sync_world, set_sync
 
 runner = CliRunner()
-KEY = "sync-key-for-serve-0123456789abcdefghijklm"
 
 
 async def cli(*args: str) -> Result:
@@ -45,7 +44,7 @@ async def test_status_replay_and_retry_from_the_command_line(
         body = dataverse(
             "Update", world.certificates["a"], holder, now, expiry=today + timedelta(days=400)
         )
-        await sync.receive(world.slug, Source.DATAVERSE, body, None)
+        await sync.receive(world.world.organization_id, Source.DATAVERSE, body, None)
     db = ("--database-url", own_database_url)
 
     held = await cli(*db, "sync", "replay", "-o", world.slug)
@@ -92,27 +91,73 @@ async def test_the_report_and_the_sweep_flag_the_same_renewal_history_size(own_p
     assert size == RENEWAL_HISTORY_WARNING
 
 
-def test_serve_takes_dataverse_webhooks_with_the_keys_from_its_environment(
-    own_database_url: str,
+async def test_keys_made_listed_and_revoked_from_the_command_line_admit_only_their_organisation(
+    own_pool: Pool, own_database_url: str
 ) -> None:
+    today = SystemClock().now().date()
+    async with own_pool.connection() as conn:
+        mine = await build_sync_world(conn, today, {"a": 20})
+        theirs = await build_sync_world(conn, today, {"b": 20})
+    db = ("--database-url", own_database_url)
+    made = json.loads((await cli(*db, "sync", "keys", "add", "-o", mine.slug, "--json")).stdout)
+    old = json.loads((await cli(*db, "sync", "keys", "add", "-o", mine.slug, "--json")).stdout)
+    revoked = await cli(
+        *db, "sync", "keys", "revoke", "-o", mine.slug, old["webhook_key"]["fingerprint"]
+    )
+    listed = await cli(*db, "sync", "keys", "list", "-o", mine.slug)
+    wrong = await cli(*db, "sync", "keys", "revoke", "-o", mine.slug, "sha256:000000000000")
+    key, old_key = made["key"], old["key"]
+    mine_url, theirs_url = f"/v1/sync/{mine.slug}/dataverse", f"/v1/sync/{theirs.slug}/dataverse"
+    answers = await asyncio.to_thread(
+        post_through_serve,
+        own_database_url,
+        {
+            "wrong": (mine_url, "n" * 43),
+            "revoked": (mine_url, old_key),
+            "foreign": (theirs_url, key),
+            "known": (mine_url, key),
+        },
+    )
+
+    assert made["webhook_key"]["slug"] == mine.slug
+    assert len(key) >= 32
+    assert revoked.exit_code == 0, revoked.output
+    assert f"{mine.slug}: {old['webhook_key']['fingerprint']} revoked" in revoked.stdout
+    assert f"{made['webhook_key']['fingerprint']}, made" in listed.stdout
+    assert listed.stdout.count("revoked") == 1
+    assert wrong.exit_code == 1
+    assert "has no webhook key sha256:000000000000" in wrong.stderr
+    assert {name: status for name, (status, _) in answers.items()} == {
+        "wrong": 401,
+        "revoked": 401,
+        "foreign": 401,
+        # Authenticated, then refused as a message the sync does not handle.
+        "known": 422,
+    }
+    assert answers["known"][1] == "unknown_message"
+
+
+def post_through_serve(
+    database_url: str, calls: dict[str, tuple[str, str]]
+) -> dict[str, tuple[int, str]]:
+    """Start `serve` and POST a Dataverse body for another table to each (path, key
+    as ?code=) of `calls`: each answer's status and error code."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
-        [str(MENTOR_NOTIFY), "--database-url", own_database_url, "serve", "--port", str(port)],
+        [str(MENTOR_NOTIFY), "--database-url", database_url, "serve", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env=os.environ | SERVE_ENV | {"MENTOR_NOTIFY_SYNC_WEBHOOK_KEYS": f"{'o' * 40},{KEY}"},
+        env=os.environ | SERVE_ENV,
     )
+    body = b'{"MessageName": "Update", "PrimaryEntityName": "contact"}'
     try:
         wait_until_answering(f"{base}/livez", process)
-        body = b'{"MessageName": "Update", "PrimaryEntityName": "contact"}'
-        wrong = httpx.post(f"{base}/v1/sync/x/dataverse", content=body, params={"code": "n" * 40})
-        known = httpx.post(f"{base}/v1/sync/x/dataverse", content=body, params={"code": KEY})
+        answers = {
+            name: httpx.post(f"{base}{path}", content=body, params={"code": key})
+            for name, (path, key) in calls.items()
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=20)
-
-    assert wrong.status_code == 401
-    # Authenticated, then refused as a message the sync does not handle.
-    assert known.status_code == 422, known.text
-    assert known.json()["error"]["code"] == "unknown_message"
+    return {name: (a.status_code, a.json()["error"]["code"]) for name, a in answers.items()}

@@ -13,13 +13,15 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from mentor_notify.api import ApiKeys, create_app
+from mentor_notify.api import create_app
+from mentor_notify.api.api_keys import fingerprint, key_sha256
 from mentor_notify.api.app import ApiLimits
 from mentor_notify.api.sync import sync_router
 from mentor_notify.db import Pool
 from mentor_notify.domain import SystemClock
-from mentor_notify.sync import CertificateSync, UnknownEvents, v1_json_schema
-from tests.api.credentials import legacy_authenticator
+from mentor_notify.sync import CertificateSync, UnknownEvents, WebhookKeys, v1_json_schema
+from mentor_notify.sync.keys import CALLER_KEYS_TTL
+from tests.api.credentials import SteppingClock, legacy_authenticator
 from tests.api.fake_runner import RecordingRunner
 from tests.support import impersonate
 from tests.sync.payloads import Holder, dataverse, dataverse_headers, v1
@@ -27,6 +29,7 @@ from tests.sync.world import SyncWorld, build_sync_world, set_sync
 
 KEY = "sync-key-0123456789abcdefghijklmnopqrstuvw"
 NEXT_KEY = "sync-key-rotated-0123456789abcdefghijklmno"
+OTHER_KEY = "sync-key-of-another-organisation-012345678"
 AUTH = {"apikey": KEY}
 
 
@@ -46,21 +49,27 @@ async def sync(own_pool: Pool) -> CertificateSync:
 
 
 @pytest_asyncio.fixture
-async def client(sync: CertificateSync) -> AsyncIterator[httpx.AsyncClient]:
+async def client(own_pool: Pool, sync: CertificateSync) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         RecordingRunner(),
         legacy_authenticator(),
         limits=ApiLimits(max_body_bytes=65536),
-        routers=[sync_router(sync, ApiKeys([KEY, NEXT_KEY]))],
+        routers=[sync_router(sync, WebhookKeys(own_pool, SystemClock()))],
     )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
         yield c
 
 
-async def build(pool: Pool, offsets: dict[str, int], *, enabled: bool = True) -> SyncWorld:
+async def build(
+    pool: Pool,
+    offsets: dict[str, int],
+    *,
+    enabled: bool = True,
+    keys: tuple[str, ...] = (KEY, NEXT_KEY),
+) -> SyncWorld:
     async with pool.connection() as conn:
-        return await build_sync_world(conn, today(), offsets, enabled=enabled)
+        return await build_sync_world(conn, today(), offsets, enabled=enabled, keys=keys)
 
 
 async def rows(pool: Pool, query: str, *params: Any) -> list[dict[str, Any]]:
@@ -163,6 +172,65 @@ async def test_a_missing_or_wrong_key_is_401_and_stores_nothing(
     assert answer.status_code == 401
     assert answer.json()["error"]["code"] == "unauthorized"
     assert await rows(own_pool, "select id from public.certificate_sync_events") == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "params"),
+    [({"apikey": OTHER_KEY}, None), ({}, {"code": OTHER_KEY}), ({}, {"apikey": OTHER_KEY})],
+    ids=["HttpHeader", "WebhookKey", "HttpQueryString"],
+)
+async def test_a_key_of_another_organisation_is_401_and_stores_nothing(
+    own_pool: Pool,
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    params: dict[str, str] | None,
+) -> None:
+    mine = await build(own_pool, {"a": 20})
+    theirs = await build(own_pool, {"b": 20}, keys=(OTHER_KEY,))
+    body = update(mine, "a", moment(0), today() + timedelta(days=400))
+    their_body = update(theirs, "b", moment(0), today() + timedelta(days=400))
+
+    foreign = await post_dataverse(client, mine, body, headers=headers, params=params)
+    stored = await rows(own_pool, "select id from public.certificate_sync_events")
+    at_home = await post_dataverse(client, theirs, their_body, headers=headers, params=params)
+
+    assert foreign.status_code == 401
+    assert foreign.json()["error"]["code"] == "unauthorized"
+    assert stored == []
+    # The same key on its own organisation's URL is accepted.
+    assert at_home.status_code == 202, at_home.text
+
+
+async def test_a_revoked_key_is_401_and_the_other_keys_still_work(
+    own_pool: Pool, client: httpx.AsyncClient
+) -> None:
+    world = await build(own_pool, {"a": 20})
+    keys = WebhookKeys(own_pool, SystemClock())
+    [(revoked, already)] = await keys.revoke(world.slug, fingerprint(key_sha256(NEXT_KEY)))
+    again = await keys.revoke(world.slug, fingerprint(key_sha256(NEXT_KEY)))
+    body = update(world, "a", moment(0), today() + timedelta(days=400))
+
+    refused = await post_dataverse(client, world, body, headers={"apikey": NEXT_KEY})
+    accepted = await post_dataverse(client, world, body, headers={"apikey": KEY})
+
+    assert (revoked.revoked_at is not None, already) == (True, False)
+    assert [(k.revoked_at, was) for k, was in again] == [(revoked.revoked_at, True)]
+    assert refused.status_code == 401
+    assert accepted.status_code == 202, accepted.text
+
+
+async def test_only_a_hash_of_each_key_is_stored(own_pool: Pool) -> None:
+    world = await build(own_pool, {"a": 20})
+    made = await WebhookKeys(own_pool, SystemClock()).add(world.slug)
+
+    stored = await rows(
+        own_pool, "select to_jsonb(k)::text as row from public.certificate_sync_keys k"
+    )
+    text = "\n".join(r["row"] for r in stored)
+    assert len(stored) == 3
+    for key in (KEY, NEXT_KEY, made.key):
+        assert key not in text
+        assert key_sha256(key) in text
 
 
 async def test_a_renewal_versions_the_history_and_starts_a_new_cycle(
@@ -533,7 +601,7 @@ async def test_v1_fields_beyond_the_contract_are_refused(
     assert "full_name" in answer.json()["error"]["message"]
 
 
-async def test_an_unknown_organisation_is_404_and_stores_nothing(
+async def test_an_unknown_organisation_is_401_like_a_wrong_key_and_stores_nothing(
     own_pool: Pool, client: httpx.AsyncClient
 ) -> None:
     world = await build(own_pool, {"a": 20})
@@ -543,7 +611,8 @@ async def test_an_unknown_organisation_is_404_and_stores_nothing(
         "/v1/sync/no-such-org/dataverse", content=body, headers=dataverse_headers(body) | AUTH
     )
 
-    assert answer.status_code == 404
+    assert answer.status_code == 401
+    assert answer.json()["error"]["code"] == "unauthorized"
     assert await rows(own_pool, "select id from public.certificate_sync_events") == []
 
 
@@ -560,3 +629,24 @@ async def test_the_v1_contract_is_published_in_the_repository_and_the_openapi_do
     served = body["content"]["application/json"]["schema"]
     assert served["properties"].keys() == published["properties"].keys()
     assert (served["required"], served["additionalProperties"]) == (published["required"], False)
+
+
+async def test_the_server_reads_an_organisations_keys_again_after_ten_seconds(
+    own_pool: Pool,
+) -> None:
+    world = await build(own_pool, {"a": 20})
+    clock = SteppingClock(datetime.now(UTC))
+    keys = WebhookKeys(own_pool, clock)
+    first = await keys.of_caller(world.slug)
+    await WebhookKeys(own_pool, SystemClock()).revoke(world.slug, fingerprint(key_sha256(NEXT_KEY)))
+
+    clock.advance(CALLER_KEYS_TTL - timedelta(seconds=1))
+    remembered = await keys.of_caller(world.slug)
+    clock.advance(timedelta(seconds=1))
+    read_again = await keys.of_caller(world.slug)
+
+    assert first is not None
+    assert remembered == first
+    assert len(first.key_sha256) == 2
+    assert read_again is not None
+    assert read_again.key_sha256 == [key_sha256(KEY)]

@@ -1,6 +1,8 @@
 """The expiry tests' world with its membership system connected: every mentor and
-the HLF certificate type mapped, and the organisation's sync switched as asked."""
+the HLF certificate type mapped, the organisation's webhook keys registered, and
+its sync switched as asked."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -8,6 +10,7 @@ from uuid import UUID, uuid4
 
 from psycopg import AsyncConnection
 
+from mentor_notify.api.api_keys import key_sha256
 from tests.expiry_world import World, build_world
 from tests.sync.payloads import HLF_TYPE, Holder
 
@@ -24,10 +27,15 @@ class SyncWorld:
 
 
 async def build_sync_world(
-    conn: AsyncConnection[Any], today: date, offsets: dict[str, int], *, enabled: bool = True
+    conn: AsyncConnection[Any],
+    today: date,
+    offsets: dict[str, int],
+    *,
+    enabled: bool = True,
+    keys: Sequence[str] = (),
 ) -> SyncWorld:
-    """The world, with each mentor mapped to a Dataverse contact and each certificate
-    given a Dataverse id."""
+    """The world, with each mentor mapped to a Dataverse contact, each certificate
+    given a Dataverse id, and `keys` registered as the organisation's webhook keys."""
     world = await build_world(conn, today, offsets)
     holders: dict[str, Holder] = {}
     for label, mentor in world.mentors.items():
@@ -43,6 +51,12 @@ async def build_sync_world(
         "(organization_id, external_type, certificate_type) values (%s, %s, 'hlf_peer_mentor')",
         [world.organization_id, str(HLF_TYPE)],
     )
+    for key in keys:
+        await conn.execute(
+            "insert into public.certificate_sync_keys (organization_id, key_sha256) "
+            "values (%s, %s)",
+            [world.organization_id, key_sha256(key)],
+        )
     await set_sync(conn, world.organization_id, enabled)
     return SyncWorld(world, holders, {label: uuid4() for label in offsets})
 

@@ -17,7 +17,7 @@ import structlog
 from mentor_notify.api import Authenticator, create_app
 from mentor_notify.api.app import ApiLimits
 from mentor_notify.api.runner import DatabaseJobRunner
-from mentor_notify.api.sync import sync_keys, sync_router
+from mentor_notify.api.sync import sync_router
 from mentor_notify.commands import common
 from mentor_notify.commands.http_server import HttpServer, listen
 from mentor_notify.composition import open_runtime
@@ -25,7 +25,7 @@ from mentor_notify.config import ConfigurationError, Settings
 from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_dir
 from mentor_notify.domain import Clock
 from mentor_notify.logging import configure_logging
-from mentor_notify.sync import CertificateSync
+from mentor_notify.sync import CertificateSync, WebhookKeys
 from mentor_notify.vault import with_vault_secrets
 
 log = structlog.get_logger(__name__)
@@ -80,7 +80,7 @@ async def serve_api(
         runner = DatabaseJobRunner(
             pool, settings, clock, runtime.senders, layout=layout, database_url=url
         )
-        sync = sync_router(CertificateSync(pool, clock), sync_keys(settings))
+        sync = sync_router(CertificateSync(pool, clock), WebhookKeys(pool, clock))
         app = create_app(
             runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner, routers=[sync]
         )

@@ -195,9 +195,15 @@ def push_emulator(
 def push_stale_tokens(
     ctx: typer.Context,
     days: Annotated[
-        int,
-        typer.Option("--days", min=1, max=3650, help="Not refreshed for at least this many days."),
-    ] = 30,
+        int | None,
+        typer.Option(
+            "--days",
+            min=1,
+            max=3650,
+            help="Not refreshed for at least this many days "
+            "(default: the age at which the data-quality report calls a device stale).",
+        ),
+    ] = None,
     as_json: common.JsonOption = False,
 ) -> None:
     """List device tokens the app has not refreshed for a while.
@@ -211,11 +217,15 @@ def push_stale_tokens(
 
     from mentor_notify.db import connect
     from mentor_notify.push import DeviceTokenRepository
+    from mentor_notify.push.tokens import STALE_TOKEN_AGE
+
+    age = STALE_TOKEN_AGE if days is None else timedelta(days=days)
+    days = age.days
 
     async def work(url: str) -> list[StaleToken]:
         conn = await connect(url)
         try:
-            return await DeviceTokenRepository(conn).stale(timedelta(days=days), datetime.now(UTC))
+            return await DeviceTokenRepository(conn).stale(age, datetime.now(UTC))
         finally:
             await conn.close()
 

@@ -12,7 +12,15 @@ import typer
 from mentor_notify.commands import common
 
 if TYPE_CHECKING:
-    from mentor_notify.sync import CertificateSync, DeadEvent, ReplayResult, StatusRow
+    from mentor_notify.sync import (
+        CertificateSync,
+        DeadEvent,
+        NewWebhookKey,
+        ReplayResult,
+        StatusRow,
+        WebhookKey,
+        WebhookKeys,
+    )
 
 app = typer.Typer(
     help="Inbound certificate sync from membership systems (Dataverse webhooks, v1 events).",
@@ -115,3 +123,95 @@ def _print_replay(result: ReplayResult, as_json: bool) -> None:
         common.stdout().print(f"{slug}: sync off, {pending} events held", highlight=False)
     if not result.organisations and not result.held:
         common.stdout().print("nothing to replay", highlight=False)
+
+
+keys_app = typer.Typer(
+    help="Webhook keys of each organisation's membership system: a key admits its "
+    "holder to that organisation's /v1/sync/... URLs only.",
+    no_args_is_help=True,
+)
+app.add_typer(keys_app, name="keys")
+
+RequiredOrganisation = Annotated[
+    str,
+    typer.Option("--organization", "-o", metavar="ID|SLUG", help="The organisation (id or slug)."),
+]
+
+
+@keys_app.command("add")
+def keys_add(
+    ctx: typer.Context, organization: RequiredOrganisation, as_json: common.JsonOption = False
+) -> None:
+    """Make a new random key for the organisation and print it once: only its hash is
+    kept, so store it in the membership system's webhook registration now. Older keys
+    stay live until revoked (rotation: add, re-register, revoke the old one)."""
+
+    async def work(url: str) -> NewWebhookKey:
+        async with _webhook_keys(ctx, url) as keys:
+            return await keys.add(organization)
+
+    made = common.run_with_database(ctx, work)
+    if as_json:
+        common.print_json(made.model_dump(mode="json"))
+        return
+    key = made.webhook_key
+    common.stdout().print(
+        f"New webhook key {key.fingerprint} for {key.slug} (shown only now):", highlight=False
+    )
+    common.stdout().print(made.key, highlight=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(
+    ctx: typer.Context,
+    organization: common.OrganisationOption = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """The organisations' keys by fingerprint, live and revoked (never the keys)."""
+
+    async def work(url: str) -> list[WebhookKey]:
+        async with _webhook_keys(ctx, url) as keys:
+            return await keys.of_organisations(organization)
+
+    listed = common.run_with_database(ctx, work)
+    if as_json:
+        common.print_json([k.model_dump(mode="json") for k in listed])
+        return
+    for k in listed:
+        state = "live" if k.revoked_at is None else f"revoked {k.revoked_at:%Y-%m-%d %H:%M}"
+        common.stdout().print(
+            f"{k.slug}: {k.fingerprint}, made {k.created_at:%Y-%m-%d %H:%M}, {state}",
+            highlight=False,
+        )
+    if not listed:
+        common.stdout().print("no webhook keys", highlight=False)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    ctx: typer.Context,
+    organization: RequiredOrganisation,
+    fingerprint: Annotated[
+        str, typer.Argument(metavar="FINGERPRINT", help="As `sync keys list` shows it.")
+    ],
+) -> None:
+    """Revoke one of the organisation's keys: it admits nobody from now on. Revoking a
+    revoked key again changes nothing."""
+
+    async def work(url: str) -> list[tuple[WebhookKey, bool]]:
+        async with _webhook_keys(ctx, url) as keys:
+            return await keys.revoke(organization, fingerprint)
+
+    for key, already in common.run_with_database(ctx, work):
+        done = "was already revoked" if already else "revoked"
+        common.stdout().print(f"{key.slug}: {key.fingerprint} {done}", highlight=False)
+
+
+@asynccontextmanager
+async def _webhook_keys(ctx: typer.Context, url: str) -> AsyncIterator[WebhookKeys]:
+    from mentor_notify.composition import real_clock
+    from mentor_notify.db import open_pool
+    from mentor_notify.sync import WebhookKeys
+
+    async with open_pool(url, common.state(ctx).settings) as pool:
+        yield WebhookKeys(pool, real_clock())

@@ -73,6 +73,11 @@ _DELETE_OWN = load_sql("mentor_notify.push", "delete_own_token")
 
 _STALE = load_sql("mentor_notify.push", "stale_tokens")
 
+# How long a token may go without a refresh before `push stale-tokens` lists it,
+# unless asked otherwise: the data-quality report's age (private.stale_device_age(),
+# held equal by a test).
+STALE_TOKEN_AGE = timedelta(days=30)
+
 
 class DeviceTokenRepository:
     """Device tokens through one connection."""
@@ -104,6 +109,6 @@ class DeviceTokenRepository:
     async def stale(self, older_than: timedelta, now: datetime) -> list[StaleToken]:
         """Tokens not refreshed since `now - older_than`, oldest first."""
         with translating():
-            cur = await self._conn.execute(_STALE, {"cutoff": now - older_than})
+            cur = await self._conn.execute(_STALE, {"now": now, "older_than": older_than})
             rows = await cur.fetchall()
         return [StaleToken.model_validate(row) for row in rows]

@@ -3,11 +3,14 @@ and our own `v1` contract into a durable inbox, applied through the certificate
 table while the organisation's sync is on."""
 
 from mentor_notify.sync.dataverse import DataverseMapping, parse_dataverse
+from mentor_notify.sync.keys import WebhookKeys
 from mentor_notify.sync.models import (
+    CallerKeys,
     DeadEvent,
     EventStatus,
     EventType,
     InvalidEvent,
+    NewWebhookKey,
     OutcomeCounts,
     Receipt,
     ReplayResult,
@@ -16,20 +19,24 @@ from mentor_notify.sync.models import (
     SyncError,
     SyncEvent,
     UnknownEvents,
+    UnknownKey,
     UnknownMessage,
     V1Event,
+    WebhookKey,
 )
 from mentor_notify.sync.repository import SyncRepository
 from mentor_notify.sync.service import CertificateSync, parse
 from mentor_notify.sync.v1 import parse_v1, v1_json_schema
 
 __all__ = [
+    "CallerKeys",
     "CertificateSync",
     "DataverseMapping",
     "DeadEvent",
     "EventStatus",
     "EventType",
     "InvalidEvent",
+    "NewWebhookKey",
     "OutcomeCounts",
     "Receipt",
     "ReplayResult",
@@ -39,8 +46,11 @@ __all__ = [
     "SyncEvent",
     "SyncRepository",
     "UnknownEvents",
+    "UnknownKey",
     "UnknownMessage",
     "V1Event",
+    "WebhookKey",
+    "WebhookKeys",
     "parse",
     "parse_dataverse",
     "parse_v1",

@@ -36,6 +36,10 @@ class UnknownEvents(SyncError):
     """`sync retry` named events that do not exist or are not dead."""
 
 
+class UnknownKey(SyncError):
+    """`sync keys revoke` named a fingerprint that is no key of the organisation."""
+
+
 def problems(exc: ValidationError) -> str:
     """Every problem pydantic found, in one line for the sender."""
     return "; ".join(
@@ -207,3 +211,29 @@ class DeadEvent(BaseModel):
     slug: str
     event_type: EventType
     reason: str
+
+
+class WebhookKey(BaseModel):
+    """A webhook key of an organisation, named by its fingerprint (the key itself is
+    kept nowhere)."""
+
+    id: int
+    organization_id: UUID
+    slug: str
+    fingerprint: str = Field(description="`sha256:` and the first digits of the key's hash.")
+    created_at: datetime
+    revoked_at: datetime | None = Field(description="When it was revoked; null while live.")
+
+
+class NewWebhookKey(BaseModel):
+    """A key just made by `sync keys add`: the only time the key itself is seen."""
+
+    key: str
+    webhook_key: WebhookKey
+
+
+class CallerKeys(BaseModel):
+    """The organisation a sync URL names and the hashes of its live webhook keys."""
+
+    organization_id: UUID
+    key_sha256: list[str]

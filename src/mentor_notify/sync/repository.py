@@ -8,11 +8,19 @@ from uuid import UUID
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow
 
+from mentor_notify.api.api_keys import fingerprint
 from mentor_notify.db import translating
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.expiry import EXPIRY_LOCK_CLASS
 from mentor_notify.organisations import UnknownOrganisation
-from mentor_notify.sync.models import DeadEvent, OutcomeCounts, StatusRow, SyncEvent
+from mentor_notify.sync.models import (
+    CallerKeys,
+    DeadEvent,
+    OutcomeCounts,
+    StatusRow,
+    SyncEvent,
+    WebhookKey,
+)
 
 _SQL = "mentor_notify.sync"
 _RECEIVE = load_sql(_SQL, "receive")
@@ -23,6 +31,10 @@ _LOCK_DIRECTORY = load_sql(_SQL, "lock_directory")
 _STATUS = load_sql(_SQL, "status")
 _DEAD = load_sql(_SQL, "dead")
 _RETRY = load_sql(_SQL, "retry")
+_WEBHOOK_KEYS = load_sql(_SQL, "webhook_keys")
+_ADD_KEY = load_sql(_SQL, "add_key")
+_KEYS = load_sql(_SQL, "keys")
+_REVOKE_KEY = load_sql(_SQL, "revoke_key")
 # The listing's visibility rule is the expiry sweep's; the sync runs the same
 # statement so a renewal lists a lapsed mentor again, and a revocation hides
 # one, without a second rule.
@@ -36,20 +48,46 @@ class SyncRepository:
         """Work on `conn`."""
         self._conn = conn
 
+    async def caller_keys(self, organization: str) -> CallerKeys | None:
+        """The organisation with id or slug `organization` and its live webhook keys'
+        hashes; None if there is no such organisation."""
+        row = await self._one(_WEBHOOK_KEYS, {"organization": organization})
+        return None if row is None else CallerKeys(**row)
+
+    async def add_key(self, organization_id: UUID, key_sha256: str, now: datetime) -> WebhookKey:
+        """Register the key with hash `key_sha256` for the organisation."""
+        params = {"organization_id": organization_id, "key_sha256": key_sha256, "now": now}
+        row = await self._one(_ADD_KEY, params)
+        assert row is not None  # INSERT ... RETURNING without a conflict clause
+        return _webhook_key(row)
+
+    async def keys(self, ids: Sequence[UUID]) -> list[WebhookKey]:
+        """The webhook keys, live and revoked, of the organisations in `ids`."""
+        return [_webhook_key(r) for r in await self._all(_KEYS, {"organization_ids": list(ids)})]
+
+    async def revoke_key(
+        self, organization_id: UUID, sha256_prefix: str, now: datetime
+    ) -> list[tuple[WebhookKey, bool]]:
+        """Revoke the organisation's keys whose hash starts with `sha256_prefix`; each
+        with whether it had been revoked already."""
+        params = {"organization_id": organization_id, "prefix": sha256_prefix, "now": now}
+        rows = await self._all(_REVOKE_KEY, params)
+        return [(_webhook_key(r), bool(r["already_revoked"])) for r in rows]
+
     async def receive(
-        self, organization: str, event: SyncEvent, body_sha256: str, now: datetime
+        self, organization_id: UUID, event: SyncEvent, body_sha256: str, now: datetime
     ) -> DictRow:
-        """Store `event` for the organisation with id or slug `organization`, once per
-        source request id. Returns organization_id, enabled, timezone, event_id,
-        status and duplicate; raises `UnknownOrganisation`."""
+        """Store `event` for the organisation, once per source request id. Returns
+        organization_id, enabled, timezone, event_id, status and duplicate; raises
+        `UnknownOrganisation` if the organisation is gone."""
         params: dict[str, Any] = event.model_dump() | {
-            "organization": organization,
+            "organization_id": organization_id,
             "body_sha256": body_sha256,
             "now": now,
         }
         row = await self._one(_RECEIVE, params)
         if row is None:
-            raise UnknownOrganisation(f"no organisation matches {organization!r}")
+            raise UnknownOrganisation(f"no organisation has id {organization_id}")
         return row
 
     async def apply_event(self, event_id: int, now: datetime) -> str | None:
@@ -104,3 +142,14 @@ class SyncRepository:
         with translating():
             cur = await self._conn.execute(query, params)
             return await cur.fetchall()
+
+
+def _webhook_key(row: DictRow) -> WebhookKey:
+    return WebhookKey(
+        id=row["id"],
+        organization_id=row["organization_id"],
+        slug=row["slug"],
+        fingerprint=fingerprint(row["key_sha256"]),
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )

@@ -48,17 +48,22 @@ class CertificateSync:
         self._clock = clock
 
     async def receive(
-        self, organization: str, source: Source, body: bytes, request_id_header: str | None
+        self,
+        organization_id: UUID,
+        source: Source,
+        body: bytes,
+        request_id_header: str | None,
     ) -> Receipt:
-        """Store the event in `body` for `organization` (id or slug), committed before
-        this returns; then, if that organisation's sync is on, apply it at once.
+        """Store the event in `body` for the organisation (whose key the caller
+        presented), committed before this returns; then, if that organisation's sync
+        is on, apply it at once.
 
         Raises `InvalidEvent` (nothing stored) or `UnknownOrganisation`."""
         event = parse(source, body, request_id_header)
         digest = hashlib.sha256(body).hexdigest()
         now = self._clock.now()
         async with self._pool.connection() as conn, conn.transaction():
-            row = await SyncRepository(conn).receive(organization, event, digest, now)
+            row = await SyncRepository(conn).receive(organization_id, event, digest, now)
         status = None if row["status"] is None else EventStatus(row["status"])
         receipt = Receipt(event_id=row["event_id"], duplicate=row["duplicate"], status=status)
         log.info(

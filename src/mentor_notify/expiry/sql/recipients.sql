@@ -1,7 +1,8 @@
--- Who hears about each due certificate: the mentor, and the coordinator
--- assigned to them in each of the organisation's chapters they belong to.
--- Where a mentor has no coordinator at all, the admins of their chapters stand
--- in (ticket 004's contingency); the sweep reports those mentors as a
+-- Who hears about each due certificate: the mentor, and their coordinators
+-- (private.mentor_coordinators: those assigned to them in any of the
+-- organisation's chapters, the rule the data-quality report shares). Where a
+-- mentor has no coordinator at all, the admins of their chapters stand in
+-- (ticket 004's contingency); the sweep reports those mentors as a
 -- data-quality finding.
 create temp table expiry_recipients on commit drop as
 with chapters as (
@@ -13,10 +14,10 @@ with chapters as (
    and m.role = 'peer_mentor'
 ),
 coordinators as (
-  select distinct ch.certification_id, a.coordinator_id as recipient_id
-  from chapters ch
-  join public.coordinator_assignments a
-    on a.chapter_id = ch.chapter_id and a.peer_mentor_id = ch.peer_mentor_id
+  select distinct c.certification_id, k.coordinator_id as recipient_id
+  from expiry_candidates c
+  join private.mentor_coordinators k
+    on k.organization_id = c.organization_id and k.peer_mentor_id = c.peer_mentor_id
 ),
 admins as (
   select distinct ch.certification_id, m.user_id as recipient_id

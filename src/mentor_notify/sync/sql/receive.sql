@@ -1,14 +1,13 @@
 -- Store one received event before the sender is answered (issue 19: never
--- lose an event). The organisation is named by id or slug; no row back means
--- it does not exist. A repeat of the same request id stores nothing and
+-- lose an event), for the organisation the caller's key was checked against;
+-- no row back means it no longer exists. A repeat of the same request id stores nothing and
 -- reports the event already held. Also says whether the organisation's sync
 -- is on, so the caller knows whether to apply the event now.
 with org as (
   select o.id, o.timezone, coalesce(s.enabled, false) as enabled
   from public.organizations o
   left join public.certificate_sync_settings s on s.organization_id = o.id
-  where o.slug = %(organization)s or o.id::text = %(organization)s
-  limit 1
+  where o.id = %(organization_id)s
 ),
 inserted as (
   insert into public.certificate_sync_events (
