@@ -27,7 +27,9 @@ _RECEIVE = load_sql(_SQL, "receive")
 _APPLY_EVENT = load_sql(_SQL, "apply_event")
 _APPLY_PENDING = load_sql(_SQL, "apply_pending")
 _ENABLED = load_sql(_SQL, "enabled")
-_LOCK_DIRECTORY = load_sql(_SQL, "lock_directory")
+# The lock the sweep takes for its listing step (the organisation id as key), so
+# the sync's listing refresh and the sweep's never interleave.
+_LOCK_DIRECTORY = load_sql("mentor_notify.expiry", "lock_slice")
 _STATUS = load_sql(_SQL, "status")
 _DEAD = load_sql(_SQL, "dead")
 _RETRY = load_sql(_SQL, "retry")
