@@ -425,6 +425,39 @@ async def test_a_revocation_hides_the_mentor_at_once(
     }
 
 
+async def test_an_event_refreshes_only_its_own_mentors_listing(
+    own_pool: Pool, client: httpx.AsyncClient
+) -> None:
+    # Another mentor's lapse is the nightly sweep's to record: an event about "a"
+    # must not take the organisation's whole listing step (and its lock) with it.
+    world = await build(own_pool, {"a": 200, "lapsed": -3})
+    body = dataverse(
+        "Update",
+        world.certificates["a"],
+        world.holders["a"],
+        moment(0),
+        expiry=today() + timedelta(days=200),
+        inactive=True,
+    )
+
+    answer = await post_dataverse(client, world, body)
+
+    assert answer.json()["status"] == "applied"
+    states = {
+        r["peer_mentor_id"]: r["suppression_status"]
+        for r in await rows(
+            own_pool,
+            "select peer_mentor_id, suppression_status from public.mentor_directory "
+            "where peer_mentor_id = any(%s)",
+            [world.world.mentors[k].person.id for k in ("a", "lapsed")],
+        )
+    }
+    assert states == {
+        world.world.mentors["a"].person.id: "suppressed",
+        world.world.mentors["lapsed"].person.id: "active",
+    }
+
+
 async def test_a_deleted_certificate_row_is_a_revocation(
     own_pool: Pool, client: httpx.AsyncClient
 ) -> None:

@@ -395,7 +395,7 @@ class ExpirySweep:
     async def _directory(
         self, org: _Organisation, today: date, now: datetime, dry_run: bool
     ) -> tuple[int, int]:
-        params = self._params(org, today, now, None)
+        params = {**self._params(org, today, now, None), "peer_mentor_ids": None}
         with translating():
             async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
                 await conn.execute(_LOCK, params)

@@ -92,10 +92,11 @@ class SyncRepository:
             raise UnknownOrganisation(f"no organisation has id {organization_id}")
         return row
 
-    async def apply_event(self, event_id: int, now: datetime) -> str | None:
-        """Apply one pending event; its outcome, or None if it was not pending."""
+    async def apply_event(self, event_id: int, now: datetime) -> tuple[str | None, UUID | None]:
+        """Apply one pending event: its outcome (None if it was not pending) and the
+        mentor it is about (None when their external id has no mapping)."""
         row = await self._one(_APPLY_EVENT, {"event_id": event_id, "now": now})
-        return None if row is None else row["outcome"]
+        return (None, None) if row is None else (row["outcome"], row["peer_mentor_id"])
 
     async def apply_pending(
         self, organization_id: UUID, now: datetime, batch: int
@@ -108,13 +109,23 @@ class SyncRepository:
         return counts
 
     async def refresh_directory(
-        self, organization_id: UUID, today: date, now: datetime
+        self,
+        organization_id: UUID,
+        today: date,
+        now: datetime,
+        peer_mentor_ids: Sequence[UUID] | None = None,
     ) -> tuple[int, int]:
-        """The expiry sweep's listing step for one organisation: (hidden, listed again)."""
+        """The expiry sweep's listing step for one organisation, or only for the listings
+        of `peer_mentor_ids`: (hidden, listed again)."""
         await self._one(
             _LOCK_DIRECTORY, {"lock_class": EXPIRY_LOCK_CLASS, "lock_key": str(organization_id)}
         )
-        params = {"organization_id": organization_id, "today": today, "now": now}
+        params = {
+            "organization_id": organization_id,
+            "today": today,
+            "now": now,
+            "peer_mentor_ids": None if peer_mentor_ids is None else list(peer_mentor_ids),
+        }
         row = await self._one(_DIRECTORY, params)
         return (0, 0) if row is None else (int(row["suppressed"]), int(row["restored"]))
 

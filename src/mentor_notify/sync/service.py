@@ -124,10 +124,13 @@ class CertificateSync:
         now = self._clock.now()
         async with self._pool.connection() as conn, conn.transaction():
             repo = SyncRepository(conn)
-            outcome = await repo.apply_event(event_id, now)
-            if outcome == EventStatus.APPLIED:
+            outcome, mentor = await repo.apply_event(event_id, now)
+            if outcome == EventStatus.APPLIED and mentor is not None:
+                # Only this mentor's listings can have changed: the rest of the
+                # organisation is the nightly sweep's, and a refresh of all of it
+                # per event held every ingest behind the organisation's lock.
                 await repo.refresh_directory(
-                    organization_id, local_today(self._clock, timezone), now
+                    organization_id, local_today(self._clock, timezone), now, [mentor]
                 )
         log.info("sync event processed", event_id=event_id, outcome=outcome)
         return outcome

@@ -3,7 +3,9 @@
 -- the sweep hid whose renewal moved the expiry date back into the future.
 -- Manual suppressions are never lifted here. (Row-level security already
 -- hides a lapsed listing the moment lapses_at passes; this makes the state
--- explicit for coordinators' tools and reports.)
+-- explicit for coordinators' tools and reports.) %(peer_mentor_ids)s narrows
+-- the step to some mentors (the certificate sync, right after applying one
+-- event); null means every listing of the organisation (the sweep).
 with suppressed as (
   update public.mentor_directory d
   set suppression_status = 'suppressed',
@@ -13,6 +15,7 @@ with suppressed as (
   where d.organization_id = %(organization_id)s
     and d.suppression_status = 'active'
     and d.certification_expiry_date < %(today)s::date
+    and (%(peer_mentor_ids)s::uuid[] is null or d.peer_mentor_id = any (%(peer_mentor_ids)s::uuid[]))
   returning 1
 ),
 restored as (
@@ -25,6 +28,7 @@ restored as (
     and d.suppression_status = 'suppressed'
     and d.suppression_reason = 'certification_lapsed'
     and d.certification_expiry_date >= %(today)s::date
+    and (%(peer_mentor_ids)s::uuid[] is null or d.peer_mentor_id = any (%(peer_mentor_ids)s::uuid[]))
   returning 1
 )
 select (select count(*) from suppressed)::integer as suppressed,
