@@ -40,6 +40,7 @@ from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError
 from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
 from mentor_notify.db.probe import Readiness
+from mentor_notify.domain.problems import describe_problems
 from mentor_notify.expiry import UnknownOrganisation
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
@@ -563,10 +564,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
-            for e in exc.errors()
-        )
+        problems = describe_problems(exc.errors(), "body", skip=("body",))
         return _error(422, "invalid_request", problems or "the request is invalid")
 
     @app.exception_handler(StarletteHTTPException)

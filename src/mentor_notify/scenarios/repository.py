@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from mentor_notify.db import DatabaseError, translating
 from mentor_notify.db.sql_files import load_sql
+from mentor_notify.domain.problems import problem_path
 from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.privacy import PersonalDataError, ensure_no_personal_data
 from mentor_notify.scenarios.models import (
@@ -56,7 +57,7 @@ def _stored(operation: str, row: DictRow) -> ScenarioNotification:
         return ScenarioNotification.model_validate(row)
     except ValidationError as exc:
         problem = exc.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
+        where = problem_path(problem, "")
         raise ScenarioRepositoryError(
             operation,
             DatabaseError(

@@ -25,6 +25,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mentor_notify.domain import Tier
+from mentor_notify.domain.problems import problem_path
 from mentor_notify.domain.scenarios import ScenarioType
 
 MESSAGE_KEY = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
@@ -126,7 +127,7 @@ def validate_rule(
         checked = PARAMETERS[kind].model_validate(parameters)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"]) or "parameters"
+        where = problem_path(error, "parameters")
         message = str(error["msg"]).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             allowed = ", ".join(PARAMETERS[kind].model_fields)

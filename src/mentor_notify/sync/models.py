@@ -16,6 +16,7 @@ from pydantic import (
 )
 
 from mentor_notify.db import DatabaseError
+from mentor_notify.domain.problems import describe_problems
 
 
 class SyncError(DatabaseError):
@@ -42,9 +43,7 @@ class UnknownKey(SyncError):
 
 def problems(exc: ValidationError) -> str:
     """Every problem pydantic found, in one line for the sender."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in exc.errors()
-    )
+    return describe_problems(exc.errors(), "event")
 
 
 class Source(StrEnum):
