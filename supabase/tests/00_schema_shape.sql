@@ -160,6 +160,7 @@ insert into column_spec (tbl, col, type, not_null, dflt) values
   ('certification_expiry_tracking', 'notification_thresholds_sent', 'integer[]', true,  '''{}''::integer[]'),
   ('certification_expiry_tracking', 'organization_id', 'uuid', true,  null),
   ('certification_expiry_tracking', 'certification_id', 'uuid', true,  null),
+  ('certification_expiry_tracking', 'last_notified_on', 'date', false, null),
   -- chapter_memberships
   ('chapter_memberships', 'id', 'uuid', true,  'gen_random_uuid()'),
   ('chapter_memberships', 'organization_id', 'uuid', true,  null),

@@ -11,9 +11,14 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(32);
+select plan(35);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261129000600_sweep_notice_day.sql
+select hasnt_function('private', 'expiry_due_tier', '20261129000600 rollback removes the due-rule function');
+select hasnt_column('public', 'certification_expiry_tracking', 'last_notified_on', '20261129000600 rollback removes the sweep''s notice day');
+select hasnt_index('public', 'notifications', 'notifications_created_at_idx', '20261129000600 rollback removes the notices'' age index');
+
 \ir ../rollbacks/20261129000400_certificate_sync.sql
 select hasnt_table('public', 'certificate_sync_events', '20261129000400 rollback removes the sync inbox');
 select hasnt_view('public', 'data_quality_report', '20261129000400 rollback removes the data-quality report');

@@ -1,6 +1,6 @@
-"""The SQL forms of the business rules (migration 20261129000300) held to their Python
-definitions: the tier over its whole input space; keys, the renewal link and the
-organisation's local date on samples."""
+"""The SQL forms of the business rules (migrations 20261129000300 and 20261129000600)
+held to their Python definitions: the tier and the sweep's due rule over their whole
+input space; keys, the renewal link and the organisation's local date on samples."""
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
@@ -67,6 +67,36 @@ async def test_expiry_tier_days_in_sql_is_tier_days(own_pool: Pool) -> None:
         )
         in_sql = {r["t"]: r["days"] for r in await cur.fetchall()}
     assert in_sql == {t.value: t.days for t in Tier}
+
+
+async def test_expiry_due_tier_is_the_tier_unless_sent_this_cycle(own_pool: Pool) -> None:
+    # The sweep's due rule (migration 20261129000600), over every day, threshold
+    # set and set of tiers already sent: once per tier per expiry cycle.
+    sent_sets = [
+        list(subset) for size in range(6) for subset in combinations([90, 60, 30, 7, 0], size)
+    ]
+    assert len(sent_sets) == 32
+    as_text = [
+        [str(list(x)).replace("[", "{").replace("]", "}") for x in xs]
+        for xs in (THRESHOLD_SETS, sent_sets)
+    ]
+    async with own_pool.connection() as conn:
+        cur = await conn.execute(
+            "select th, sent, d, private.expiry_due_tier(d, th::integer[], sent::integer[]) as due "
+            "from unnest(%s::text[]) th, unnest(%s::text[]) sent, "
+            "generate_series(%s::integer, %s::integer) d",
+            [*as_text, DAYS_LEFT.start, DAYS_LEFT.stop - 1],
+        )
+        in_sql = {(r["th"], r["sent"], r["d"]): r["due"] for r in await cur.fetchall()}
+    in_python = {}
+    for thresholds, th in zip(THRESHOLD_SETS, as_text[0], strict=True):
+        for sent, sent_text in zip(sent_sets, as_text[1], strict=True):
+            for d in DAYS_LEFT:
+                tier = classify_tier(TODAY + timedelta(days=d), TODAY, thresholds)
+                due = tier is not None and tier.days not in sent
+                in_python[(th, sent_text, d)] = tier.value if due and tier else None
+    assert len(in_python) == 15 * 32 * 99
+    assert in_sql == in_python
 
 
 async def test_idempotency_key_in_sql_is_the_python_key(own_pool: Pool) -> None:

@@ -152,9 +152,26 @@ async def test_milestones_celebrate_the_highest_reached_and_never_repeat(own_poo
     assert values == [25, 50]
 
 
+async def told_earlier(pool: Pool, world: World, *labels: str, tiers: list[int]) -> None:
+    """The sweep told these mentors about `tiers` of their certificate on an
+    earlier day, so it has nothing to tell them today."""
+    async with pool.connection() as conn:
+        await conn.execute(
+            "update public.certification_expiry_tracking "
+            "set notification_thresholds_sent = %s, last_notified_on = %s "
+            "where certification_id = any (%s)",
+            [
+                tiers,
+                TODAY - timedelta(days=3),
+                [world.mentors[label].certification_id for label in labels],
+            ],
+        )
+
+
 async def test_certification_follow_up_uses_the_sweeps_tier_rule(own_pool: Pool) -> None:
     world = await make_world(own_pool, {"d30": 30, "d20": 20, "d7": 7, "far": 100})
     await add_rule(own_pool, world, "certification_expiry", {"tier": "expiry_warning_30d"})
+    await told_earlier(own_pool, world, "d30", "d20", "d7", tiers=[60, 30, 7])
 
     result = await run(own_pool, ScenarioType.CERTIFICATION_EXPIRY)
 
@@ -177,6 +194,7 @@ async def test_the_as_of_moment_decides_and_the_real_clock_stamps(own_pool: Pool
     await add_rule(own_pool, world, "inactivity", {"inactivity_days": 30})
     await add_rule(own_pool, world, "certification_expiry", {"tier": "expiry_warning_7d"})
     await add_activities(own_pool, world, "idle", 10)
+    await told_earlier(own_pool, world, "d30", tiers=[60, 30, 7])
     # A month after NOW (whatever the real date is): "idle" is 40 days inactive and
     # the 30-day certificate 7 days from expiry.
     later = NOW + timedelta(days=23)

@@ -72,11 +72,13 @@ class StoredNotice(NamedTuple):
 
 
 class TierMark(NamedTuple):
-    """A certificate's tier to record as sent for its current expiry cycle."""
+    """A certificate's tier to record as sent for its current expiry cycle, on
+    the organisation-local business `day` it was decided for."""
 
     certification_id: UUID
     expiry_date: date
     tier: Tier
+    day: date
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +132,7 @@ Transaction = Callable[[], AbstractAsyncContextManager[object]]
 class _Planned:
     record: MentorRecord
     tier: Tier
+    day: date
     notices: list[ExpiryNotice]
     fresh: list[ExpiryNotice] = field(default_factory=list)
 
@@ -139,6 +142,7 @@ class _Planned:
             certification_id=self.record.certification_id,
             expiry_date=self.record.expiry_date,
             tier=self.tier,
+            day=self.day,
         )
 
 
@@ -266,7 +270,7 @@ class CertificateExpiryOrchestrator:
             if tier is None:
                 plan.not_due += 1
                 continue
-            plan.planned.append(_Planned(record, tier, notices))
+            plan.planned.append(_Planned(record, tier, today, notices))
         self._log.info("expiry records classified", records=len(records), due=len(plan.planned))
         return plan
 

@@ -131,6 +131,7 @@ def _mark(mark: TierMark) -> dict[str, Any]:
         "certification_id": mark.certification_id,
         "expiry_date": mark.expiry_date,
         "days": mark.tier.days,
+        "day": mark.day,
     }
 
 

@@ -1,10 +1,11 @@
--- The certificates of one organisation that are due a notice today: inside a
--- tier window (private.expiry_tier, the one SQL form of
--- mentor_notify.domain.tiers.classify_tier) whose notice has not been sent in
--- the current expiry cycle. %(partitions)s and %(partition)s split the
--- organisation's certificates into disjoint slices by a hash of their id, so
--- several connections can sweep one organisation side by side, each slice in
--- its own transaction.
+-- The certificates of one organisation that are due a notice today, by the
+-- sweep's due rule private.expiry_due_tier (the tier of the day,
+-- private.expiry_tier, the one SQL form of mentor_notify.domain.tiers.classify_tier,
+-- unless that tier was sent in the current expiry cycle); the
+-- certification follow-up scenario stands aside by the same rule.
+-- %(partitions)s and %(partition)s split the organisation's certificates into
+-- disjoint slices by a hash of their id, so several connections can sweep one
+-- organisation side by side, each slice in its own transaction.
 create temp table expiry_candidates on commit drop as
 with in_window as (
   select t.certification_id, t.organization_id, t.peer_mentor_id, t.certificate_type,
@@ -15,17 +16,17 @@ with in_window as (
     and t.expiry_date <= %(today)s::date + %(horizon)s::integer
     and mod(hashtext(t.certification_id::text) & 2147483647, %(partitions)s) = %(partition)s
 ),
--- The rule evaluated once per distinct number of days left (about a hundred),
--- not once per certificate: the calls are what costs. MATERIALIZED keeps the
--- planner from pushing the calls back down to every row.
-tiers as materialized (
-  select d.days_left, private.expiry_tier(d.days_left, %(thresholds)s::integer[]) as tier
-  from (select distinct days_left from in_window) d
-),
+-- The rule evaluated once per distinct (days left, tiers sent) pair (a few
+-- hundred), not once per certificate: the calls are what costs. MATERIALIZED
+-- keeps the planner from pushing the calls back down to every row.
 due_tiers as materialized (
-  select days_left, tier, private.expiry_tier_days(tier) as days
-  from tiers
-  where tier is not null
+  select d.days_left, d.tiers_sent, d.tier
+  from (
+    select s.days_left, s.tiers_sent,
+           private.expiry_due_tier(s.days_left, %(thresholds)s::integer[], s.tiers_sent) as tier
+    from (select distinct days_left, notification_thresholds_sent as tiers_sent from in_window) s
+  ) d
+  where d.tier is not null
 )
 select w.certification_id,
        w.organization_id,
@@ -34,5 +35,5 @@ select w.certification_id,
        w.expiry_date,
        x.tier
 from in_window w
-join due_tiers x on x.days_left = w.days_left
-where not (x.days = any (w.notification_thresholds_sent))
+join due_tiers x
+  on x.days_left = w.days_left and x.tiers_sent = w.notification_thresholds_sent

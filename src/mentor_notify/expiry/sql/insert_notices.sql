@@ -2,8 +2,9 @@
 -- notifications (pending), their cert_notification_log entries, and the tiers
 -- marked sent in the certificates' sweep state (%(marks)s: every due record
 -- of the batch, also those whose notices all existed, with the days its tier
--- stands for, mentor_notify.domain.tiers.Tier.days), so no later run picks
--- them again. Existing notices are skipped by their unique keys. The expiry
+-- stands for, mentor_notify.domain.tiers.Tier.days, and the business day it
+-- was decided for), so no later run picks them again and the certification
+-- follow-up stands aside that day. Existing notices are skipped by their unique keys. The expiry
 -- date must still match when marking: a renewal committed meanwhile has
 -- started a new cycle. Returns the created notices (their keys and ids as two
 -- arrays in the same order) and the counts.
@@ -39,8 +40,10 @@ logged as (
 marked as (
   update public.certification_expiry_tracking t
   set notification_thresholds_sent = t.notification_thresholds_sent || x.days,
-      last_notified_at = %(now)s
-  from jsonb_to_recordset(%(marks)s::jsonb) as x(certification_id uuid, expiry_date date, days integer)
+      last_notified_at = %(now)s,
+      last_notified_on = x.day
+  from jsonb_to_recordset(%(marks)s::jsonb)
+         as x(certification_id uuid, expiry_date date, days integer, day date)
   where t.certification_id = x.certification_id
     and t.expiry_date = x.expiry_date
     and not (x.days = any (t.notification_thresholds_sent))

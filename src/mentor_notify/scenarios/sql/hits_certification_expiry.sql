@@ -1,6 +1,11 @@
 -- Certification expiry as a follow-up: the mentor's certificate is in the
 -- rule's tier today (the organisation's local date), by the expiry sweep's
--- rule, private.expiry_tier.
+-- rule, private.expiry_tier. The follow-up stands aside for a certificate the
+-- sweep tells the mentor about today, so nobody hears twice about one
+-- certificate in a day whichever job runs first: the sweep will tell today
+-- (its due rule, private.expiry_due_tier, finds a tier due) or has told today
+-- (last_notified_on, the business day of its last notice about it). Another
+-- certificate of the mentor's in the tier may still be followed up.
 create temp table scenario_hits on commit drop as
 select distinct on (sm.user_id, sm.organization_id)
        sm.user_id, sm.organization_id, sm.rule_id, sm.cooldown, sm.messages,
@@ -21,4 +26,8 @@ cross join lateral (
 ) x
 where sm.enabled
   and x.tier = coalesce(sm.parameters ->> 'tier', 'expiry_warning_30d')
+  and private.expiry_due_tier(
+        t.expiry_date - d.today, o.expiry_thresholds, t.notification_thresholds_sent
+      ) is null
+  and t.last_notified_on is distinct from d.today
 order by sm.user_id, sm.organization_id, t.expiry_date
