@@ -1,15 +1,25 @@
-"""`maintenance prune`: old delivery records go, recent ones and scenario history stay."""
+"""`maintenance prune`: old delivery records go, recent ones and scenario history stay;
+settled notifications go only past a retention the operator sets."""
 
+import asyncio
 import json
-from datetime import UTC, datetime, timedelta
+from collections.abc import Coroutine
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar
 
 import pytest
+from psycopg import AsyncConnection
 
 from mentor_notify.db import Pool, SupabaseLayout
 from mentor_notify.demo import load_seed
-from mentor_notify.maintenance import RetentionError, RetentionPruner
+from mentor_notify.domain import FixedClock
+from mentor_notify.expiry import ExpirySweep
+from mentor_notify.maintenance import PruneResult, RetentionError, RetentionPruner
+from tests.expiry_world import build_world
 from tests.integration.test_cli import cli
-from tests.support import fetch_value
+from tests.support import fetch_column, fetch_value
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -35,7 +45,30 @@ cross join lateral (
 cross join lateral (
   select * from public.scenario_rules
   where organization_id = m.organization_id order by id limit 1) r;
+
+-- 30 inbox notices, one every 20 days back from NOW, every third still
+-- pending: of the 11 older than a year, 7 are settled (sent, failed, skipped).
+insert into public.notifications
+  (organization_id, recipient_id, subject_mentor_id, category, message_key, status,
+   idempotency_key, created_at)
+select m.organization_id, m.user_id, m.user_id, 'inactivity', 'scenario.inactivity',
+       (array['pending', 'sent', 'failed', 'pending', 'skipped', 'sent'])[1 + g % 6],
+       encode(sha256(('retention-notice-' || g)::bytea), 'hex'),
+       %(now)s::timestamptz - make_interval(days => (g - 1) * 20)
+from generate_series(1, 30) g
+cross join lateral (
+  select * from public.chapter_memberships where role = 'peer_mentor' order by id limit 1) m;
+
+-- A follow-up delivery record points at the oldest settled notice.
+update public.follow_up_notification_log
+set notification_id = (select id from public.notifications
+                       where idempotency_key = encode(sha256('retention-notice-29'::bytea), 'hex'))
+where idempotency_key = encode(sha256('retention-follow-up-29'::bytea), 'hex');
 """
+
+# Notices created before NOW - 1 year (g = 20..30) that are settled (g % 3 != 0).
+OLD_SETTLED = sum(1 for g in range(20, 31) if g % 3 != 0)
+YEAR = timedelta(days=365)
 
 
 async def _counts(pool: Pool) -> dict[str, int]:
@@ -51,6 +84,7 @@ async def _counts(pool: Pool) -> dict[str, int]:
             "oldest_cert": await fetch_value(
                 conn, "select min(sent_at) from public.cert_notification_log"
             ),
+            "notifications": await fetch_value(conn, "select count(*) from public.notifications"),
         }
 
 
@@ -114,3 +148,176 @@ async def test_cli_prunes_and_reports_as_json(filled: Pool, own_database_url: st
     assert bad.exit_code == 2
     # typer boxes and wraps the message; compare its words
     assert "write a whole number and a unit" in " ".join(bad.output.replace("│", " ").split())
+
+
+async def test_notifications_are_kept_unless_a_retention_is_set(filled: Pool) -> None:
+    before = await _counts(filled)
+
+    result = await RetentionPruner(filled).prune(NOW, YEAR)
+
+    assert "notifications" not in result.deleted
+    assert (await _counts(filled))["notifications"] == before["notifications"]
+
+
+async def test_settled_notifications_past_their_retention_go_in_small_batches(
+    filled: Pool,
+) -> None:
+    assert OLD_SETTLED == 7
+    before = await _counts(filled)
+    two_years = timedelta(days=730)
+
+    dry = await RetentionPruner(filled).prune(
+        NOW, two_years, retention={"notifications": YEAR}, dry_run=True
+    )
+    result = await RetentionPruner(filled, batch_size=2).prune(
+        NOW, two_years, retention={"notifications": YEAR}
+    )
+    again = await RetentionPruner(filled, batch_size=2).prune(
+        NOW, two_years, retention={"notifications": YEAR}
+    )
+
+    assert dry.deleted["notifications"] == OLD_SETTLED
+    assert result.deleted["notifications"] == OLD_SETTLED
+    assert result.cutoffs == {
+        "cert_notification_log": NOW - two_years,
+        "follow_up_notification_log": NOW - two_years,
+        "notifications": NOW - YEAR,
+    }
+    assert again.deleted["notifications"] == 0
+    async with filled.connection() as conn:
+        old = await fetch_column(
+            conn,
+            "select status from public.notifications where created_at < %s",
+            NOW - YEAR,
+        )
+        orphaned = await fetch_value(
+            conn,
+            "select notification_id is null from public.follow_up_notification_log "
+            "where idempotency_key = encode(sha256('retention-follow-up-29'::bytea), 'hex')",
+        )
+    assert old == ["pending"] * (11 - OLD_SETTLED)  # a pending notice may still be pushed
+    assert (await _counts(filled))["notifications"] == before["notifications"] - OLD_SETTLED
+    # The delivery record outlives its notice (its own retention is longer here).
+    assert orphaned is True
+
+
+async def _without_waiting_on(
+    holder: AsyncConnection[Any], url: str, work: Coroutine[Any, Any, T]
+) -> T:
+    """Run `work`; fail the test if it ever waits on a lock `holder` holds."""
+    task = asyncio.create_task(work)
+    waited = False
+    async with await AsyncConnection.connect(url, autocommit=True) as watcher:
+        while not task.done() and not waited:
+            waited = bool(
+                await fetch_value(
+                    watcher,
+                    "select count(*) from pg_stat_activity where %s = any (pg_blocking_pids(pid))",
+                    holder.info.backend_pid,
+                )
+            )
+            await asyncio.sleep(0.01)
+    if waited:
+        await holder.rollback()  # let it finish before failing
+        await task
+        pytest.fail("the prune waited on a row another transaction holds")
+    return await task
+
+
+async def test_a_notice_in_use_is_skipped_not_waited_for_and_a_rerun_takes_it(
+    filled: Pool, own_database_url: str
+) -> None:
+    retention = {"notifications": YEAR}
+    async with await AsyncConnection.connect(own_database_url) as holder:
+        # The app marks the oldest settled notice read in a transaction still open.
+        await holder.execute(
+            "update public.notifications set seen_at = %s where created_at = "
+            "(select min(created_at) from public.notifications where status <> 'pending')",
+            [NOW],
+        )
+        result: PruneResult = await _without_waiting_on(
+            holder,
+            own_database_url,
+            RetentionPruner(filled, batch_size=2).prune(NOW, YEAR, retention=retention),
+        )
+        await holder.commit()
+
+    rerun = await RetentionPruner(filled, batch_size=2).prune(NOW, YEAR, retention=retention)
+
+    assert result.deleted["notifications"] == OLD_SETTLED - 1
+    assert rerun.deleted["notifications"] == 1
+
+
+async def test_pruned_notices_do_not_make_the_sweep_tell_a_tier_again(own_pool: Pool) -> None:
+    today = date(2026, 11, 23)
+    clock = FixedClock(datetime(2026, 11, 23, 11, 0, tzinfo=UTC))
+    async with own_pool.connection() as conn:
+        await build_world(conn, today, {"d30": 30, "lapsed": -1})
+    first = await ExpirySweep(own_pool, clock).run(today=today)
+    async with own_pool.connection() as conn:
+        await conn.execute("update public.notifications set status = 'sent'")
+    # Long after: every notice is past a 90-day retention and goes.
+    later = clock.now() + timedelta(days=120)
+    pruned = await RetentionPruner(own_pool).prune(
+        later, YEAR, retention={"notifications": timedelta(days=90)}
+    )
+
+    rerun = await ExpirySweep(own_pool, clock).run(today=today)
+    next_day = await ExpirySweep(own_pool, clock).run(today=today + timedelta(days=1))
+
+    assert first.total("notifications_created") > 0
+    assert pruned.deleted["notifications"] == first.total("notifications_created")
+    assert rerun.total("notifications_created") == 0
+    assert next_day.total("notifications_created") == 0
+
+
+async def test_a_bad_notification_retention_is_a_one_line_error(
+    filled: Pool, own_database_url: str
+) -> None:
+    short = await cli(
+        "--database-url",
+        own_database_url,
+        "maintenance",
+        "prune",
+        "--notifications-older-than",
+        "30d",
+    )
+    unreadable = await cli(
+        "--database-url",
+        own_database_url,
+        "maintenance",
+        "prune",
+        "--notifications-older-than",
+        "forever",
+    )
+    with pytest.raises(RetentionError, match="no retention for 'inbox'"):
+        await RetentionPruner(filled).prune(NOW, YEAR, retention={"inbox": YEAR})
+
+    assert short.exit_code == 2
+    assert "--notifications-older-than" in short.output
+    assert "use at least 90 days" in " ".join(short.output.replace("│", " ").split())
+    assert unreadable.exit_code == 2
+    assert "write a whole number and a unit" in " ".join(
+        unreadable.output.replace("│", " ").split()
+    )
+
+
+async def test_cli_prunes_notifications_when_asked(filled: Pool, own_database_url: str) -> None:
+    result = await cli(
+        "--database-url",
+        own_database_url,
+        "maintenance",
+        "prune",
+        "--json",
+        "--notifications-older-than",
+        "400d",
+    )
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["deleted"]["notifications"] > 0
+    assert set(report["cutoffs"]) == {
+        "cert_notification_log",
+        "follow_up_notification_log",
+        "notifications",
+    }

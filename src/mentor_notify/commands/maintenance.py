@@ -27,6 +27,16 @@ def maintenance_prune(
             "At least 90 days.",
         ),
     ] = "1y",
+    notifications_older_than: Annotated[
+        str | None,
+        typer.Option(
+            "--notifications-older-than",
+            metavar="PERIOD",
+            help="Also delete settled notifications (sent, failed, skipped) created before this "
+            "(at least 90 days). Without it the inbox is kept: how long is the organisation's "
+            "choice.",
+        ),
+    ] = None,
     batch_size: Annotated[
         int,
         typer.Option("--batch-size", min=1, help="Rows deleted per transaction (short locks)."),
@@ -39,8 +49,11 @@ def maintenance_prune(
     """Delete delivery records past retention, in small batches.
 
     Prunes cert_notification_log (by sent_at) and follow_up_notification_log
-    (by delivered_at). Scenario history is kept: milestones are once ever and
-    cooldowns look back through it. Safe to run at any time and to run again.
+    (by delivered_at) past --older-than, and, only when
+    --notifications-older-than is given, settled notifications past it (by
+    created_at, with their pushes). Scenario history is kept: milestones are
+    once ever and cooldowns look back through it. Safe to run at any time and
+    to run again.
     """
     from mentor_notify.db import DatabaseError, open_pool
     from mentor_notify.maintenance import RetentionPruner, parse_retention
@@ -50,17 +63,27 @@ def maintenance_prune(
         period = parse_retention(older_than)
     except DatabaseError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from exc
+    retention = {}
+    if notifications_older_than is not None:
+        try:
+            retention["notifications"] = parse_retention(notifications_older_than)
+        except DatabaseError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--notifications-older-than") from exc
 
     async def work(url: str) -> PruneResult:
         async with open_pool(url, state.settings) as pool:
             pruner = RetentionPruner(pool, batch_size=batch_size)
-            return await pruner.prune(datetime.now(UTC), period, dry_run=dry_run)
+            return await pruner.prune(
+                datetime.now(UTC), period, retention=retention, dry_run=dry_run
+            )
 
     result = common.run_with_database(ctx, work)
     if as_json:
         common.print_json(result.model_dump(mode="json") | {"total": result.total})
         return
     verb = "would delete" if dry_run else "deleted"
-    common.stdout().print(f"Records before {result.cutoff:%Y-%m-%d %H:%M} UTC:", highlight=False)
     for table, rows in result.deleted.items():
-        common.stdout().print(f"  {table}: {verb} {rows}", highlight=False)
+        before = result.cutoffs[table]
+        common.stdout().print(
+            f"  {table}: {verb} {rows} (before {before:%Y-%m-%d %H:%M} UTC)", highlight=False
+        )

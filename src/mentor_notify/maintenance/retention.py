@@ -1,22 +1,43 @@
-"""Retention: delete delivery records past their keep-by date, in small batches.
+"""Retention: delete delivery records and old notices past their keep-by date, in small batches.
 
-Only the two delivery logs are pruned. `cert_notification_log` is the expiry
-sweep's audit trail; once a record is older than any live expiry cycle the
-sweep never consults it again (the cycle's state lives in
-`certification_expiry_tracking` and the unique index on `notifications`).
-`follow_up_notification_log` is the coordinators' delivery history.
+What is pruned, each after its own retention:
+
+* `cert_notification_log`, the expiry sweep's audit trail, and
+  `follow_up_notification_log`, the coordinators' delivery history: after
+  `older_than` (the command's default is one year). Once a record is older
+  than any live expiry cycle the sweep never consults it again.
+* `notifications`, the people's inbox: only when the operator sets a
+  notification retention, and then only settled notices (sent, failed or
+  skipped; a pending one may still be pushed) created before it. Kept forever
+  by default because the inbox is what people see in the app: how long it
+  lasts is each organisation's decision (its privacy policy and what its
+  members expect), not something a default should make for them. Deleting a
+  notice deletes its pushes with it (their foreign key cascades) and leaves
+  its `follow_up_notification_log` entries with an empty `notification_id`
+  (set null); the live inbox broadcasts no deletes (20261129000070).
+
+No retention may be shorter than `MINIMUM_RETENTION`, 90 days, the longest
+warning window. Deleting old notices cannot make the sweep tell a tier again:
+its once-per-tier rule lives in `certification_expiry_tracking.notification_thresholds_sent`
+(`expiry/sql/candidates.sql` skips the tiers sent, by `private.expiry_due_tier`,
+and `insert_notices.sql` marks them in the statement that writes the
+notices), which a prune never touches; the notices' unique index
+`notifications_expiry_duplicate_key` is only a second guard within a cycle,
+and the minimum keeps it for every live warning window.
 `scenario_notifications` is never pruned: milestones are "once ever" and
 cooldowns look back through it.
 
 Each batch is its own short transaction that locks only the rows it deletes
 (`FOR UPDATE SKIP LOCKED`), so pruning a large backlog never holds a long lock
 and can run beside the daily jobs. Re-running is harmless: it deletes what is
-left.
+left. To prune another table, add it to `PRUNED_TABLES`.
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 from psycopg import sql
@@ -38,6 +59,7 @@ MAXIMUM_RETENTION = timedelta(days=100 * 365)
 
 _BATCH_SQL = load_sql("mentor_notify.maintenance", "prune_batch")
 _COUNT_SQL = load_sql("mentor_notify.maintenance", "count_expired")
+_SETTLED_SQL = load_sql("mentor_notify.maintenance", "settled_only")
 
 _UNITS = {"d": 1, "w": 7, "mo": 30, "y": 365}
 _RETENTION = re.compile(r"^\s*(?P<n>[0-9]+)\s*(?P<unit>d|w|mo|y)\s*$")
@@ -51,23 +73,40 @@ class RetentionError(DatabaseError):
 class _PrunedTable:
     name: str
     key: str
+    # Age is measured by this column; the batches go oldest first along it.
     time_column: str
+    # Rows whose status is one of these are still in use and kept at any age.
+    open_statuses: tuple[str, ...] = ()
+    status_column: str = "status"
+    # Pruned only when the operator sets a retention for this table.
+    kept_unless_set: bool = False
+
+    def settled_filter(self) -> sql.Composable:
+        """The filter keeping rows still in use (nothing when every row may go)."""
+        if not self.open_statuses:
+            return sql.Composed([])
+        return sql.SQL(_SETTLED_SQL).format(status_column=sql.Identifier(self.status_column))
 
 
 PRUNED_TABLES = (
     _PrunedTable("cert_notification_log", "id", "sent_at"),
     _PrunedTable("follow_up_notification_log", "log_id", "delivered_at"),
+    # After the logs: deleting a notice sets their notification_id to null.
+    _PrunedTable(
+        "notifications", "id", "created_at", open_statuses=("pending",), kept_unless_set=True
+    ),
 )
 
 
 class PruneResult(BaseModel):
-    """What one prune removed: rows per table, and the cutoff it used."""
+    """What one prune removed: rows per table, and the cutoffs it used."""
 
     model_config = ConfigDict(frozen=True)
 
     cutoff: datetime
     dry_run: bool
     deleted: dict[str, int]
+    cutoffs: dict[str, datetime]
 
     @property
     def total(self) -> int:
@@ -119,22 +158,42 @@ class RetentionPruner:
         self._batch_size = batch_size
 
     async def prune(
-        self, now: datetime, older_than: timedelta, *, dry_run: bool = False
+        self,
+        now: datetime,
+        older_than: timedelta,
+        *,
+        retention: Mapping[str, timedelta] | None = None,
+        dry_run: bool = False,
     ) -> PruneResult:
         """Delete every record older than `older_than` as of `now` (timezone-aware).
 
-        With `dry_run` nothing is deleted; the result counts what would be.
+        `retention` sets another period for some tables by name (e.g.
+        `notifications`); a table kept unless set (the notifications) is pruned
+        only when it is named there. With `dry_run` nothing is deleted; the
+        result counts what would be.
         """
         if now.tzinfo is None:
             raise RetentionError("now must be timezone-aware")
-        _check_period(older_than.days)  # whole days: under 90 is under 90 whole days
-        cutoff = now - older_than
+        periods = dict(retention or {})
+        unknown = sorted(set(periods) - {t.name for t in PRUNED_TABLES})
+        if unknown:
+            raise RetentionError(
+                f"there is no retention for {unknown[0]!r}: the pruned tables are "
+                + ", ".join(t.name for t in PRUNED_TABLES)
+            )
+        for period in (older_than, *periods.values()):
+            _check_period(period.days)  # whole days: under 90 is under 90 whole days
         deleted: dict[str, int] = {}
+        cutoffs: dict[str, datetime] = {}
         for table in PRUNED_TABLES:
+            if table.kept_unless_set and table.name not in periods:
+                continue
+            cutoff = now - periods.get(table.name, older_than)
             if dry_run:
                 deleted[table.name] = await self._count(table, cutoff)
             else:
                 deleted[table.name] = await self._prune_table(table, cutoff)
+            cutoffs[table.name] = cutoff
             log.info(
                 "retention step done",
                 table=table.name,
@@ -142,15 +201,27 @@ class RetentionPruner:
                 dry_run=dry_run,
                 cutoff=cutoff.isoformat(),
             )
-        return PruneResult(cutoff=cutoff, dry_run=dry_run, deleted=deleted)
+        return PruneResult(
+            cutoff=now - older_than, dry_run=dry_run, deleted=deleted, cutoffs=cutoffs
+        )
+
+    @staticmethod
+    def _params(table: _PrunedTable, cutoff: datetime) -> dict[str, Any]:
+        params: dict[str, Any] = {"cutoff": cutoff}
+        if table.open_statuses:
+            params["open_statuses"] = list(table.open_statuses)
+        return params
 
     async def _count(self, table: _PrunedTable, cutoff: datetime) -> int:
         query = sql.SQL(_COUNT_SQL).format(
-            table=sql.Identifier(table.name), time_column=sql.Identifier(table.time_column)
+            table=sql.Identifier(table.name),
+            time_column=sql.Identifier(table.time_column),
+            settled=table.settled_filter(),
         )
         with translating():
             async with self._pool.connection() as conn:
-                row = await (await conn.execute(query, {"cutoff": cutoff})).fetchone()
+                cur = await conn.execute(query, self._params(table, cutoff))
+                row = await cur.fetchone()
         return int(row["n"]) if row else 0
 
     async def _prune_table(self, table: _PrunedTable, cutoff: datetime) -> int:
@@ -158,14 +229,14 @@ class RetentionPruner:
             table=sql.Identifier(table.name),
             key=sql.Identifier(table.key),
             time_column=sql.Identifier(table.time_column),
+            settled=table.settled_filter(),
         )
+        params = self._params(table, cutoff) | {"batch_size": self._batch_size}
         total = 0
         while True:
             with translating():
                 async with self._pool.connection() as conn:
-                    cur = await conn.execute(
-                        query, {"cutoff": cutoff, "batch_size": self._batch_size}
-                    )
+                    cur = await conn.execute(query, params)
                     batch = cur.rowcount
             total += batch
             if batch < self._batch_size:

@@ -18,15 +18,21 @@ with in_window as (
 ),
 -- The rule evaluated once per distinct (days left, tiers sent) pair (a few
 -- hundred), not once per certificate: the calls are what costs. MATERIALIZED
--- keeps the planner from pushing the calls back down to every row.
+-- keeps the planner from pushing the calls (or a filter on their result)
+-- back down to every row.
+pairs as materialized (
+  select distinct days_left, notification_thresholds_sent as tiers_sent
+  from in_window
+),
+tiers as materialized (
+  select p.days_left, p.tiers_sent,
+         private.expiry_due_tier(p.days_left, %(thresholds)s::integer[], p.tiers_sent) as tier
+  from pairs p
+),
 due_tiers as materialized (
-  select d.days_left, d.tiers_sent, d.tier
-  from (
-    select s.days_left, s.tiers_sent,
-           private.expiry_due_tier(s.days_left, %(thresholds)s::integer[], s.tiers_sent) as tier
-    from (select distinct days_left, notification_thresholds_sent as tiers_sent from in_window) s
-  ) d
-  where d.tier is not null
+  select days_left, tiers_sent, tier
+  from tiers
+  where tier is not null
 )
 select w.certification_id,
        w.organization_id,
