@@ -19,11 +19,14 @@
 -- 20261129000030_certifications (service_role only); the function is the
 -- jobs' own, EXECUTE taken from everyone else as for the other rule
 -- functions. Idempotent: "if not exists" and "create or replace".
-
-alter table public.certification_expiry_tracking
-  add column if not exists last_notified_on date;
-comment on column public.certification_expiry_tracking.last_notified_on is
-  'Organisation-local business day on which the sweep last told about this certificate (the day it decided for, which a catch-up run may set apart from last_notified_at); the certification follow-up stands aside on that day, so nobody hears twice about one certificate in a day.';
+--
+-- Locks: the index build holds a SHARE lock on notifications (writes wait)
+-- for one pass over the table, and adding the column an ACCESS EXCLUSIVE lock
+-- on certification_expiry_tracking for a catalog change only (nullable, no
+-- default: no rewrite). So, as in 20261129000070: give up at once rather than
+-- queue behind a long transaction (a sweep), never hold them indefinitely,
+-- and take the exclusive lock last. If a lock is not granted in time, run the
+-- migration again.
 
 create or replace function private.expiry_due_tier(
   days_left integer, thresholds integer[], tiers_sent integer[]
@@ -46,6 +49,16 @@ comment on function private.expiry_due_tier(integer, integer[], integer[]) is
 revoke all on function private.expiry_due_tier(integer, integer[], integer[])
 from public, anon, authenticated, service_role;
 
+set local lock_timeout = '5s';
+set local statement_timeout = '10min';
+set local idle_in_transaction_session_timeout = '1min';
+
 create index if not exists notifications_created_at_idx on public.notifications (created_at);
 comment on index public.notifications_created_at_idx is
   'Lets maintenance prune find notices past the notification retention oldest first, a batch at a time.';
+
+alter table public.certification_expiry_tracking
+  add column if not exists last_notified_on date;
+-- pgls-ignore lint/safety/runningStatementWhileHoldingAccessExclusive: a comment is a catalog write of a moment, and the transaction ends right after it.
+comment on column public.certification_expiry_tracking.last_notified_on is
+  'Organisation-local business day on which the sweep last told about this certificate (the day it decided for, which a catch-up run may set apart from last_notified_at); the certification follow-up stands aside on that day, so nobody hears twice about one certificate in a day.';
