@@ -15,7 +15,7 @@ import jwt
 
 from mentor_notify.domain import Clock
 from mentor_notify.push.dispatcher import SendResult
-from mentor_notify.push.http2 import Http2Connection, retry_after
+from mentor_notify.push.http2 import Transport, retry_after
 from mentor_notify.push.outbox import ClaimedPush
 
 _DEAD_TOKEN = {"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic", "ExpiredToken"}
@@ -87,7 +87,7 @@ class ApnsSender:
 
     def __init__(
         self,
-        connection: Http2Connection,
+        connection: Transport,
         provider_token: ProviderToken,
         topic: str,
         clock: Clock,

@@ -16,7 +16,7 @@ import google.auth.transport.requests
 from google.oauth2 import service_account
 
 from mentor_notify.push.dispatcher import SendResult
-from mentor_notify.push.http2 import Http2Connection, retry_after
+from mentor_notify.push.http2 import Transport, retry_after
 from mentor_notify.push.outbox import ClaimedPush
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -137,7 +137,7 @@ def fcm_error_code(body: bytes) -> str | None:
 class FcmSender:
     """Sends outbox messages through FCM HTTP v1."""
 
-    def __init__(self, connection: Http2Connection, project_id: str, tokens: AccessTokens) -> None:
+    def __init__(self, connection: Transport, project_id: str, tokens: AccessTokens) -> None:
         """Send to `project_id` over `connection` (whose base URL is FCM's or the emulator's)."""
         self._connection = connection
         self._path = f"/v1/projects/{project_id}/messages:send"

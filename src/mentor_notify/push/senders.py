@@ -22,7 +22,7 @@ from mentor_notify.domain import Clock
 from mentor_notify.push.apns import ApnsSender, ProviderToken
 from mentor_notify.push.dispatcher import Sender
 from mentor_notify.push.fcm import FcmSender, ServiceAccountTokens
-from mentor_notify.push.http2 import Http2Connection
+from mentor_notify.push.http2 import Http2Client
 from mentor_notify.vault import with_vault_secrets
 
 
@@ -119,6 +119,16 @@ def _secret(value: SecretStr | None, path: Path | None, what: str) -> str | None
         raise PushConfigurationError(f"cannot read the {what} {path}: {exc.strerror}") from None
 
 
+def http2_client(settings: Settings, base_url: str) -> Http2Client:
+    """An HTTP/2 client for the push service at `base_url`, sized and timed by `settings`."""
+    return Http2Client(
+        base_url,
+        max_connections=settings.push_connections,
+        ping_after=settings.push_ping_after_seconds,
+        ping_timeout=settings.push_ping_timeout_seconds,
+    )
+
+
 def _fcm(settings: Settings) -> FcmSender | None:
     document = _secret(
         settings.fcm_credentials_json,
@@ -135,7 +145,7 @@ def _fcm(settings: Settings) -> FcmSender | None:
             "the FCM credentials are not a service-account JSON key (download one from the "
             f"Firebase console, Project settings > Service accounts): {type(exc).__name__}"
         ) from None
-    connection = Http2Connection(settings.fcm_base_url, max_streams=settings.push_concurrency)
+    connection = http2_client(settings, settings.fcm_base_url)
     return FcmSender(connection, str(project), tokens)
 
 
@@ -166,7 +176,7 @@ def _apns(settings: Settings, clock: Clock) -> ApnsSender | None:
         raise PushConfigurationError(
             f"the APNs key is not an ES256 (.p8) private key: {type(exc).__name__}"
         ) from None
-    connection = Http2Connection(settings.apns_base_url, max_streams=settings.push_concurrency)
+    connection = http2_client(settings, settings.apns_base_url)
     return ApnsSender(connection, token, topic, clock)
 
 
