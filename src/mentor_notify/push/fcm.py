@@ -60,6 +60,8 @@ class ServiceAccountTokens:
 
     async def token(self) -> str:
         """A valid access token, refreshed (in a thread: google-auth blocks) when due."""
+        if self._credentials.valid:  # the common case, without queueing on the lock
+            return str(self._credentials.token)
         async with self._lock:
             if not self._credentials.valid:
                 request = google.auth.transport.requests.Request()
