@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from pydantic_core import to_json
 
 from mentor_notify.domain import Clock
 from mentor_notify.push.dispatcher import SendResult
@@ -111,7 +112,7 @@ class ApnsSender:
             "POST",
             f"/3/device/{push.token}",
             headers,
-            json.dumps(body, separators=(",", ":")).encode(),
+            to_json(body),  # compact UTF-8 JSON, as in the FCM sender
         )
         if response.status == 200:
             return SendResult("sent")
