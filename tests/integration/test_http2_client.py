@@ -149,3 +149,17 @@ async def test_an_idle_connection_answering_pings_is_kept(served: Served) -> Non
 
     assert again[0].status == 200
     assert served.emulator.connections["h2"] == 1
+
+
+async def test_a_connection_out_of_stream_ids_is_retired_for_a_fresh_one(served: Served) -> None:
+    client = Http2Client(served.url)
+    try:
+        await post(client, 1)
+        # Skip ahead to the last stream id a client may use (2^31 - 1).
+        client._links[0].conn.highest_outbound_stream_id = 2**31 - 1
+        again = await post(client, 3)
+    finally:
+        await client.close()
+
+    assert [r.status for r in again] == [200] * 3
+    assert served.emulator.connections["h2"] == 2

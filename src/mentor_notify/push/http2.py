@@ -242,7 +242,13 @@ class Http2Client:
         self, link: _Link, head: list[tuple[str, str]], body: bytes, deadline: float
     ) -> Response:
         conn, loop = link.conn, asyncio.get_running_loop()
-        stream_id = conn.get_next_available_stream_id()
+        try:
+            stream_id = conn.get_next_available_stream_id()
+        except h2.exceptions.NoAvailableStreamIDError:
+            # A connection's 2^31 stream ids are spent (days at full speed): retire
+            # it as if the server had gone away, and use another.
+            self._going_away(link, conn.highest_outbound_stream_id or 0)
+            raise _NotProcessed() from None
         stream = _Stream(loop.create_future())
         link.streams[stream_id] = stream
         # A timer rather than asyncio.wait_for, which costs a good deal more per request.
