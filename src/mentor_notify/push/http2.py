@@ -234,10 +234,6 @@ class Http2Client:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-    def connections(self) -> int:
-        """How many connections are open (new streams may open on them, or they drain)."""
-        return len(self._links) + len(self._draining)
-
     async def _exchange(
         self, link: _Link, head: list[tuple[str, str]], body: bytes, deadline: float
     ) -> Response:
@@ -436,6 +432,7 @@ class Http2Client:
                 stream.done.set_exception(Http2Error(reason))
         if not link.ready.done():
             link.ready.set_exception(Http2Error(reason))
+            link.ready.exception()  # marked seen: `_open` may have stopped waiting for it
         link.window_open.set()
         current = asyncio.current_task()
         for task in link.tasks:
