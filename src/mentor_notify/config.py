@@ -290,7 +290,33 @@ class Settings(BaseSettings):
         le=1000,
         description=(
             "Sends in flight at once per dispatcher (env MENTOR_NOTIFY_PUSH_CONCURRENCY); "
-            "they share one HTTP/2 connection per push service."
+            "they share the HTTP/2 connections to each push service, within the streams "
+            "each connection's server allows."
+        ),
+    )
+    push_connections: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description=(
+            "Most HTTP/2 connections per push service (env MENTOR_NOTIFY_PUSH_CONNECTIONS); "
+            "another opens only when the open ones carry as many streams as the server allows."
+        ),
+    )
+    push_ping_after_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description=(
+            "Seconds without a frame from a push service before its connection is checked "
+            "with a PING (env MENTOR_NOTIFY_PUSH_PING_AFTER_SECONDS)."
+        ),
+    )
+    push_ping_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Seconds a PING's answer may take before the connection counts as dead: it is "
+            "closed and its sends retried (env MENTOR_NOTIFY_PUSH_PING_TIMEOUT_SECONDS)."
         ),
     )
     push_batch_size: int = Field(

@@ -10,6 +10,12 @@ It speaks HTTP/2 with prior knowledge (what our senders use, as the real
 services speak HTTP/2) and HTTP/1.1 on the same port (what the official
 firebase-admin SDK uses without TLS). Control endpoints under `/emulator/`
 let tests and the demo read what was delivered and script failures.
+
+Its HTTP/2 side can also be told to misbehave at the connection level, as
+servers do: advertise (or lower, mid-connection) a `SETTINGS_MAX_CONCURRENT_STREAMS`,
+send GOAWAY after a number of streams, or go silent (no answers, no PING ACKs,
+the socket left open), and it counts what the clients did: connections, the
+most streams open at once on one connection, PINGs.
 """
 
 import asyncio
@@ -28,9 +34,11 @@ import h2.config
 import h2.connection
 import h2.events
 import h2.exceptions
+import h2.settings
 import h11
 import jwt
 import structlog
+from hyperframe.frame import GoAwayFrame
 
 from mentor_notify.push.kinds import token_format_problem
 
@@ -159,6 +167,19 @@ class Emulator:
     in_flight: int = 0
     max_in_flight: int = 0
     scripts: dict[str, deque[Answer]] = field(default_factory=dict)
+    # Connection-level behaviour of the HTTP/2 side. `max_concurrent_streams` is
+    # advertised to each new connection (None: h2's default, 100);
+    # `goaway_after` sends a graceful GOAWAY once a connection has carried that
+    # many requests (the later ones are not processed); `silent` stops all
+    # writing, PING ACKs included, as a peer that vanished without closing.
+    max_concurrent_streams: int | None = None
+    goaway_after: int | None = None
+    silent: bool = False
+    # The most streams one connection had open at once (request in, answer not yet
+    # out), PINGs received and GOAWAYs sent.
+    max_streams_per_connection: int = 0
+    pings: int = 0
+    goaways: int = 0
 
     def __post_init__(self) -> None:
         self.delivered = deque(maxlen=self.keep)
@@ -173,6 +194,9 @@ class Emulator:
         self.counts.clear()
         self.keys_seen.clear()
         self.scripts.clear()
+        self.max_streams_per_connection = 0
+        self.pings = 0
+        self.goaways = 0
 
     def duplicates(self) -> int:
         """How many deliveries repeated an idempotency key already delivered."""
@@ -227,6 +251,7 @@ class Emulator:
                     "counts": dict(self.counts),
                     "connections": dict(self.connections),
                     "max_in_flight": self.max_in_flight,
+                    "max_streams_per_connection": self.max_streams_per_connection,
                     "duplicates": self.duplicates(),
                     "delivered": list(self.delivered),
                 },
@@ -442,6 +467,52 @@ class Emulator:
         )
 
 
+@dataclass(eq=False)
+class _H2Peer:
+    """One HTTP/2 client connection and what the emulator knows of it."""
+
+    conn: h2.connection.H2Connection
+    writer: asyncio.StreamWriter
+    emulator: Emulator
+    settings_acked: asyncio.Event = field(default_factory=asyncio.Event)
+    open_streams: int = 0
+    requests: int = 0
+    # Set once GOAWAY is sent: streams above it are not processed.
+    last_stream_id: int | None = None
+
+    def flush(self) -> None:
+        """Write what h2 has queued, or throw it away while the emulator is silent."""
+        data = self.conn.data_to_send()
+        if data and not self.emulator.silent:
+            self.writer.write(data)
+
+    def opened(self, stream_id: int) -> bool:
+        """Count a new request; False when it is above a GOAWAY and is not processed."""
+        if self.last_stream_id is not None and stream_id > self.last_stream_id:
+            return False
+        self.requests += 1
+        self.open_streams += 1
+        emulator = self.emulator
+        emulator.max_streams_per_connection = max(
+            emulator.max_streams_per_connection, self.open_streams
+        )
+        if self.last_stream_id is None and self.requests == emulator.goaway_after:
+            # A graceful shutdown: written by hand because h2 would refuse to
+            # answer the streams it has promised to finish after its own GOAWAY.
+            self.last_stream_id = stream_id
+            self.flush()
+            if not emulator.silent:
+                self.writer.write(GoAwayFrame(0, last_stream_id=stream_id).serialize())
+            emulator.goaways += 1
+        return True
+
+    def answered(self) -> None:
+        """One stream is done; after a GOAWAY, the last one closes the connection."""
+        self.open_streams -= 1
+        if self.last_stream_id is not None and not self.open_streams:
+            self.writer.close()
+
+
 class EmulatorServer:
     """Serves an `Emulator` over HTTP/2 (prior knowledge) and HTTP/1.1 on one port."""
 
@@ -449,6 +520,7 @@ class EmulatorServer:
         """Serve `emulator`."""
         self.emulator = emulator
         self._server: asyncio.Server | None = None
+        self._peers: set[_H2Peer] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Start listening; returns the port (useful with port 0)."""
@@ -466,6 +538,19 @@ class EmulatorServer:
         """Serve until cancelled."""
         assert self._server is not None
         await self._server.serve_forever()
+
+    async def advertise_stream_limit(self, limit: int) -> None:
+        """Allow `limit` concurrent streams per connection from now on: to new
+        connections, and in a SETTINGS frame to the open ones; returns once every
+        open connection has acknowledged it (from then on it binds the client)."""
+        self.emulator.max_concurrent_streams = limit
+        acks = []
+        for peer in self._peers:
+            peer.settings_acked.clear()
+            peer.conn.update_settings({h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: limit})
+            peer.flush()
+            acks.append(peer.settings_acked.wait())
+        await asyncio.gather(*acks)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -492,8 +577,18 @@ class EmulatorServer:
                 normalize_outbound_headers=False,
             )
         )
+        if self.emulator.max_concurrent_streams is not None:
+            conn.local_settings = h2.settings.Settings(
+                client=False,
+                initial_values={
+                    h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: (
+                        self.emulator.max_concurrent_streams
+                    )
+                },
+            )
         conn.initiate_connection()
         conn.increment_flow_control_window(1 << 24)
+        peer = _H2Peer(conn, writer, self.emulator)
         pending: dict[int, tuple[dict[str, str], bytearray]] = {}
         tasks: set[asyncio.Task[None]] = set()
 
@@ -517,35 +612,45 @@ class EmulatorServer:
                 )
                 if reply.body:
                     conn.send_data(stream_id, reply.body, end_stream=True)
-                writer.write(conn.data_to_send())
+                peer.flush()
+            peer.answered()
 
-        data = first
-        while data:
-            for event in conn.receive_data(data):
-                if isinstance(event, h2.events.RequestReceived):
-                    pending[event.stream_id or 0] = (
-                        {
-                            name.decode("latin-1"): value.decode("latin-1")
-                            for name, value in event.headers or []
-                        },
-                        bytearray(),
-                    )
-                elif isinstance(event, h2.events.DataReceived):
-                    conn.acknowledge_received_data(
-                        event.flow_controlled_length or 0, event.stream_id
-                    )
-                    if (entry := pending.get(event.stream_id or 0)) is not None:
-                        entry[1].extend(event.data or b"")
-                elif isinstance(event, h2.events.StreamEnded):
-                    if (entry := pending.pop(event.stream_id or 0, None)) is not None:
-                        task = asyncio.create_task(answer(event.stream_id or 0, *entry))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
-                elif isinstance(event, h2.events.ConnectionTerminated):
-                    writer.write(conn.data_to_send())
-                    return
-            writer.write(conn.data_to_send())
-            data = await reader.read(65536)
+        self._peers.add(peer)
+        try:
+            data = first
+            while data:
+                for event in conn.receive_data(data):
+                    if isinstance(event, h2.events.RequestReceived):
+                        if peer.opened(event.stream_id or 0):
+                            pending[event.stream_id or 0] = (
+                                {
+                                    name.decode("latin-1"): value.decode("latin-1")
+                                    for name, value in event.headers or []
+                                },
+                                bytearray(),
+                            )
+                    elif isinstance(event, h2.events.DataReceived):
+                        conn.acknowledge_received_data(
+                            event.flow_controlled_length or 0, event.stream_id
+                        )
+                        if (entry := pending.get(event.stream_id or 0)) is not None:
+                            entry[1].extend(event.data or b"")
+                    elif isinstance(event, h2.events.StreamEnded):
+                        if (entry := pending.pop(event.stream_id or 0, None)) is not None:
+                            task = asyncio.create_task(answer(event.stream_id or 0, *entry))
+                            tasks.add(task)
+                            task.add_done_callback(tasks.discard)
+                    elif isinstance(event, h2.events.PingReceived):
+                        self.emulator.pings += 1
+                    elif isinstance(event, h2.events.SettingsAcknowledged):
+                        peer.settings_acked.set()
+                    elif isinstance(event, h2.events.ConnectionTerminated):
+                        peer.flush()
+                        return
+                peer.flush()
+                data = await reader.read(65536)
+        finally:
+            self._peers.discard(peer)
 
     async def _h11(
         self, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter

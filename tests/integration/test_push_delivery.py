@@ -282,3 +282,22 @@ async def test_sends_share_one_http2_connection_per_service_with_many_streams(
     # One to FCM, one to APNs (the access token is fetched over HTTP/1.1, as by google-auth).
     assert service.emulator.connections["h2"] == 2
     assert service.emulator.max_in_flight >= 40
+
+
+async def test_a_stream_limit_below_the_concurrency_and_goaways_fail_nothing(
+    own_pool: Pool, service: Service
+) -> None:
+    await queued_world(own_pool, {f"m{n}": 7 for n in range(40)})
+    service.emulator.max_concurrent_streams = 10  # the dispatcher has 100 sends in flight
+    service.emulator.goaway_after = 8
+    service.emulator.rates.slow = 1.0  # every answer takes a while, so sends overlap
+    service.emulator.slow_seconds = 0.05
+
+    result = await dispatch(own_pool, service)
+
+    assert (result.sent, result.retrying, result.failed) == (80, 0, 0)
+    assert await statuses(own_pool) == {"sent": 80}
+    assert service.emulator.max_streams_per_connection <= 10
+    assert service.emulator.connections["h2"] > 2  # more than one per service
+    assert service.emulator.goaways >= 2
+    assert service.emulator.duplicates() == 0

@@ -59,6 +59,8 @@ def test_every_setting_is_documented() -> None:
     [
         ({"MENTOR_NOTIFY_LOG_FORMAT": "xml"}, "log_format"),
         ({"MENTOR_NOTIFY_POOL_MIN_SIZE": "5", "MENTOR_NOTIFY_POOL_MAX_SIZE": "2"}, "at least"),
+        ({"MENTOR_NOTIFY_PUSH_CONNECTIONS": "0"}, "push_connections"),
+        ({"MENTOR_NOTIFY_PUSH_PING_TIMEOUT_SECONDS": "0"}, "push_ping_timeout_seconds"),
     ],
 )
 def test_invalid_values_are_rejected(

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from pydantic_core import to_json
 
 from mentor_notify.domain import Clock
 from mentor_notify.push.dispatcher import SendResult
-from mentor_notify.push.http2 import Http2Connection, retry_after
+from mentor_notify.push.http2 import Transport, retry_after
 from mentor_notify.push.outbox import ClaimedPush
 
 _DEAD_TOKEN = {"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic", "ExpiredToken"}
@@ -87,7 +88,7 @@ class ApnsSender:
 
     def __init__(
         self,
-        connection: Http2Connection,
+        connection: Transport,
         provider_token: ProviderToken,
         topic: str,
         clock: Clock,
@@ -111,7 +112,7 @@ class ApnsSender:
             "POST",
             f"/3/device/{push.token}",
             headers,
-            json.dumps(body, separators=(",", ":")).encode(),
+            to_json(body),  # compact UTF-8 JSON, as in the FCM sender
         )
         if response.status == 200:
             return SendResult("sent")

@@ -14,9 +14,10 @@ from typing import Any, Protocol
 
 import google.auth.transport.requests
 from google.oauth2 import service_account
+from pydantic_core import to_json
 
 from mentor_notify.push.dispatcher import SendResult
-from mentor_notify.push.http2 import Http2Connection, retry_after
+from mentor_notify.push.http2 import Transport, retry_after
 from mentor_notify.push.outbox import ClaimedPush
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -60,6 +61,8 @@ class ServiceAccountTokens:
 
     async def token(self) -> str:
         """A valid access token, refreshed (in a thread: google-auth blocks) when due."""
+        if self._credentials.valid:  # the common case, without queueing on the lock
+            return str(self._credentials.token)
         async with self._lock:
             if not self._credentials.valid:
                 request = google.auth.transport.requests.Request()
@@ -137,7 +140,7 @@ def fcm_error_code(body: bytes) -> str | None:
 class FcmSender:
     """Sends outbox messages through FCM HTTP v1."""
 
-    def __init__(self, connection: Http2Connection, project_id: str, tokens: AccessTokens) -> None:
+    def __init__(self, connection: Transport, project_id: str, tokens: AccessTokens) -> None:
         """Send to `project_id` over `connection` (whose base URL is FCM's or the emulator's)."""
         self._connection = connection
         self._path = f"/v1/projects/{project_id}/messages:send"
@@ -145,7 +148,8 @@ class FcmSender:
 
     async def send(self, push: ClaimedPush) -> SendResult:
         """Send one message; classify FCM's answer."""
-        body = json.dumps(fcm_message(push), separators=(",", ":")).encode()
+        # pydantic-core's JSON writer: compact, UTF-8, a quarter of json.dumps's time.
+        body = to_json(fcm_message(push))
         headers = {
             "authorization": f"Bearer {await self._tokens.token()}",
             "content-type": "application/json; charset=utf-8",

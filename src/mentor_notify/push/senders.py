@@ -7,7 +7,7 @@ credentials afterwards delivers them.
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from mentor_notify.domain import Clock
 from mentor_notify.push.apns import ApnsSender, ProviderToken
 from mentor_notify.push.dispatcher import Sender
 from mentor_notify.push.fcm import FcmSender, ServiceAccountTokens
-from mentor_notify.push.http2 import Http2Connection
+from mentor_notify.push.http2 import Http2Client, Transport
 from mentor_notify.vault import with_vault_secrets
 
 
@@ -32,6 +32,9 @@ class PushConfigurationError(ConfigurationError):
 
 # The push credentials Supabase Vault may hold instead of the environment.
 PUSH_CREDENTIALS = ("fcm_credentials_json", "apns_key")
+
+# Makes the HTTP client for one push service's base URL.
+TransportFactory = Callable[[Settings, str], Transport]
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,17 @@ def _secret(value: SecretStr | None, path: Path | None, what: str) -> str | None
         raise PushConfigurationError(f"cannot read the {what} {path}: {exc.strerror}") from None
 
 
-def _fcm(settings: Settings) -> FcmSender | None:
+def http2_client(settings: Settings, base_url: str) -> Http2Client:
+    """An HTTP/2 client for the push service at `base_url`, sized and timed by `settings`."""
+    return Http2Client(
+        base_url,
+        max_connections=settings.push_connections,
+        ping_after=settings.push_ping_after_seconds,
+        ping_timeout=settings.push_ping_timeout_seconds,
+    )
+
+
+def _fcm(settings: Settings, transport: TransportFactory) -> FcmSender | None:
     document = _secret(
         settings.fcm_credentials_json,
         settings.fcm_credentials_file,
@@ -135,11 +148,11 @@ def _fcm(settings: Settings) -> FcmSender | None:
             "the FCM credentials are not a service-account JSON key (download one from the "
             f"Firebase console, Project settings > Service accounts): {type(exc).__name__}"
         ) from None
-    connection = Http2Connection(settings.fcm_base_url, max_streams=settings.push_concurrency)
+    connection = transport(settings, settings.fcm_base_url)
     return FcmSender(connection, str(project), tokens)
 
 
-def _apns(settings: Settings, clock: Clock) -> ApnsSender | None:
+def _apns(settings: Settings, clock: Clock, transport: TransportFactory) -> ApnsSender | None:
     key = _secret(settings.apns_key, settings.apns_key_file, "APNs key file")
     if key is None:
         return None
@@ -166,19 +179,24 @@ def _apns(settings: Settings, clock: Clock) -> ApnsSender | None:
         raise PushConfigurationError(
             f"the APNs key is not an ES256 (.p8) private key: {type(exc).__name__}"
         ) from None
-    connection = Http2Connection(settings.apns_base_url, max_streams=settings.push_concurrency)
+    connection = transport(settings, settings.apns_base_url)
     return ApnsSender(connection, token, topic, clock)
 
 
 @contextlib.asynccontextmanager
 async def open_senders(
-    settings: Settings, clock: Clock, pool: Pool | None = None
+    settings: Settings,
+    clock: Clock,
+    pool: Pool | None = None,
+    *,
+    transport: TransportFactory = http2_client,
 ) -> AsyncIterator[dict[str, Sender]]:
     """The configured senders by provider (`fcm`, `apns`), closed on exit; with `pool`,
-    credentials named as Supabase Vault secrets are read from the database first."""
+    credentials named as Supabase Vault secrets are read from the database first.
+    `transport` makes their HTTP clients (another one: the push benchmark's contender)."""
     if pool is not None:
         settings = await with_vault_secrets(settings, pool, PUSH_CREDENTIALS)
-    fcm, apns = _fcm(settings), _apns(settings, clock)
+    fcm, apns = _fcm(settings, transport), _apns(settings, clock, transport)
     senders: dict[str, Sender] = {}
     if fcm is not None:
         senders["fcm"] = fcm
