@@ -27,6 +27,15 @@ def maintenance_prune(
             "At least 90 days.",
         ),
     ] = "1y",
+    pushes_older_than: Annotated[
+        str,
+        typer.Option(
+            "--pushes-older-than",
+            metavar="PERIOD",
+            help="Delete pushes settled (sent, failed, dead, skipped) longer ago than this, "
+            "with their deliveries. At least 7 days.",
+        ),
+    ] = "30d",
     batch_size: Annotated[
         int,
         typer.Option("--batch-size", min=1, help="Rows deleted per transaction (short locks)."),
@@ -39,22 +48,30 @@ def maintenance_prune(
     """Delete delivery records past retention, in small batches.
 
     Prunes cert_notification_log (by sent_at) and follow_up_notification_log
-    (by delivered_at). Scenario history is kept: milestones are once ever and
-    cooldowns look back through it. Safe to run at any time and to run again.
+    (by delivered_at), and settled pushes (push_notices by settled_at, their
+    push_deliveries with them) after --pushes-older-than. Scenario history is
+    kept: milestones are once ever and cooldowns look back through it. Safe to
+    run at any time and to run again.
     """
     from mentor_notify.db import DatabaseError, open_pool
-    from mentor_notify.maintenance import RetentionPruner, parse_retention
+    from mentor_notify.maintenance import RetentionPruner, parse_push_retention, parse_retention
 
     state = common.state(ctx)
     try:
         period = parse_retention(older_than)
     except DatabaseError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from exc
+    try:
+        push_period = parse_push_retention(pushes_older_than)
+    except DatabaseError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--pushes-older-than") from exc
 
     async def work(url: str) -> PruneResult:
         async with open_pool(url, state.settings) as pool:
             pruner = RetentionPruner(pool, batch_size=batch_size)
-            return await pruner.prune(datetime.now(UTC), period, dry_run=dry_run)
+            return await pruner.prune(
+                datetime.now(UTC), period, pushes_older_than=push_period, dry_run=dry_run
+            )
 
     result = common.run_with_database(ctx, work)
     if as_json:
@@ -64,3 +81,7 @@ def maintenance_prune(
     common.stdout().print(f"Records before {result.cutoff:%Y-%m-%d %H:%M} UTC:", highlight=False)
     for table, rows in result.deleted.items():
         common.stdout().print(f"  {table}: {verb} {rows}", highlight=False)
+    common.stdout().print(
+        f"(push_notices: settled before {result.push_cutoff:%Y-%m-%d %H:%M} UTC)",
+        highlight=False,
+    )

@@ -4,9 +4,11 @@ from mentor_notify.maintenance.retention import (
     MAXIMUM_RETENTION,
     MINIMUM_RETENTION,
     PRUNED_TABLES,
+    PUSH_TABLE,
     PruneResult,
     RetentionError,
     RetentionPruner,
+    parse_push_retention,
     parse_retention,
 )
 
@@ -14,8 +16,10 @@ __all__ = [
     "MAXIMUM_RETENTION",
     "MINIMUM_RETENTION",
     "PRUNED_TABLES",
+    "PUSH_TABLE",
     "PruneResult",
     "RetentionError",
     "RetentionPruner",
+    "parse_push_retention",
     "parse_retention",
 ]

@@ -1,6 +1,9 @@
 """Retention: delete delivery records past their keep-by date, in small batches.
 
-Only the two delivery logs are pruned. `cert_notification_log` is the expiry
+The two delivery logs are pruned, and the push queue's settled notices (with
+their per-device deliveries, by cascade) after a shorter period of their own:
+a settled push is never claimed again, and its outcome is kept on its
+notification. `cert_notification_log` is the expiry
 sweep's audit trail; once a record is older than any live expiry cycle the
 sweep never consults it again (the cycle's state lives in
 `certification_expiry_tracking` and the unique index on `notifications`).
@@ -31,6 +34,11 @@ log = structlog.get_logger(__name__)
 # long keeps every record of a live expiry cycle.
 MINIMUM_RETENTION = timedelta(days=90)
 
+# A settled push is kept a month by default, for `push dead` / `push retry`
+# and for looking into a delivery; at least a week.
+DEFAULT_PUSH_RETENTION = timedelta(days=30)
+MINIMUM_PUSH_RETENTION = timedelta(days=7)
+
 # No delivery record is a century old, so a longer period deletes nothing a
 # century would not; refusing it keeps the cutoff (now minus the period) inside
 # the calendar, where 99999y would overflow it.
@@ -58,6 +66,8 @@ PRUNED_TABLES = (
     _PrunedTable("cert_notification_log", "id", "sent_at"),
     _PrunedTable("follow_up_notification_log", "log_id", "delivered_at"),
 )
+# Pruned by its own period; only settled notices have a settled_at.
+PUSH_TABLE = _PrunedTable("push_notices", "id", "settled_at")
 
 
 class PruneResult(BaseModel):
@@ -66,6 +76,7 @@ class PruneResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     cutoff: datetime
+    push_cutoff: datetime
     dry_run: bool
     deleted: dict[str, int]
 
@@ -91,6 +102,32 @@ def parse_retention(text: str) -> timedelta:
     # Counted in whole days before any timedelta is made: a huge number would
     # overflow timedelta itself.
     return _check_period(int(match["n"]) * _UNITS[match["unit"]])
+
+
+def parse_push_retention(text: str) -> timedelta:
+    """Parse the settled pushes' retention period (as `parse_retention`; at least
+    `MINIMUM_PUSH_RETENTION`)."""
+    match = _RETENTION.match(text)
+    if match is None:
+        raise RetentionError(
+            f"cannot read the push retention period {text!r}: write a whole number and a "
+            "unit, d, w, mo or y, e.g. 30d"
+        )
+    return _check_push_period(int(match["n"]) * _UNITS[match["unit"]])
+
+
+def _check_push_period(days: int) -> timedelta:
+    if days < MINIMUM_PUSH_RETENTION.days:
+        raise RetentionError(
+            f"a push retention period of {days} days is too short: use at least "
+            f"{MINIMUM_PUSH_RETENTION.days} days, so dead pushes can still be retried"
+        )
+    if days > MAXIMUM_RETENTION.days:
+        raise RetentionError(
+            f"a push retention period of {days} days is too long: use at most "
+            f"{MAXIMUM_RETENTION.days} days (100 years)"
+        )
+    return timedelta(days=days)
 
 
 def _check_period(days: int) -> timedelta:
@@ -119,30 +156,42 @@ class RetentionPruner:
         self._batch_size = batch_size
 
     async def prune(
-        self, now: datetime, older_than: timedelta, *, dry_run: bool = False
+        self,
+        now: datetime,
+        older_than: timedelta,
+        *,
+        pushes_older_than: timedelta = DEFAULT_PUSH_RETENTION,
+        dry_run: bool = False,
     ) -> PruneResult:
-        """Delete every record older than `older_than` as of `now` (timezone-aware).
+        """Delete every record older than `older_than`, and every push settled longer
+        ago than `pushes_older_than`, as of `now` (timezone-aware).
 
         With `dry_run` nothing is deleted; the result counts what would be.
         """
         if now.tzinfo is None:
             raise RetentionError("now must be timezone-aware")
         _check_period(older_than.days)  # whole days: under 90 is under 90 whole days
+        _check_push_period(pushes_older_than.days)
         cutoff = now - older_than
+        push_cutoff = now - pushes_older_than
         deleted: dict[str, int] = {}
-        for table in PRUNED_TABLES:
+        for table, table_cutoff in [
+            *((t, cutoff) for t in PRUNED_TABLES),
+            (PUSH_TABLE, push_cutoff),
+        ]:
+            cutoff_text = table_cutoff.isoformat()
             if dry_run:
-                deleted[table.name] = await self._count(table, cutoff)
+                deleted[table.name] = await self._count(table, table_cutoff)
             else:
-                deleted[table.name] = await self._prune_table(table, cutoff)
+                deleted[table.name] = await self._prune_table(table, table_cutoff)
             log.info(
                 "retention step done",
                 table=table.name,
                 rows=deleted[table.name],
                 dry_run=dry_run,
-                cutoff=cutoff.isoformat(),
+                cutoff=cutoff_text,
             )
-        return PruneResult(cutoff=cutoff, dry_run=dry_run, deleted=deleted)
+        return PruneResult(cutoff=cutoff, push_cutoff=push_cutoff, dry_run=dry_run, deleted=deleted)
 
     async def _count(self, table: _PrunedTable, cutoff: datetime) -> int:
         query = sql.SQL(_COUNT_SQL).format(
