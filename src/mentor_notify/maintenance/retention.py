@@ -93,53 +93,52 @@ def parse_retention(text: str) -> timedelta:
     `MINIMUM_RETENTION` are refused: they could delete records of an expiry
     cycle that is still running.
     """
-    match = _RETENTION.match(text)
-    if match is None:
-        raise RetentionError(
-            f"cannot read the retention period {text!r}: write a whole number and a unit, "
-            "d (days), w (weeks), mo (months of 30 days) or y (years of 365 days), e.g. 1y"
-        )
-    # Counted in whole days before any timedelta is made: a huge number would
-    # overflow timedelta itself.
-    return _check_period(int(match["n"]) * _UNITS[match["unit"]])
+    return _check_period(_days(text, "retention period", "1y"))
 
 
 def parse_push_retention(text: str) -> timedelta:
     """Parse the settled pushes' retention period (as `parse_retention`; at least
     `MINIMUM_PUSH_RETENTION`)."""
+    return _check_push_period(_days(text, "push retention period", "30d"))
+
+
+def _days(text: str, what: str, example: str) -> int:
     match = _RETENTION.match(text)
     if match is None:
         raise RetentionError(
-            f"cannot read the push retention period {text!r}: write a whole number and a "
-            "unit, d, w, mo or y, e.g. 30d"
+            f"cannot read the {what} {text!r}: write a whole number and a unit, "
+            f"d (days), w (weeks), mo (months of 30 days) or y (years of 365 days), e.g. {example}"
         )
-    return _check_push_period(int(match["n"]) * _UNITS[match["unit"]])
-
-
-def _check_push_period(days: int) -> timedelta:
-    if days < MINIMUM_PUSH_RETENTION.days:
-        raise RetentionError(
-            f"a push retention period of {days} days is too short: use at least "
-            f"{MINIMUM_PUSH_RETENTION.days} days, so dead pushes can still be retried"
-        )
-    if days > MAXIMUM_RETENTION.days:
-        raise RetentionError(
-            f"a push retention period of {days} days is too long: use at most "
-            f"{MAXIMUM_RETENTION.days} days (100 years)"
-        )
-    return timedelta(days=days)
+    # Counted in whole days before any timedelta is made: a huge number would
+    # overflow timedelta itself.
+    return int(match["n"]) * _UNITS[match["unit"]]
 
 
 def _check_period(days: int) -> timedelta:
     """`days` as a retention period, if it lies within the bounds; else `RetentionError`."""
-    if days < MINIMUM_RETENTION.days:
+    return _bounded(
+        days,
+        "retention period",
+        MINIMUM_RETENTION,
+        "records of an expiry cycle still running would be lost",
+    )
+
+
+def _check_push_period(days: int) -> timedelta:
+    """`days` as the settled pushes' retention period, if within bounds."""
+    return _bounded(
+        days, "push retention period", MINIMUM_PUSH_RETENTION, "dead pushes could not be retried"
+    )
+
+
+def _bounded(days: int, what: str, minimum: timedelta, why: str) -> timedelta:
+    if days < minimum.days:
         raise RetentionError(
-            f"a retention period of {days} days is too short: records of an expiry "
-            f"cycle still running would be lost; use at least {MINIMUM_RETENTION.days} days"
+            f"a {what} of {days} days is too short: {why}; use at least {minimum.days} days"
         )
     if days > MAXIMUM_RETENTION.days:
         raise RetentionError(
-            f"a retention period of {days} days is too long: use at most "
+            f"a {what} of {days} days is too long: use at most "
             f"{MAXIMUM_RETENTION.days} days (100 years), which already keeps every record"
         )
     return timedelta(days=days)
