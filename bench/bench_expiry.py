@@ -18,7 +18,7 @@ Measured (median of ``--runs``; the sweep state is reset, untimed, before each r
 2. on the 10k database: the set-based sweep's first run against the per-record
    implementation (fetch the expiring records with one query, then for each record,
    one at a time and in its own transaction: classify, check for a duplicate, find
-   the coordinator, insert the notification, log it, find the devices, queue the
+   the coordinator, insert the notification, log it, queue the
    pushes, mark the tier sent). Target: the sweep at least 50 times faster.
 3. the orchestrator on a batch of 200 due records with its PostgreSQL collaborators.
    Target: under 100 ms (ticket 004: 10 s).
@@ -57,7 +57,6 @@ from mentor_notify.domain import (
     cert_log_key,
     classify_tier,
     expiry_notification_key,
-    push_key,
 )
 from mentor_notify.domain.expiry_messages import (
     Audience,
@@ -162,8 +161,8 @@ def generation_steps(n: int) -> list[tuple[str, str]]:
 
 
 RESET = [
-    "truncate public.push_outbox, public.cert_notification_log, public.follow_up_notification_log, "
-    "public.notifications",
+    "truncate public.push_deliveries, public.push_notices, public.push_budget_days, "
+    "public.cert_notification_log, public.follow_up_notification_log, public.notifications",
     """update public.certification_expiry_tracking
        set notification_thresholds_sent = '{}', last_notified_at = null
        where last_notified_at is not null or notification_thresholds_sent <> '{}'""",
@@ -344,25 +343,17 @@ def _insert_one(
             r["organization_id"],
         ],
     )
-    for device in conn.execute(
-        "select id, provider from device_tokens where user_id = %s", [recipient]
-    ).fetchall():
-        payload = message.push_payload(row["id"])
-        conn.execute(
-            "insert into push_outbox (organization_id, notification_id, recipient_id, "
-            "device_token_id, provider, payload, collapse_key, idempotency_key) "
-            "values (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                r["organization_id"],
-                row["id"],
-                recipient,
-                device["id"],
-                device["provider"],
-                json.dumps(payload),
-                collapse_key(r["certification_id"]),
-                push_key(row["id"], device["id"]),
-            ],
-        )
+    conn.execute(
+        "insert into push_notices (organization_id, notification_id, recipient_id, payload, "
+        "collapse_key) values (%s, %s, %s, %s, %s)",
+        [
+            r["organization_id"],
+            row["id"],
+            recipient,
+            json.dumps(message.push_payload(row["id"])),
+            collapse_key(r["certification_id"]),
+        ],
+    )
     return 1
 
 

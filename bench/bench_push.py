@@ -115,11 +115,11 @@ def emulator_count(url: str) -> int:
 
 
 def queue(url: str, n: int) -> None:
-    """Empty the outbox and queue `n` pushes (one per person and device, one in six APNs),
-    due now, in an organisation without a send window."""
+    """Empty the queue and queue `n` pushes (one per person, each with one device, one in
+    six APNs), due now, in an organisation without a send window."""
     with psycopg.connect(url) as conn:
         conn.execute(
-            "truncate push_outbox, notifications, device_tokens, chapters, organizations cascade"
+            "truncate push_notices, notifications, device_tokens, chapters, organizations cascade"
         )
         conn.execute("delete from auth.users")
         conn.execute(
@@ -154,11 +154,9 @@ def queue(url: str, n: int) -> None:
                 from generate_series(1, {n}) i"""
         )
         conn.execute(
-            f"""insert into push_outbox (organization_id, notification_id, recipient_id,
-                  device_token_id, provider, payload, collapse_key, idempotency_key, available_at)
+            f"""insert into push_notices (organization_id, notification_id, recipient_id,
+                  payload, collapse_key, available_at)
                 select md5('o')::uuid, md5('n' || i)::uuid, md5('u' || i)::uuid,
-                       md5('d' || i)::uuid,
-                       case when i % 6 = 0 then 'apns' else 'fcm' end,
                        jsonb_build_object(
                          'category', 'welcome_back',
                          'title_key', 'scenario.welcome_back.title',
@@ -169,7 +167,6 @@ def queue(url: str, n: int) -> None:
                            'category', 'welcome_back',
                            'deep_link', 'mentornotify://v1/home')),
                        'scenario:welcome_back',
-                       encode(sha256(('p' || i)::bytea), 'hex'),
                        now() - interval '1 minute'
                 from generate_series(1, {n}) i"""
         )

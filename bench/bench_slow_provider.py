@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             while time.perf_counter() - started < args.timeout:
                 row = conn.execute(
                     "select count(*) filter (where status in ('pending', 'in_flight')) "
-                    "from push_outbox"
+                    "from push_notices"
                 ).fetchone()
                 if row is not None and row[0] == 0:
                     break
@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     emulator.wait(10)
     with psycopg.connect(url) as conn:
         by_status = dict(
-            conn.execute("select status, count(*) from push_outbox group by 1").fetchall()
+            conn.execute("select status, count(*) from push_notices group by 1").fetchall()
         )
-        (most_attempts,) = conn.execute("select max(attempts) from push_outbox").fetchone() or (0,)
+        (most_attempts,) = conn.execute("select max(attempts) from push_notices").fetchone() or (0,)
     figures: dict[str, Any] = {
         "date": datetime.now(UTC).date().isoformat(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",

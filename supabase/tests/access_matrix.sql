@@ -82,7 +82,8 @@ from unnest(array['anon', 'authenticated', 'service_role']) r
 cross join unnest(array[
   'organizations', 'chapters', 'users', 'chapter_memberships', 'coordinator_assignments',
   'peer_mentor_certifications', 'certification_expiry_tracking', 'cert_notification_log',
-  'notifications', 'device_tokens', 'push_outbox', 'scenario_cooldowns',
+  'notifications', 'device_tokens', 'push_notices', 'push_deliveries', 'push_budget_days',
+  'scenario_cooldowns',
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
   'mentor_directory', 'push_preferences',
   -- Issue 19: the certificate sync is the back end's alone.

@@ -21,7 +21,7 @@ select plan(12);
 -- Findings in both chapters of O1.
 update public.device_tokens set last_refreshed_at = now() - interval '31 days'
 where id in ('30000000-0000-4000-8000-000000000001', '30000000-0000-4000-8000-000000000002');
-update public.push_outbox set status = 'dead'
+update public.push_notices set status = 'dead'
 where id in ('40000000-0000-4000-8000-000000000001', '40000000-0000-4000-8000-000000000002');
 update public.peer_mentor_certifications
 set renewal_history = (select jsonb_agg(jsonb_build_object('schema_version', 1)) from generate_series(1, 501))

@@ -70,11 +70,13 @@ select case when t = 'expiry_warning_90d' then md5('bench-notification-' || i)::
 from bench_mentor cross join unnest(array['expiry_warning_90d', 'expiry_warning_60d', 'expiry_warning_30d', 'expiry_warning_7d']) t;
 insert into device_tokens (id, user_id, platform, provider, token)
 select md5('bench-device-' || i)::uuid, mentor, 'android', 'fcm', 'bench-token-' || i from bench_mentor;
-insert into push_outbox (organization_id, notification_id, recipient_id, device_token_id, provider, payload, idempotency_key, status, sent_at)
-select org, md5('bench-notification-' || i)::uuid, mentor, md5('bench-device-' || i)::uuid, 'fcm', '{"message": {}}',
-       encode(sha256(convert_to('bench-push|' || i, 'UTF8')), 'hex'),
+insert into push_notices (id, organization_id, notification_id, recipient_id, payload, status, settled_at)
+select md5('bench-push-' || i)::uuid, org, md5('bench-notification-' || i)::uuid, mentor, '{"data": {}}',
        case when i % 100 = 0 then 'pending' else 'sent' end, case when i % 100 = 0 then null else now() end
 from bench_mentor;
+insert into push_deliveries (organization_id, notice_id, device_token_id, provider, status, sent_at)
+select org, md5('bench-push-' || i)::uuid, md5('bench-device-' || i)::uuid, 'fcm', 'sent', now()
+from bench_mentor where i % 100 <> 0;
 -- a directory listing per mentor (5 % suppressed) and 2.5 activities each
 insert into mentor_directory (organization_id, chapter_id, peer_mentor_id, display_name, suppression_status, suppression_reason, suppressed_at)
 select org, chapter, mentor, 'Bench mentor ' || i,
@@ -199,10 +201,17 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query) val
    '{follow_up_notification_log_delivered_at_idx}', '{follow_up_notification_log_chapter_id_delivered_at_idx}',
    $$select log_id from follow_up_notification_log where delivered_at < now() - interval '1 year'
      order by delivered_at limit 5000 for update skip locked$$),
-  ('ticket 004', 'the dispatcher''s claim of due pushes (FOR UPDATE SKIP LOCKED)', 'push_outbox',
-   '{push_outbox_pending_idx}', '{}',
-   $$select id from push_outbox where status = 'pending' and available_at <= now()
-     order by available_at limit 100 for update skip locked$$);
+  ('ticket 004', 'the dispatcher''s claim of due pushes (FOR UPDATE SKIP LOCKED)', 'push_notices',
+   '{push_notices_pending_idx}', '{}',
+   $$select id from push_notices where status = 'pending' and available_at <= now()
+     order by available_at limit 100 for update skip locked$$),
+  ('issue 16', 'a push''s deliveries, for the claim and the settle statement', 'push_deliveries',
+   '{push_deliveries_notice_id_device_token_id_key}', '{}',
+   $$select id, status from push_deliveries where notice_id = md5('bench-push-7')::uuid$$),
+  ('retention', 'a prune batch of push_notices (settled, oldest first)', 'push_notices',
+   '{push_notices_settled_at_idx}', '{}',
+   $$select id from push_notices where settled_at < now() - interval '30 days'
+     order by settled_at limit 5000 for update skip locked$$);
 
 -- The same reads as the API roles make them, with the RLS policy predicates added.
 insert into named_queries (source, label, tbl, indexes, alternatives, query, as_user) values

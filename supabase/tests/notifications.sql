@@ -213,10 +213,10 @@ select is(pg_temp.expiry_notice(:MC, :MC, 'nhf_peer_mentor', 'expired', current_
 reset role;
 
 -- Deleting a notification takes its queued pushes with it.
-select is((select count(*)::int from push_outbox where notification_id = '20000000-0000-4000-8000-000000000001'), 1,
+select is((select count(*)::int from push_notices where notification_id = '20000000-0000-4000-8000-000000000001'), 1,
           'MA''s notification has a queued push');
 delete from notifications where id = '20000000-0000-4000-8000-000000000001';
-select is((select count(*)::int from push_outbox where notification_id = '20000000-0000-4000-8000-000000000001'), 0,
+select is((select count(*)::int from push_notices where notification_id = '20000000-0000-4000-8000-000000000001'), 0,
           'deleting the notification deletes its queued pushes');
 
 select * from finish();

@@ -11,13 +11,24 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(35);
+select plan(41);
 
 -- Newest first: add each new migration's rollback at the top.
 \ir ../rollbacks/20261129000600_sweep_notice_day.sql
 select hasnt_function('private', 'expiry_due_tier', '20261129000600 rollback removes the due-rule function');
 select hasnt_column('public', 'certification_expiry_tracking', 'last_notified_on', '20261129000600 rollback removes the sweep''s notice day');
 select hasnt_index('public', 'notifications', 'notifications_created_at_idx', '20261129000600 rollback removes the notices'' age index');
+
+\ir ../rollbacks/20261129000500_person_outbox.sql
+select hasnt_table('public', 'push_notices', '20261129000500 rollback removes push_notices');
+select hasnt_table('public', 'push_deliveries', '20261129000500 rollback removes push_deliveries');
+select hasnt_table('public', 'push_budget_days', '20261129000500 rollback removes push_budget_days');
+select hasnt_column('public', 'notifications', 'scenario_notification_id', '20261129000500 rollback removes the scenario foreign key');
+select has_table('public', 'push_outbox', '20261129000500 rollback brings the per-device outbox back');
+select is(
+  (select count(*)::int from pg_trigger where tgname in ('push_outbox_record_follow_up', 'scenario_notifications_release_cooldown')),
+  2, '20261129000500 rollback brings back the settling triggers it replaced'
+);
 
 \ir ../rollbacks/20261129000400_certificate_sync.sql
 select hasnt_table('public', 'certificate_sync_events', '20261129000400 rollback removes the sync inbox');

@@ -40,10 +40,18 @@ values (:MC, :O2, 'inactivity', now(), now() + interval '7 days');
 select is((select count(*)::int from scenario_notifications where user_id = :MC and scenario_type = 'inactivity' and delivery_status <> 'failed'), 1,
           'a failed notification does not hold back the next one');
 
--- A notification that turns out to have failed releases its cooldown.
+-- A notification that turns out to have failed releases its cooldown: the
+-- push's settle statement records it through private.record_scenario_outcomes
+-- (no trigger does it).
 insert into scenario_notifications (id, user_id, organization_id, scenario_type, triggered_at, cooldown_until)
 values ('80000000-0000-4000-8000-0000000000c1', :MAC, :O2, 'welcome_back', now() - interval '1 day', now() + interval '29 days');
-update scenario_notifications set delivery_status = 'failed' where id = '80000000-0000-4000-8000-0000000000c1';
+insert into notifications (id, organization_id, recipient_id, subject_mentor_id, category, message_key,
+                           idempotency_key, scenario_notification_id)
+values ('20000000-0000-4000-8000-0000000000c1', :O2, :MAC, :MAC, 'welcome_back', 'scenario.welcome_back',
+        encode(sha256('cooldown-c1'::bytea), 'hex'), '80000000-0000-4000-8000-0000000000c1');
+select private.record_scenario_outcomes(
+  '[{"notification_id": "20000000-0000-4000-8000-0000000000c1", "outcome": "failed", "channels": ["fcm"],
+     "failure_reason": "UNREGISTERED"}]', now());
 insert into scenario_notifications (user_id, organization_id, scenario_type, triggered_at, cooldown_until)
 values (:MAC, :O2, 'welcome_back', now(), now() + interval '30 days');
 select is((select count(*)::int from scenario_notifications where user_id = :MAC and scenario_type = 'welcome_back' and delivery_status <> 'failed'), 1,

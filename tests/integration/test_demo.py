@@ -1,6 +1,7 @@
 """`mentor-notify demo`: migrate, seed, summarise; safe to run twice."""
 
 import json
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ _TABLES = (
     "scenario_notifications",
     "mentor_directory",
     "notifications",
-    "push_outbox",
+    "push_notices",
 )
 
 
@@ -112,6 +113,12 @@ async def test_demo_seeds_runs_the_cycle_shows_what_was_received_and_is_repeatab
     )
     assert delivered > 0
     assert cycle["duplicate_deliveries"] == 0
+    # Nobody got more pushes than the daily budget (one): the rest was folded into it.
+    pushes_per_person = Counter(
+        (r["organisation"], r["recipient"]) for r in received if r["pushes_sent"]
+    )
+    assert set(pushes_per_person.values()) == {1}
+    assert any(r["folded"] for r in received)
     # The second run, and a second demo on the same database, send nothing.
     repeated = json.loads(second.stdout)["cycles"]
     for run in (again, repeated["first"], repeated["second"]):

@@ -1,5 +1,6 @@
-"""The dispatcher with scripted senders against the real outbox: every message sent once
-by several dispatchers at once, retries after their backoff, permanent failures kept."""
+"""The dispatcher with scripted senders against the real queue: every push sent once by
+several dispatchers at once (one per person, what else was due folded into it),
+retries after their backoff, permanent failures kept."""
 
 import asyncio
 from collections import Counter
@@ -50,6 +51,7 @@ class ScriptedSender:
 async def test_several_dispatchers_send_every_message_exactly_once(own_database_url: str) -> None:
     settings = Settings(pool_min_size=1, pool_max_size=2)
     async with open_pool(own_database_url, settings) as pool:
+        # 60 mentors and their coordinator, told about all 60.
         await queued_world(pool, {f"m{n}": n % 60 for n in range(60)})
         queued = sum((await statuses(pool)).values())
     sender = RecordingSender(delay=0.001)
@@ -67,14 +69,15 @@ async def test_several_dispatchers_send_every_message_exactly_once(own_database_
     sent = await asyncio.gather(*(one(n) for n in range(3)))
 
     async with open_pool(own_database_url, settings) as pool:
-        assert await statuses(pool) == {"sent": queued}
+        # One push per person: the coordinator's carries the other 59 notices.
+        assert await statuses(pool) == {"sent": 61, "folded": queued - 61}
         async with pool.connection() as conn:
             pending = await fetch_value(
                 conn, "select count(*) from notifications where status <> 'sent'"
             )
-    assert sum(sent) == queued
+    assert sum(sent) == 61
     assert set(sender.sent.values()) == {1}
-    assert len(sender.keys) == queued
+    assert len(sender.keys) == 61
     assert pending == 0
 
 
@@ -104,8 +107,8 @@ async def test_retries_wait_for_their_backoff_and_permanent_failures_stay(own_po
     ).run_once()
     after = await outbox_rows(own_pool)
 
-    # The coordinator's three pushes and nothing else went out at first.
-    assert (first.sent, first.retrying, first.failed) == (3, 2, 1)
+    # The coordinator's one push (a digest of three) and nothing else went out at first.
+    assert (first.sent, first.retrying, first.failed, first.folded) == (1, 2, 1, 2)
     assert rows[busy]["available_at"] >= NOW + timedelta(seconds=120)
     assert rows[busy]["last_error"] == "QUOTA_EXCEEDED"
     assert (rows[broken]["status"], rows[broken]["last_error"]) == ("failed", "INVALID_ARGUMENT")
@@ -120,7 +123,7 @@ async def outbox_rows(pool: Pool) -> dict[UUID, Any]:
     async with pool.connection() as conn:
         rows = await (
             await conn.execute(
-                "select recipient_id, status, available_at, last_error from push_outbox"
+                "select recipient_id, status, available_at, last_error from push_notices"
             )
         ).fetchall()
     return {r["recipient_id"]: r for r in rows}
@@ -141,4 +144,4 @@ async def test_a_stop_request_ends_the_loop_after_the_round_in_progress(own_pool
     )
 
     assert result.sent == 2
-    assert await statuses(own_pool) == {"sent": 2}
+    assert await statuses(own_pool) == {"sent": 2}  # the mentor's and the coordinator's

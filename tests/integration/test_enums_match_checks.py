@@ -47,7 +47,7 @@ MIRRORS: list[tuple[str, Iterable[str], str, str]] = [
     ),
     ("DeliveryStatus", _values(DeliveryStatus), "scenario_notifications", "delivery_status"),
     ("Provider", _values(Provider), "device_tokens", "provider"),
-    ("Provider", _values(Provider), "push_outbox", "provider"),
+    ("Provider", _values(Provider), "push_deliveries", "provider"),
     ("Platform", _values(Platform), "device_tokens", "platform"),
     (
         "DeviceTokenRegistration.platform",

@@ -112,7 +112,7 @@ async def test_a_run_killed_half_way_is_completed_by_the_next(
     assert await counts(own_pool) == {
         "notifications": 16,
         "cert_notification_log": 16,
-        "push_outbox": 16,
+        "push_notices": 16,
     }
 
 

@@ -17,7 +17,6 @@ from mentor_notify.domain import (
     classify_tier,
     expiry_notification_key,
     parse_deep_link,
-    push_key,
 )
 from mentor_notify.domain.expiry_messages import Audience, expiry_message
 from mentor_notify.expiry import ExpirySweep, SweepResult
@@ -44,7 +43,7 @@ async def counts(pool: Pool) -> dict[str, int]:
     async with pool.connection() as conn:
         return {
             table: await fetch_value(conn, f"select count(*) from public.{table}")
-            for table in ("notifications", "cert_notification_log", "push_outbox")
+            for table in ("notifications", "cert_notification_log", "push_notices")
         }
 
 
@@ -116,8 +115,7 @@ async def test_keys_payloads_and_deep_links_match_the_python_contract(own_pool: 
         )
         push = await (
             await conn.execute(
-                "select payload, idempotency_key, collapse_key, provider, device_token_id "
-                "from public.push_outbox where recipient_id = %s",
+                "select payload, collapse_key from public.push_notices where recipient_id = %s",
                 [mentor.person.id],
             )
         ).fetchone()
@@ -135,7 +133,6 @@ async def test_keys_payloads_and_deep_links_match_the_python_contract(own_pool: 
     assert log_key == cert_log_key(
         mentor.certification_id, tier, mentor.expiry_date, mentor.person.id
     )
-    assert push["idempotency_key"] == push_key(notification["id"], mentor.device_ids[0])
     assert push["payload"] == expiry_message(
         Audience.MENTOR,
         mentor.person.id,
@@ -189,7 +186,7 @@ async def test_rerun_and_later_days_in_the_same_window_add_nothing(own_pool: Poo
     urgent = await sweep(own_pool, TODAY + timedelta(days=13))  # 7 days left
 
     assert first.organisations[0].due_by_tier == {"expiry_warning_30d": 1}
-    assert after_first == {"notifications": 2, "cert_notification_log": 2, "push_outbox": 2}
+    assert after_first == {"notifications": 2, "cert_notification_log": 2, "push_notices": 2}
     assert again.total("notifications_created") == 0
     assert all(r.total("certificates_due") == 0 for r in next_days)
     assert after_window == after_first
@@ -416,11 +413,11 @@ async def test_eight_concurrent_sweeps_write_what_one_writes(own_database_url: s
     assert after["notifications"] == one_run
     assert sum(r.total("notifications_created") for r in results) == one_run
     # The locks let exactly one copy find each certificate due: every due
-    # certificate gets two notices (mentor, coordinator), each pushed to its
-    # recipient's devices (two for the mentor, one for the coordinator).
+    # certificate gets two notices (mentor, coordinator), each queued for push
+    # once (its devices are read when it is sent).
     due = sum(r.total("certificates_due") for r in results)
     assert after["notifications"] == 2 * due
-    assert after["push_outbox"] == 3 * due
+    assert after["push_notices"] == 2 * due
     assert duplicates == 0
 
 

@@ -41,7 +41,7 @@ async def test_all_four_tiers_are_recorded_and_a_rerun_adds_nothing(own_pool: Po
     sweep = await ExpirySweep(own_pool, CLOCK).run()
 
     assert (first.processed, first.not_due, first.created, first.queued) == (5, 1, 8, 8)
-    assert after_first == {"notifications": 8, "cert_notification_log": 8, "push_outbox": 8}
+    assert after_first == {"notifications": 8, "cert_notification_log": 8, "push_notices": 8}
     assert (second.skipped, second.created, second.queued) == (4, 0, 0)
     assert await counts(own_pool) == after_first
     # The orchestrator marked the tiers sent, so the sweep finds nothing left.
@@ -69,7 +69,7 @@ async def test_a_poisoned_record_fails_alone(own_pool: Pool) -> None:
     assert await counts(own_pool) == {
         "notifications": 4,
         "cert_notification_log": 4,
-        "push_outbox": 4,
+        "push_notices": 4,
     }
 
 
@@ -90,7 +90,7 @@ async def test_a_failure_while_queueing_pushes_leaves_nothing_of_that_record(
               end if;
               return new;
             end $$;
-            create trigger refuse_push before insert on public.push_outbox
+            create trigger refuse_push before insert on public.push_notices
               for each row execute function public.test_refuse_push();
             """
         )
@@ -120,5 +120,5 @@ async def test_a_failure_while_queueing_pushes_leaves_nothing_of_that_record(
     assert await counts(own_pool) == {
         "notifications": 4,
         "cert_notification_log": 4,
-        "push_outbox": 4,
+        "push_notices": 4,
     }

@@ -1,5 +1,6 @@
-"""End to end from the outbox through the real FCM and APNs senders to the emulator and
-back to recorded statuses: exact payloads, dead tokens, retries, renewed credentials."""
+"""End to end from the push queue through the real FCM and APNs senders to the emulator
+and back to recorded statuses: exact payloads (a digest's too), dead tokens, retries,
+renewed credentials."""
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -60,12 +61,18 @@ async def dispatch(pool: Pool, service: Service, clock: FixedClock = CLOCK) -> D
 
 
 async def outbox_rows(pool: Pool) -> list[dict[str, Any]]:
+    """Every notice with its notification and the delivery of the push that carried it
+    (its own, or its carrier's when it was folded into a digest)."""
     async with pool.connection() as conn:
         cursor = await conn.execute(
             "select p.*, n.message_key, n.status as notification_status, "
-            "(n.data ->> 'certification_id')::uuid as certification_id, d.token "
-            "from push_outbox p join notifications n on n.id = p.notification_id "
-            "left join device_tokens d on d.id = p.device_token_id"
+            "(n.data ->> 'certification_id')::uuid as certification_id, d.token, "
+            "x.id as delivery_id, x.provider, "
+            "private.idempotency_key(x.notice_id::text, x.device_token_id::text) "
+            "  as idempotency_key "
+            "from push_notices p join notifications n on n.id = p.notification_id "
+            "left join push_deliveries x on x.notice_id = coalesce(p.carried_by, p.id) "
+            "left join device_tokens d on d.id = x.device_token_id"
         )
         return list(await cursor.fetchall())
 
@@ -92,9 +99,11 @@ async def test_each_tier_reaches_fcm_and_apns_with_the_exact_payload(
     result = await dispatch(own_pool, service)
 
     rows = {(r["recipient_id"], r["certification_id"]): r for r in await outbox_rows(own_pool)}
-    assert result.sent == len(rows) == 4
-    assert await statuses(own_pool) == {"sent": 4}
-    assert service.emulator.counts == {"fcm": 2, "apns": 2}
+    # Each mentor's push, and one to the coordinator about both (a digest).
+    assert len(rows) == 4
+    assert result.sent == 3
+    assert await statuses(own_pool) == {"sent": 3, "folded": 1}
+    assert service.emulator.counts == {"fcm": 2, "apns": 1}
     assert service.emulator.duplicates() == 0
     delivered = {idempotency_key(d): d for d in service.emulator.delivered}
     for label, tier, priority in (
@@ -146,30 +155,36 @@ async def test_each_tier_reaches_fcm_and_apns_with_the_exact_payload(
         }
         assert fcm["message"]["data"]["deep_link"].startswith("mentornotify://v1/")
 
-        coordinator_row = rows[(world.coordinator.id, mentor.certification_id)]
-        apns = delivered[coordinator_row["idempotency_key"]]
-        assert apns["provider"] == "apns"
-        headers = apns["headers"]
-        expiration = int(headers.pop("apns-expiration"))
-        assert headers == {
-            "apns-topic": "no.mentornotify.app",
-            "apns-push-type": "alert",
-            "apns-priority": "10" if priority == "high" else "5",
-            "apns-id": str(coordinator_row["id"]),
-            "apns-collapse-id": f"expiry:{mentor.certification_id}",
-        }
-        assert 6 * 86400 < expiration - SystemClock().now().timestamp() <= 7 * 86400
-        coordinator_key = coordinator_row["message_key"]
-        assert apns["message"]["aps"] == {
-            "alert": {
-                "title-loc-key": f"{coordinator_key}.title",
-                "loc-key": f"{coordinator_key}.body",
-            },
-            "sound": "default",
-            "thread-id": "certification_expiry",
-        }
-        assert apns["message"]["idempotency_key"] == coordinator_row["idempotency_key"]
-        assert apns["message"]["deep_link"] == coordinator_row["payload"]["data"]["deep_link"]
+    # The coordinator's two notices went in one push: a digest under the most
+    # urgent one's title, counting both by message key, opening their mentors list.
+    urgent, early = world.mentors["urgent"], world.mentors["early"]
+    carrier = rows[(world.coordinator.id, urgent.certification_id)]
+    folded = rows[(world.coordinator.id, early.certification_id)]
+    assert (carrier["status"], folded["status"]) == ("sent", "folded")
+    assert folded["carried_by"] == carrier["id"]
+    assert folded["notification_status"] == "sent"
+    apns = delivered[carrier["idempotency_key"]]
+    assert apns["provider"] == "apns"
+    headers = apns["headers"]
+    expiration = int(headers.pop("apns-expiration"))
+    assert headers == {
+        "apns-topic": "no.mentornotify.app",
+        "apns-push-type": "alert",
+        "apns-priority": "10",
+        "apns-id": str(carrier["delivery_id"]),
+        "apns-collapse-id": f"expiry:{urgent.certification_id}",
+    }
+    assert 6 * 86400 < expiration - SystemClock().now().timestamp() <= 7 * 86400
+    assert apns["message"]["aps"] == {
+        "alert": {"title-loc-key": f"{carrier['message_key']}.title", "loc-key": "digest.body"},
+        "sound": "default",
+        "thread-id": "certification_expiry",
+    }
+    assert apns["message"]["idempotency_key"] == carrier["idempotency_key"]
+    assert apns["message"]["category"] == "digest"
+    assert apns["message"]["count"] == 2
+    assert apns["message"]["counts"] == {carrier["message_key"]: 1, folded["message_key"]: 1}
+    assert apns["message"]["deep_link"] == "mentornotify://v1/mentors/renewals"
 
 
 async def test_unregistered_tokens_are_deleted_and_their_pushes_fail(
@@ -208,7 +223,7 @@ async def test_retryable_answers_come_back_after_their_backoff(
     later = await dispatch(own_pool, service, FixedClock(CLOCK.now() + timedelta(minutes=3)))
     much_later = await dispatch(own_pool, service, FixedClock(CLOCK.now() + timedelta(days=1)))
 
-    assert (first.sent, first.retrying) == (2, 2)
+    assert (first.sent, first.retrying) == (1, 2)  # the coordinator's digest went
     assert rows[busy]["status"] == "pending"
     assert rows[busy]["last_error"] == "QUOTA_EXCEEDED"
     assert rows[busy]["available_at"] >= CLOCK.now() + timedelta(seconds=120)  # Retry-After
@@ -263,7 +278,7 @@ async def test_dropped_connections_and_refused_credentials_are_recovered(
     assert first.retrying >= 1
     assert any(r.retrying for r in results[1:])
     assert len(service.emulator.access_tokens) == 1  # fetched anew after the refusal
-    assert await statuses(own_pool) == {"sent": 24}
+    assert await statuses(own_pool) == {"sent": 13, "folded": 11}
     keys = {r["idempotency_key"] for r in await outbox_rows(own_pool)}
     delivered = {idempotency_key(d) for d in service.emulator.delivered}
     assert delivered == keys
@@ -278,7 +293,8 @@ async def test_sends_share_one_http2_connection_per_service_with_many_streams(
 
     result = await dispatch(own_pool, service)
 
-    assert result.sent == 80  # 40 to FCM, 40 to the coordinator's iPhone over APNs
+    # 40 to FCM, and one digest of 40 to the coordinator's iPhone over APNs.
+    assert result.sent == 41
     # One to FCM, one to APNs (the access token is fetched over HTTP/1.1, as by google-auth).
     assert service.emulator.connections["h2"] == 2
     assert service.emulator.max_in_flight >= 40
@@ -295,8 +311,9 @@ async def test_a_stream_limit_below_the_concurrency_and_goaways_fail_nothing(
 
     result = await dispatch(own_pool, service)
 
-    assert (result.sent, result.retrying, result.failed) == (80, 0, 0)
-    assert await statuses(own_pool) == {"sent": 80}
+    # 40 mentors, and one digest of 40 to their coordinator.
+    assert (result.sent, result.retrying, result.failed) == (41, 0, 0)
+    assert await statuses(own_pool) == {"sent": 41, "folded": 39}
     assert service.emulator.max_streams_per_connection <= 10
     assert service.emulator.connections["h2"] > 2  # more than one per service
     assert service.emulator.goaways >= 2

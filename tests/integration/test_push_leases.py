@@ -19,7 +19,7 @@ from tests.integration.test_push_delivery import Service, service  # noqa: F401 
 from tests.support import fetch_value
 
 # Every answer takes a second; a lease is 0.6 s. One dispatcher claims the whole
-# queue (twenty sends, five at a time: four seconds, more than six leases) while
+# queue (eleven sends, five at a time: three seconds, more than four leases) while
 # the other finds nothing and looks again every 0.1 s.
 SLOW_ANSWER_SECONDS = 1.0
 LEASE = timedelta(seconds=0.6)
@@ -64,8 +64,8 @@ async def test_a_slow_service_does_not_make_two_dispatchers_send_twice(
     results = await asyncio.gather(dispatcher(1), dispatcher(2), until_drained())
 
     async with own_pool.connection() as conn:
-        most_attempts = await fetch_value(conn, "select max(attempts) from push_outbox")
-    assert await statuses(own_pool) == {"sent": queued}
+        most_attempts = await fetch_value(conn, "select max(attempts) from push_notices")
+    assert await statuses(own_pool) == {"sent": queued, "folded": 9}
     assert service.emulator.duplicates() == 0
     assert sum(service.emulator.counts.values()) == queued
     assert results[0].sent + results[1].sent == queued
@@ -84,12 +84,13 @@ async def test_a_lease_that_ran_out_after_the_last_attempt_makes_the_message_dea
     third = await outbox.claim_batch(10, LEASE, now + timedelta(seconds=2))
 
     async with own_pool.connection() as conn:
-        most_attempts = await fetch_value(conn, "select max(attempts) from push_outbox")
+        most_attempts = await fetch_value(conn, "select max(attempts) from push_notices")
         notices = await fetch_value(
             conn, "select count(*) from notifications where status = 'failed'"
         )
-    assert len(first.pushes) == len(second.pushes) == 4
-    assert (third.pushes, third.dead) == ([], 4)
+    # Two mentors' pushes and their coordinator's digest of both.
+    assert len(first.pushes) == len(second.pushes) == 3
+    assert (third.pushes, third.dead) == ([], 3)
     assert most_attempts == 2
-    assert await statuses(own_pool) == {"dead": 4}
-    assert notices == 4
+    assert await statuses(own_pool) == {"dead": 3, "folded": 1}
+    assert notices == 4  # the folded notice's notification failed with its carrier

@@ -35,8 +35,8 @@ async def pushes_by_recipient(pool: Pool) -> dict[UUID, dict[str, Any]]:
     found = await rows(
         pool,
         "select p.recipient_id, p.status, p.available_at, p.attempts, n.status as notice "
-        "from push_outbox p join notifications n on n.id = p.notification_id "
-        "where p.provider = 'fcm'",
+        "from push_notices p join notifications n on n.id = p.notification_id "
+        "where n.subject_mentor_id = p.recipient_id",
     )
     return {r["recipient_id"]: r for r in found}
 
@@ -55,7 +55,8 @@ async def test_a_muted_category_is_skipped_and_the_notice_kept(own_pool: Pool) -
     result = await dispatch(own_pool, FixedClock(CLOCK.now() + timedelta(hours=1)), sender)
 
     by_recipient = await pushes_by_recipient(own_pool)
-    assert (result.skipped, result.sent) == (1, 3)  # the keen mentor and two coordinator pushes
+    # The keen mentor's push, and the coordinator's one push about both (a digest).
+    assert (result.skipped, result.sent, result.folded) == (1, 2, 1)
     assert (by_recipient[muted]["status"], by_recipient[muted]["notice"]) == ("skipped", "skipped")
     assert by_recipient[muted]["attempts"] == 0
     keen = world.mentors["keen"].person.id
@@ -73,7 +74,7 @@ async def test_pushes_are_held_until_the_window_opens_even_across_a_restart(
     mentor = world.mentors["a"].person.id
     async with own_pool.connection() as conn:
         await conn.execute(
-            "update push_outbox set available_at = %s", [EARLY.now() - timedelta(minutes=1)]
+            "update push_notices set available_at = %s", [EARLY.now() - timedelta(minutes=1)]
         )
     sender = RecordingSender()
 
@@ -105,7 +106,7 @@ async def test_urgent_tiers_can_go_at_once_and_a_person_may_have_their_own_windo
             [early_bird],
         )
         await conn.execute(
-            "update push_outbox set available_at = %s", [EARLY.now() - timedelta(minutes=1)]
+            "update push_notices set available_at = %s", [EARLY.now() - timedelta(minutes=1)]
         )
 
     await dispatch(own_pool, EARLY, RecordingSender())

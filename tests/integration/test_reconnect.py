@@ -42,17 +42,19 @@ async def migrated(cluster: Cluster, supabase_layout: SupabaseLayout) -> AsyncIt
 
 
 async def queue_due_now(url: str, slug: str, mentors: int) -> int:
-    """Pushes due now (real clock, no send window) for a new organisation's mentors."""
+    """Pushes due now (real clock, no send window) for a new organisation's mentors and
+    their coordinator."""
     async with open_pool(url, Settings(pool_min_size=1, pool_max_size=2)) as pool:
         async with pool.connection() as conn:
             await build_world(conn, TODAY, {f"m{n}": 7 for n in range(mentors)}, slug=slug)
         await ExpirySweep(pool, CLOCK).run(organisations=[slug])
         async with pool.connection() as conn:
-            await conn.execute("update push_outbox set available_at = now() - interval '1 minute'")
+            await conn.execute("update push_notices set available_at = now() - interval '1 minute'")
             await conn.execute("update organizations set push_window_start = push_window_end")
+            # One push per person: the coordinator's a digest of their mentors'.
             cur = await conn.execute(
-                "select count(*) as n from push_outbox p join organizations o "
-                "on o.id = p.organization_id where o.slug = %s",
+                "select count(distinct p.recipient_id) as n from push_notices p "
+                "join organizations o on o.id = p.organization_id where o.slug = %s",
                 [slug],
             )
             row = await cur.fetchone()
@@ -63,7 +65,7 @@ async def queue_due_now(url: str, slug: str, mentors: int) -> int:
 async def sent(url: str) -> int:
     conn = await connect(url)
     try:
-        cur = await conn.execute("select count(*) as n from push_outbox where status = 'sent'")
+        cur = await conn.execute("select count(*) as n from push_notices where status = 'sent'")
         row = await cur.fetchone()
     finally:
         await conn.close()

@@ -64,6 +64,32 @@ update public.follow_up_notification_log
 set notification_id = (select id from public.notifications
                        where idempotency_key = encode(sha256('retention-notice-29'::bytea), 'hex'))
 where idempotency_key = encode(sha256('retention-follow-up-29'::bytea), 'hex');
+-- 30 settled pushes, one every 2 days back from NOW (16 younger than 30 days,
+-- 14 older), each with a delivery; and one still pending, older than all.
+with notified as (
+  insert into public.notifications
+    (organization_id, recipient_id, subject_mentor_id, category, message_key, idempotency_key)
+  select m.organization_id, m.user_id, m.user_id, 'milestone', 'scenario.milestone',
+         encode(sha256(('retention-push-' || g)::bytea), 'hex')
+  from generate_series(0, 30) g
+  cross join lateral (
+    select * from public.chapter_memberships where role = 'peer_mentor' order by id limit 1) m
+  returning id, organization_id, recipient_id, idempotency_key
+),
+queued as (
+  insert into public.push_notices
+    (organization_id, notification_id, recipient_id, payload, status, settled_at, created_at)
+  select n.organization_id, n.id, n.recipient_id, '{}',
+         case when g.g = 30 then 'pending' else 'sent' end,
+         case when g.g < 30 then %(now)s::timestamptz - make_interval(days => g.g * 2) end,
+         %(now)s::timestamptz - interval '100 days'
+  from notified n
+  join generate_series(0, 30) g(g)
+    on n.idempotency_key = encode(sha256(('retention-push-' || g.g)::bytea), 'hex')
+  returning id, organization_id, status
+)
+insert into public.push_deliveries (organization_id, notice_id, provider, status, sent_at)
+select organization_id, id, 'fcm', 'sent', %(now)s from queued where status = 'sent';
 """
 
 # Notices created before NOW - 1 year (g = 20..30) that are settled (g % 3 != 0).
@@ -85,6 +111,11 @@ async def _counts(pool: Pool) -> dict[str, int]:
                 conn, "select min(sent_at) from public.cert_notification_log"
             ),
             "notifications": await fetch_value(conn, "select count(*) from public.notifications"),
+            "pushes": await fetch_value(conn, "select count(*) from public.push_notices"),
+            "deliveries": await fetch_value(conn, "select count(*) from public.push_deliveries"),
+            "pending_pushes": await fetch_value(
+                conn, "select count(*) from public.push_notices where status = 'pending'"
+            ),
         }
 
 
@@ -105,8 +136,17 @@ async def test_prune_deletes_only_records_older_than_the_period_in_small_batches
     after = await _counts(filled)
     again = await RetentionPruner(filled, batch_size=4).prune(NOW, timedelta(days=365))
 
-    assert result.deleted == {"cert_notification_log": 11, "follow_up_notification_log": 11}
+    assert result.deleted == {
+        "cert_notification_log": 11,
+        "follow_up_notification_log": 11,
+        "push_notices": 14,
+    }
     assert result.cutoff == NOW - timedelta(days=365)
+    # Settled pushes go after their own, shorter period (30 days by default),
+    # with their deliveries; one still pending stays however old.
+    assert result.cutoffs["push_notices"] == NOW - timedelta(days=30)
+    assert (after["pushes"], after["deliveries"]) == (before["pushes"] - 14, 16)
+    assert after["pending_pushes"] == 1
     assert after["cert"] == before["cert"] - 11
     assert after["follow_up"] == before["follow_up"] - 11
     assert after["oldest_cert"] >= NOW - timedelta(days=365)
@@ -120,7 +160,11 @@ async def test_dry_run_counts_and_deletes_nothing(filled: Pool) -> None:
     result = await RetentionPruner(filled).prune(NOW, timedelta(days=365), dry_run=True)
 
     assert result.dry_run
-    assert result.deleted == {"cert_notification_log": 11, "follow_up_notification_log": 11}
+    assert result.deleted == {
+        "cert_notification_log": 11,
+        "follow_up_notification_log": 11,
+        "push_notices": 14,
+    }
     assert await _counts(filled) == before
 
 
@@ -129,6 +173,10 @@ async def test_too_short_a_period_or_a_naive_instant_is_refused(filled: Pool) ->
         await RetentionPruner(filled).prune(NOW, timedelta(days=30))
     with pytest.raises(RetentionError, match="timezone-aware"):
         await RetentionPruner(filled).prune(NOW.replace(tzinfo=None), timedelta(days=365))
+    with pytest.raises(RetentionError, match="at least 7 days"):
+        await RetentionPruner(filled).prune(
+            NOW, timedelta(days=365), retention={"push_notices": timedelta(days=6)}
+        )
     with pytest.raises(RetentionError, match="batch size"):
         RetentionPruner(filled, batch_size=0)
 
@@ -140,11 +188,20 @@ async def test_cli_prunes_and_reports_as_json(filled: Pool, own_database_url: st
     bad = await cli(
         "--database-url", own_database_url, "maintenance", "prune", "--older-than", "1m"
     )
+    short = await cli(
+        "--database-url", own_database_url, "maintenance", "prune", "--pushes-older-than", "6d"
+    )
 
     assert dry.exit_code == 0, dry.output
     report = json.loads(dry.stdout)
     assert report["dry_run"] is True
-    assert set(report["deleted"]) == {"cert_notification_log", "follow_up_notification_log"}
+    assert set(report["deleted"]) == {
+        "cert_notification_log",
+        "follow_up_notification_log",
+        "push_notices",
+    }
+    assert short.exit_code == 2
+    assert "at least 7 days" in " ".join(short.output.replace("│", " ").split())
     assert bad.exit_code == 2
     # typer boxes and wraps the message; compare its words
     assert "write a whole number and a unit" in " ".join(bad.output.replace("│", " ").split())
@@ -182,6 +239,7 @@ async def test_settled_notifications_past_their_retention_go_in_small_batches(
         "cert_notification_log": NOW - two_years,
         "follow_up_notification_log": NOW - two_years,
         "notifications": NOW - YEAR,
+        "push_notices": NOW - timedelta(days=30),
     }
     assert again.deleted["notifications"] == 0
     async with filled.connection() as conn:
@@ -320,4 +378,5 @@ async def test_cli_prunes_notifications_when_asked(filled: Pool, own_database_ur
         "cert_notification_log",
         "follow_up_notification_log",
         "notifications",
+        "push_notices",
     }

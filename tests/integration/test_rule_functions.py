@@ -1,10 +1,14 @@
-"""The SQL forms of the business rules (migrations 20261129000300 and 20261129000600)
-held to their Python definitions: the tier and the sweep's due rule over their whole
-input space; keys, the renewal link and the organisation's local date on samples."""
+"""The SQL forms of the business rules (migrations 20261129000300, 20261129000500 and
+20261129000600) held to their Python definitions: the tier and the sweep's due rule over
+their whole input space; keys, the renewal link and the organisation's local date on
+samples; the digest link over both of its inputs. The push urgency order has no Python
+twin; its order is held here."""
 
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from uuid import uuid4
+
+from psycopg.types.json import Jsonb
 
 from mentor_notify.db import Pool
 from mentor_notify.domain import (
@@ -17,7 +21,7 @@ from mentor_notify.domain import (
     idempotency_key,
     push_key,
 )
-from mentor_notify.domain.deep_links import renewal_link
+from mentor_notify.domain.deep_links import digest_link, parse_deep_link, renewal_link
 
 TODAY = date(2026, 11, 23)
 THRESHOLD_SETS = [
@@ -101,6 +105,7 @@ async def test_expiry_due_tier_is_the_tier_unless_sent_this_cycle(own_pool: Pool
 
 async def test_idempotency_key_in_sql_is_the_python_key(own_pool: Pool) -> None:
     certification, recipient, notification, device = uuid4(), uuid4(), uuid4(), uuid4()
+    notice = uuid4()
     expiry = date(2027, 1, 31)
     cases = {
         expiry_notification_key(certification, Tier.WARNING_30D, expiry, recipient): [
@@ -116,7 +121,7 @@ async def test_idempotency_key_in_sql_is_the_python_key(own_pool: Pool) -> None:
             expiry.isoformat(),
             str(recipient),
         ],
-        push_key(notification, device): [str(notification), str(device)],
+        push_key(notice, device): [str(notice), str(device)],
         idempotency_key("scenario", notification, recipient): [
             "scenario",
             str(notification),
@@ -165,3 +170,36 @@ async def test_local_date_in_sql_is_the_as_of_local_date(own_pool: Pool) -> None
                 row = await cur.fetchone()
                 assert row is not None
                 assert row["d"] == AsOf(instant).local_date(zone), (instant, zone)
+
+
+async def test_digest_link_in_sql_is_the_python_link(own_pool: Pool) -> None:
+    async with own_pool.connection() as conn:
+        for about_others in (True, False):
+            cur = await conn.execute("select private.digest_link(%s) as link", [about_others])
+            row = await cur.fetchone()
+            assert row is not None
+            assert row["link"] == digest_link(about_others)
+            assert parse_deep_link(row["link"]).route in {"inbox", "mentors/renewals"}
+
+
+async def test_push_urgency_orders_lapsed_then_nearest_tier_then_the_rest(own_pool: Pool) -> None:
+    # Most urgent first, as the claim picks a digest's carrier.
+    payloads = [
+        {"priority": "high", "data": {"tier": "expired"}},
+        {"priority": "normal", "data": {"tier": "expired"}},
+        {"priority": "high", "data": {"tier": "expiry_warning_7d"}},
+        {"priority": "normal", "data": {"tier": "expiry_warning_30d"}},
+        {"priority": "normal", "data": {"tier": "expiry_warning_60d"}},
+        {"priority": "normal", "data": {"tier": "expiry_warning_90d"}},
+        {"priority": "high", "data": {"category": "inactivity"}},
+        {"priority": "normal", "data": {"category": "milestone"}},
+    ]
+    async with own_pool.connection() as conn:
+        cur = await conn.execute(
+            "select private.push_urgency(p) as u from unnest(%s::jsonb[]) with ordinality x(p, i)"
+            " order by i",
+            [[Jsonb(p) for p in payloads]],
+        )
+        urgencies = [r["u"] for r in await cur.fetchall()]
+    assert urgencies == sorted(urgencies, reverse=True)
+    assert len(set(urgencies)) == len(urgencies)

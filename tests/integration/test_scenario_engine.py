@@ -15,6 +15,7 @@ from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import AsOf, SystemClock, parse_deep_link
 from mentor_notify.domain.scenarios import ScenarioType
+from mentor_notify.push.outbox import Outbox, Outcome
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
 from tests.expiry_world import World, build_world
 from tests.support import fetch_column, fetch_value
@@ -121,7 +122,7 @@ async def test_inactivity_nudges_the_inactive_once_per_cooldown(own_pool: Pool) 
             "select data ->> 'deep_link' from public.notifications where recipient_id = %s",
             idle,
         )
-        pushes = await fetch_value(conn, "select count(*) from public.push_outbox")
+        pushes = await fetch_value(conn, "select count(*) from public.push_notices")
     assert metadata["days_inactive"] == 45
     assert parse_deep_link(link).route == "activities/new"
     assert pushes == 2
@@ -215,8 +216,8 @@ async def test_the_as_of_moment_decides_and_the_real_clock_stamps(own_pool: Pool
         created = await fetch_column(conn, "select created_at from public.notifications")
         due = await fetch_column(
             conn,
-            "select available_at from public.push_outbox union all "
-            "select created_at from public.push_outbox",
+            "select available_at from public.push_notices union all "
+            "select created_at from public.push_notices",
         )
     # The scenario's own record (and its cooldown) is of the business moment...
     assert triggered == {later}
@@ -328,23 +329,21 @@ async def test_deliveries_are_logged_for_coordinators_as_they_happen(own_pool: P
     reached = world.mentors["reached"].person.id
     unreachable = world.mentors["unreachable"].person.id
     async with own_pool.connection() as conn:
-        # What a dispatcher records: one push sent, the other refused by FCM.
-        await conn.execute(
-            "update public.push_outbox set status = 'sent', sent_at = %s where recipient_id = %s",
-            [NOW, reached],
-        )
-        await conn.execute(
-            "update public.push_outbox set status = 'failed', "
-            "last_error = 'UNREGISTERED: token gone' where recipient_id = %s",
-            [unreachable],
-        )
-        # An outcome recorded twice (a retried report) adds nothing.
-        await conn.execute(
-            "update public.push_outbox set status = 'pending' where recipient_id = %s", [reached]
-        )
-        await conn.execute(
-            "update public.push_outbox set status = 'sent' where recipient_id = %s", [reached]
-        )
+        await conn.execute("update public.organizations set push_window_start = push_window_end")
+    # What a dispatcher does: claim, then settle one push sent and the other refused
+    # by FCM, in the settle statement (no trigger).
+    outbox = Outbox(own_pool, "worker-1")
+    now = SystemClock().now() + timedelta(minutes=1)
+    claim = await outbox.claim_batch(100, timedelta(minutes=1), now)
+    by_recipient = {p.recipient_id: p for p in claim.pushes}
+    outcomes = [
+        Outcome(by_recipient[reached].id, "sent"),
+        Outcome(by_recipient[unreachable].id, "permanent", "UNREGISTERED: token gone"),
+    ]
+    await outbox.record(outcomes, now)
+    # An outcome recorded twice (a retried report) adds nothing.
+    await outbox.record(outcomes, now)
+    async with own_pool.connection() as conn:
         rows = await (
             await conn.execute(
                 "select peer_mentor_id, chapter_id, status, delivery_channel, failure_reason "

@@ -85,10 +85,13 @@ def _pushes(rows: list[Received]) -> str:
     sent = sum(r.pushes_sent for r in rows)
     waiting = sum(r.pushes_waiting for r in rows)
     not_sent = sum(r.pushes_not_sent for r in rows)
+    folded = sum(r.folded for r in rows)
     parts = [f"{sent} delivered"] if sent else []
     parts += [f"{waiting} waiting"] if waiting else []
     parts += [f"{not_sent} not sent"] if not_sent else []
-    return ", ".join(parts) or "no device"
+    summary = ", ".join(parts) or "no device"
+    # Folded notices made no push of their own: a digest told of them.
+    return f"{summary}; {folded} more told in a digest" if folded else summary
 
 
 _LABELS = {

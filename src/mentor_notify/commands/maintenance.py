@@ -37,6 +37,15 @@ def maintenance_prune(
             "choice.",
         ),
     ] = None,
+    pushes_older_than: Annotated[
+        str,
+        typer.Option(
+            "--pushes-older-than",
+            metavar="PERIOD",
+            help="Delete pushes settled (sent, failed, dead, skipped, folded) longer ago than "
+            "this, with their per-device deliveries. At least 7 days.",
+        ),
+    ] = "30d",
     batch_size: Annotated[
         int,
         typer.Option("--batch-size", min=1, help="Rows deleted per transaction (short locks)."),
@@ -49,7 +58,8 @@ def maintenance_prune(
     """Delete delivery records past retention, in small batches.
 
     Prunes cert_notification_log (by sent_at) and follow_up_notification_log
-    (by delivered_at) past --older-than, and, only when
+    (by delivered_at) past --older-than, settled pushes (push_notices by
+    settled_at, their push_deliveries with them) past --pushes-older-than, and, only when
     --notifications-older-than is given, settled notifications past it (by
     created_at, with their pushes). Scenario history is kept: milestones are
     once ever and cooldowns look back through it. Safe to run at any time and
@@ -63,10 +73,13 @@ def maintenance_prune(
         period = parse_retention(older_than)
     except DatabaseError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from exc
-    retention = {}
+    try:
+        retention = {"push_notices": parse_retention(pushes_older_than, "push_notices")}
+    except DatabaseError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--pushes-older-than") from exc
     if notifications_older_than is not None:
         try:
-            retention["notifications"] = parse_retention(notifications_older_than)
+            retention["notifications"] = parse_retention(notifications_older_than, "notifications")
         except DatabaseError as exc:
             raise typer.BadParameter(str(exc), param_hint="--notifications-older-than") from exc
 

@@ -95,13 +95,24 @@ def push_dispatch(
         common.print_json(result.model_dump(mode="json"))
     else:
         table = Table(title="Push dispatch", title_justify="left")
-        for column in ("claimed", "sent", "retrying", "failed", "dead", "tokens removed"):
+        for column in (
+            "claimed",
+            "folded",
+            "held",
+            "sent",
+            "retrying",
+            "failed",
+            "dead",
+            "tokens removed",
+        ):
             table.add_column(column, justify="right")
         table.add_row(
             *(
                 str(v)
                 for v in (
                     result.claimed,
+                    result.folded,
+                    result.held + result.budget_held,
                     result.sent,
                     result.retrying,
                     result.failed,
@@ -278,13 +289,12 @@ def push_dead(
         common.stdout().print("No dead pushes.")
         return
     table = Table(title="Dead pushes", title_justify="left")
-    for column in ("push id", "recipient", "provider", "attempts", "last error", "queued"):
+    for column in ("push id", "recipient", "attempts", "last error", "queued"):
         table.add_column(column)
     for push in dead:
         table.add_row(
             str(push.id),
             str(push.recipient_id),
-            push.provider,
             str(push.attempts),
             push.last_error or "",
             f"{push.created_at:%Y-%m-%d %H:%M}",

@@ -27,7 +27,8 @@ _RECEIVED_SQL = load_sql("mentor_notify.demo", "received")
 
 
 class Received(BaseModel):
-    """One notification in someone's inbox and what became of its pushes."""
+    """One notification in someone's inbox and what became of its push (none of its
+    own when it was `folded` into another notice's push, a digest)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -40,6 +41,7 @@ class Received(BaseModel):
     pushes_sent: int
     pushes_waiting: int
     pushes_not_sent: int
+    folded: bool
 
 
 class DemoRun(BaseModel):

@@ -14,6 +14,11 @@ certification-expiry scenario, which derives them for a whole set in SQL, calls
   (register an activity, after an inactivity nudge), `mentornotify://v1/activities`
   (a milestone) and `mentornotify://v1/home` (welcome back); the certification-expiry
   scenario uses the renewal link.
+* a digest push (several notices in one push, see push/sql/claim.sql): a person told
+  only about other people (a coordinator or chapter admin about their mentors) opens
+  `mentornotify://v1/mentors/renewals`, the list of their mentors due for renewal;
+  anyone else `mentornotify://v1/inbox`. The claim builds it in SQL with
+  `private.digest_link`, held equal to `digest_link` by a test.
 
 A new format gets a new version (`v2`), and the app keeps opening `v1` links
 already delivered. An app that cannot open a link falls back to the course
@@ -33,7 +38,7 @@ DEEP_LINK_VERSION = "v1"
 CERTIFICATE_TYPES = frozenset({"hlf_peer_mentor", "nhf_peer_mentor", "blindeforbundet_peer_mentor"})
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_PLAIN_ROUTES = frozenset({"activities/new", "activities", "home"})
+_PLAIN_ROUTES = frozenset({"activities/new", "activities", "home", "inbox", "mentors/renewals"})
 _MENTOR_ROUTE = re.compile(r"^mentors/(?P<mentor>[^/]+)/certification$")
 
 
@@ -63,6 +68,13 @@ def coordinator_follow_up_link(mentor_id: UUID, certification_id: UUID, tier: Ti
         f"{DEEP_LINK_SCHEME}://{DEEP_LINK_VERSION}/mentors/{mentor_id}/certification?"
         f"certification_id={certification_id}&{_query(tier=tier.value)}"
     )
+
+
+def digest_link(about_others: bool) -> str:
+    """Where a digest push opens: the list of the recipient's mentors due for renewal
+    when every notice in it is about another person, else the inbox."""
+    route = "mentors/renewals" if about_others else "inbox"
+    return f"{DEEP_LINK_SCHEME}://{DEEP_LINK_VERSION}/{route}"
 
 
 @lru_cache(maxsize=64)

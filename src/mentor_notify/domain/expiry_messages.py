@@ -91,7 +91,7 @@ class ExpiryMessage(NamedTuple):
         }
 
     def push_payload(self, notification_id: UUID) -> dict[str, Any]:
-        """`push_outbox.payload` announcing the stored notice `notification_id`."""
+        """`push_notices.payload` announcing the stored notice `notification_id`."""
         return {
             **_push_texts(self.audience, self.tier),
             "data": {

@@ -3,7 +3,8 @@
 Every key is the lowercase hex SHA-256 of its parts joined by `|`. The parts
 are ids (UUIDs in canonical lowercase form), tier codes and ISO dates, never
 names or contact details, and the hash hides even those. Where SQL must derive
-a key for a whole set (a push per device, found in SQL; the scenario delivery)
+a key for a whole set (a push per device, found in SQL when it is sent; the
+scenario delivery)
 it calls `private.idempotency_key` (migration 20261129000300), the same
 function as `idempotency_key` here; tests/integration/test_rule_functions.py
 holds the two equal. The expiry notices' keys are derived here only: the
@@ -15,8 +16,10 @@ expiry job's one path (the orchestrator) writes them.
   while re-runs on any day of the same window produce the same key.
 * Expiry log (`cert_notification_log.idempotency_key`):
   `certification id | tier | expiry date | recipient id`.
-* Push (`push_outbox.idempotency_key`): `notification id | device token id`;
-  also sent to the push services so a receiver can drop a duplicate.
+* Push to a device: `push notice id | device token id` (the carrier notice of
+  the push, `push_notices.id`); derived by the claim (push/sql/claim.sql) and
+  sent to the push services, the same on every retry, so a receiver can drop
+  a duplicate.
 """
 
 import hashlib
@@ -52,9 +55,9 @@ def cert_log_key(certification_id: UUID, tier: Tier, expiry_date: date, recipien
     return expiry_notice_keys(certification_id, tier, expiry_date, recipient_id)[1]
 
 
-def push_key(notification_id: UUID, device_token_id: UUID) -> str:
-    """Key of the push of one notification to one device."""
-    return idempotency_key(notification_id, device_token_id)
+def push_key(notice_id: UUID, device_token_id: UUID) -> str:
+    """Key of one push (its carrier notice) to one device."""
+    return idempotency_key(notice_id, device_token_id)
 
 
 def _joined(parts: tuple[str | UUID | date, ...]) -> str:

@@ -80,7 +80,7 @@ class PostgresNotificationRecords:
 
 
 class PostgresPushQueue:
-    """Pushes in `push_outbox`, one per device of the recipient."""
+    """Pushes in `push_notices`, one per notification (devices are read when sent)."""
 
     def __init__(self, conn: AsyncConnection[DictRow], clock: Clock) -> None:
         """Write through `conn`; pushes become due at `clock`'s time."""
@@ -88,7 +88,7 @@ class PostgresPushQueue:
         self._clock = clock
 
     async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
-        """Queue the pushes in one statement; return how many device pushes were queued."""
+        """Queue the pushes in one statement; return how many were queued."""
         with translating():
             cur = await self._conn.execute(
                 _ENQUEUE,

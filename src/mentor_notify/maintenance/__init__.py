@@ -1,6 +1,7 @@
 """Housekeeping jobs: retention of delivery records."""
 
 from mentor_notify.maintenance.retention import (
+    DEFAULT_PUSH_RETENTION,
     MAXIMUM_RETENTION,
     MINIMUM_RETENTION,
     PRUNED_TABLES,
@@ -11,6 +12,7 @@ from mentor_notify.maintenance.retention import (
 )
 
 __all__ = [
+    "DEFAULT_PUSH_RETENTION",
     "MAXIMUM_RETENTION",
     "MINIMUM_RETENTION",
     "PRUNED_TABLES",

@@ -15,9 +15,15 @@ What is pruned, each after its own retention:
   notice deletes its pushes with it (their foreign key cascades) and leaves
   its `follow_up_notification_log` entries with an empty `notification_id`
   (set null); the live inbox broadcasts no deletes (20261129000070).
+* `push_notices`, the push queue's settled notices (their per-device
+  `push_deliveries` go with them by cascade): after their own, shorter period
+  (default 30 days, at least 7). A settled push is never claimed again, its
+  outcome stays on its notification, and a week leaves time to re-queue a
+  dead one with `push retry`.
 
-No retention may be shorter than `MINIMUM_RETENTION`, 90 days, the longest
-warning window. Deleting old notices cannot make the sweep tell a tier again:
+No retention of the logs or the inbox may be shorter than
+`MINIMUM_RETENTION`, 90 days, the longest warning window. Deleting old
+notices cannot make the sweep tell a tier again:
 its once-per-tier rule lives in `certification_expiry_tracking.notification_thresholds_sent`
 (`expiry/sql/candidates.sql` skips the tiers sent, by `private.expiry_due_tier`,
 and `insert_notices.sql` marks them in the statement that writes the
@@ -52,6 +58,11 @@ log = structlog.get_logger(__name__)
 # long keeps every record of a live expiry cycle.
 MINIMUM_RETENTION = timedelta(days=90)
 
+# A settled push is kept a month by default, for `push dead` / `push retry`
+# and for looking into a delivery; at least a week.
+DEFAULT_PUSH_RETENTION = timedelta(days=30)
+MINIMUM_PUSH_RETENTION = timedelta(days=7)
+
 # No delivery record is a century old, so a longer period deletes nothing a
 # century would not; refusing it keeps the cutoff (now minus the period) inside
 # the calendar, where 99999y would overflow it.
@@ -80,6 +91,15 @@ class _PrunedTable:
     status_column: str = "status"
     # Pruned only when the operator sets a retention for this table.
     kept_unless_set: bool = False
+    # Its own period when none is given for it (else the logs' `older_than`).
+    default: timedelta | None = None
+    # The shortest period allowed, and what a shorter one would lose.
+    minimum: timedelta = MINIMUM_RETENTION
+    why_minimum: str = "records of an expiry cycle still running would be lost"
+
+    def check(self, period: timedelta) -> timedelta:
+        """`period` (whole days) if it is allowed for this table; else `RetentionError`."""
+        return _bounded(period.days, self.minimum, self.why_minimum)
 
     def settled_filter(self) -> sql.Composable:
         """The filter keeping rows still in use (nothing when every row may go)."""
@@ -95,7 +115,17 @@ PRUNED_TABLES = (
     _PrunedTable(
         "notifications", "id", "created_at", open_statuses=("pending",), kept_unless_set=True
     ),
+    # Only settled notices have a settled_at.
+    _PrunedTable(
+        "push_notices",
+        "id",
+        "settled_at",
+        default=DEFAULT_PUSH_RETENTION,
+        minimum=MINIMUM_PUSH_RETENTION,
+        why_minimum="dead pushes could not be retried",
+    ),
 )
+_BY_NAME = {t.name: t for t in PRUNED_TABLES}
 
 
 class PruneResult(BaseModel):
@@ -114,12 +144,13 @@ class PruneResult(BaseModel):
         return sum(self.deleted.values())
 
 
-def parse_retention(text: str) -> timedelta:
-    """Parse a retention period such as `1y`, `18mo`, `26w` or `400d`.
+def parse_retention(text: str, table: str | None = None) -> timedelta:
+    """Parse a retention period such as `1y`, `18mo`, `26w` or `400d`, for the
+    delivery logs or, when named, for `table` (one of `PRUNED_TABLES`).
 
-    A year counts 365 days and a month 30. Periods shorter than
-    `MINIMUM_RETENTION` are refused: they could delete records of an expiry
-    cycle that is still running.
+    A year counts 365 days and a month 30. Periods shorter than the table's
+    minimum are refused (`MINIMUM_RETENTION` for the logs and the inbox: they
+    could delete records of an expiry cycle that is still running).
     """
     match = _RETENTION.match(text)
     if match is None:
@@ -129,15 +160,19 @@ def parse_retention(text: str) -> timedelta:
         )
     # Counted in whole days before any timedelta is made: a huge number would
     # overflow timedelta itself.
-    return _check_period(int(match["n"]) * _UNITS[match["unit"]])
+    days = int(match["n"]) * _UNITS[match["unit"]]
+    if table is None:
+        return _bounded(days, MINIMUM_RETENTION, PRUNED_TABLES[0].why_minimum)
+    pruned = _BY_NAME[table]
+    return _bounded(days, pruned.minimum, pruned.why_minimum)
 
 
-def _check_period(days: int) -> timedelta:
+def _bounded(days: int, minimum: timedelta, why: str) -> timedelta:
     """`days` as a retention period, if it lies within the bounds; else `RetentionError`."""
-    if days < MINIMUM_RETENTION.days:
+    if days < minimum.days:
         raise RetentionError(
-            f"a retention period of {days} days is too short: records of an expiry "
-            f"cycle still running would be lost; use at least {MINIMUM_RETENTION.days} days"
+            f"a retention period of {days} days is too short: {why}; "
+            f"use at least {minimum.days} days"
         )
     if days > MAXIMUM_RETENTION.days:
         raise RetentionError(
@@ -168,8 +203,9 @@ class RetentionPruner:
         """Delete every record older than `older_than` as of `now` (timezone-aware).
 
         `retention` sets another period for some tables by name (e.g.
-        `notifications`); a table kept unless set (the notifications) is pruned
-        only when it is named there. With `dry_run` nothing is deleted; the
+        `notifications`, `push_notices`); a table with a default period of its own
+        (the settled pushes) uses it unless named; a table kept unless set (the
+        notifications) is pruned only when it is named there. With `dry_run` nothing is deleted; the
         result counts what would be.
         """
         if now.tzinfo is None:
@@ -181,14 +217,16 @@ class RetentionPruner:
                 f"there is no retention for {unknown[0]!r}: the pruned tables are "
                 + ", ".join(t.name for t in PRUNED_TABLES)
             )
-        for period in (older_than, *periods.values()):
-            _check_period(period.days)  # whole days: under 90 is under 90 whole days
+        # Whole days: under 90 is under 90 whole days.
+        _bounded(older_than.days, MINIMUM_RETENTION, PRUNED_TABLES[0].why_minimum)
+        for name, period in periods.items():
+            _BY_NAME[name].check(period)
         deleted: dict[str, int] = {}
         cutoffs: dict[str, datetime] = {}
         for table in PRUNED_TABLES:
             if table.kept_unless_set and table.name not in periods:
                 continue
-            cutoff = now - periods.get(table.name, older_than)
+            cutoff = now - periods.get(table.name, table.default or older_than)
             if dry_run:
                 deleted[table.name] = await self._count(table, cutoff)
             else:

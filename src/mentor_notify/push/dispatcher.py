@@ -88,7 +88,10 @@ class DispatchResult(BaseModel):
     rounds: int = 0
     claimed: int = 0
     held: int = 0
+    budget_held: int = 0
+    folded: int = 0
     skipped: int = 0
+    no_device: int = 0
     sent: int = 0
     retrying: int = 0
     failed: int = 0
@@ -104,7 +107,10 @@ class DispatchResult(BaseModel):
             rounds=1,
             claimed=len(claim.pushes),
             held=claim.held,
+            budget_held=claim.budget_held,
+            folded=claim.folded,
             skipped=claim.skipped,
+            no_device=claim.no_device,
             **outcomes,
         )
         return self.merged(round_)
@@ -269,7 +275,7 @@ class Dispatcher:
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
         if not claim.pushes:
             return claim, OutcomeCounts()
-        renewing = asyncio.create_task(self._keep_leases([p.id for p in claim.pushes]))
+        renewing = asyncio.create_task(self._keep_leases(claim.notice_ids))
         try:
             outcomes = await asyncio.gather(*(self._send(push) for push in claim.pushes))
         finally:
@@ -281,13 +287,16 @@ class Dispatcher:
             "dispatch round done",
             claimed=len(claim.pushes),
             held=claim.held,
+            budget_held=claim.budget_held,
+            folded=claim.folded,
             skipped=claim.skipped,
             **counts.model_dump(exclude={"by_organisation"}),
         )
         return claim, counts
 
     async def _keep_leases(self, ids: list[UUID]) -> None:
-        """Renew the round's leases every third of the lease until cancelled. A failed
+        """Renew the round's leases (one per carrier notice) every third of the lease
+        until cancelled. A failed
         renewal is logged and tried again at the next turn: the lease has two more
         thirds to run."""
         interval = self._lease.total_seconds() / 3
@@ -306,8 +315,6 @@ class Dispatcher:
 
     async def _send(self, push: ClaimedPush) -> Outcome:
         sender = self._senders.get(push.provider)
-        if push.token is None:
-            return Outcome(push.id, "permanent", "NO_DEVICE")
         if sender is None:
             return self._retry(push, "NO_SENDER", None)
         async with self._slots:

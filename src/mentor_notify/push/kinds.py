@@ -1,5 +1,5 @@
 """The push services and device platforms, as the database's CHECK constraints name them
-(`device_tokens.provider`, `device_tokens.platform`, `push_outbox.provider`), and what
+(`device_tokens.provider`, `device_tokens.platform`, `push_deliveries.provider`), and what
 each service's device tokens look like."""
 
 import re

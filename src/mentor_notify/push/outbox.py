@@ -1,9 +1,15 @@
-"""The push outbox: claiming due messages under a lease, and recording what became of them.
+"""The push queue: claiming due pushes under a lease, and recording what became of them.
+
+The queue holds one notice per notification and person (`push_notices`). A
+claim folds what is due for one person into one push (a digest past their
+daily budget), reads their devices at that moment, and hands out one
+`ClaimedPush` per device; each device's outcome is kept in `push_deliveries`.
 
 Delivery is at-least-once towards the push services and exactly-once in the
-database: a claim is a lease (`leased_until`), so messages of a worker that
-dies are claimed again when it runs out, and every send carries the message's
-idempotency key and collapse key so the receiving side can drop a duplicate.
+database: a claim is a lease (`leased_until`), so pushes of a dispatcher that
+dies are claimed again when it runs out, and every send carries the same
+per-device idempotency key and collapse key so the receiving side can drop a
+duplicate.
 """
 
 import asyncio
@@ -42,20 +48,26 @@ Result = Literal["sent", "retry", "permanent", "unregistered"]
 
 
 class ClaimedPush(BaseModel):
-    """A message leased to this worker, with the device token to send it to."""
+    """One device's send of a push leased to this dispatcher.
+
+    `id` is the delivery's (stable across retries: the apns-id), `notice_id` the
+    push's carrier notice, `payload` what it sends (its own or a digest, the
+    same on every retry) and `idempotency_key` the per-device key
+    (`mentor_notify.domain.keys.push_key` of notice and device)."""
 
     model_config = ConfigDict(frozen=True)
 
     id: UUID
+    notice_id: UUID
     notification_id: UUID
     recipient_id: UUID
-    device_token_id: UUID | None
+    device_token_id: UUID
     provider: Provider
     payload: dict[str, Any]
     collapse_key: str | None
     idempotency_key: str
     attempts: int
-    token: str | None
+    token: str
 
 
 @dataclass(frozen=True)
@@ -93,7 +105,8 @@ def add_tallies(
 
 
 class OutcomeCounts(BaseModel):
-    """What one `record` call changed."""
+    """What one `record` call changed: device sends delivered, to retry and refused,
+    pushes out of attempts, notifications settled."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -107,32 +120,49 @@ class OutcomeCounts(BaseModel):
 
 
 class Claim(BaseModel):
-    """What one claim decided: the messages leased for sending now, and how many were
-    held for their recipient's send window, skipped because the recipient opted out,
-    or dead because their last attempt's lease ran out unrecorded."""
+    """What one claim decided: the device sends leased for now, and how many notices
+    were held for their recipient's send window, held to the next day for their
+    spent budget, folded into another notice's push, skipped because the recipient
+    opted out, failed for want of a device, or dead because their last attempt's
+    lease ran out unrecorded."""
 
     model_config = ConfigDict(frozen=True)
 
     pushes: list[ClaimedPush]
     held: int = 0
+    budget_held: int = 0
+    folded: int = 0
     skipped: int = 0
+    no_device: int = 0
     dead: int = 0
+
+    @property
+    def notice_ids(self) -> list[UUID]:
+        """The carrier notices leased (one per push, whatever its devices)."""
+        return list(dict.fromkeys(p.notice_id for p in self.pushes))
 
     @property
     def touched(self) -> bool:
         """Whether the claim found anything due."""
-        return bool(self.pushes or self.held or self.skipped or self.dead)
+        return bool(
+            self.pushes
+            or self.held
+            or self.budget_held
+            or self.folded
+            or self.skipped
+            or self.no_device
+            or self.dead
+        )
 
 
 class DeadPush(BaseModel):
-    """A message whose retries are exhausted."""
+    """A push notice whose retries are exhausted."""
 
     model_config = ConfigDict(frozen=True)
 
     id: UUID
     notification_id: UUID
     recipient_id: UUID
-    provider: Provider
     attempts: int
     last_error: str | None
     created_at: datetime
@@ -146,7 +176,7 @@ def worker_name(role: str | None = None) -> str:
 
 
 class Outbox:
-    """Claims and settles messages of `push_outbox` for one worker."""
+    """Claims and settles the pushes of `push_notices` for one dispatcher."""
 
     def __init__(self, pool: Pool, worker: str, *, max_attempts: int = 5) -> None:
         """`worker` names this process in `leased_by`; after `max_attempts` sends a
@@ -158,9 +188,10 @@ class Outbox:
         self._max_attempts = max_attempts
 
     async def claim_batch(self, limit: int, lease: timedelta, now: datetime) -> Claim:
-        """Take up to `limit` due messages (oldest first): lease those to send now until
-        `now + lease`, hold those outside their recipient's send window until it opens,
-        and skip those of a category the recipient muted."""
+        """Take up to `limit` due notices (oldest first) and their recipients' other
+        due notices: lease one push per person until `now + lease` (folding the rest
+        into it), hold what is outside the send window or past the daily budget, skip
+        muted categories; one `ClaimedPush` per device of each push."""
         params = {
             "limit": limit,
             "lease": lease,
@@ -168,16 +199,20 @@ class Outbox:
             "worker": self._worker,
             "max_attempts": self._max_attempts,
         }
-        with translating():
-            async with self._pool.connection() as conn:
-                rows = await (await conn.execute(_CLAIM, params)).fetchall()
+        # A claim meets a settling or deleting dispatcher's locks on the budget
+        # ledger and deliveries; a conflict is tried again, an outage is the
+        # caller's to wait out.
+        rows = await self._retrying(_CLAIM, params, reconnect=False)
         decisions = Counter(row["decision"] for row in rows)
         return Claim(
             pushes=[
                 ClaimedPush.model_validate(row) for row in rows if row["decision"] == "claimed"
             ],
             held=decisions["held"],
+            budget_held=decisions["budget_held"],
+            folded=decisions["folded"],
             skipped=decisions["skipped"],
+            no_device=decisions["no_device"],
             dead=decisions["dead"],
         )
 
@@ -191,8 +226,8 @@ class Outbox:
                 return cursor.rowcount
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
-        """Settle the sends in one statement; messages no longer leased to this worker
-        are left alone."""
+        """Settle the sends in one statement; pushes no longer leased to this
+        dispatcher are left alone (a delivery is recorded all the same)."""
         if not outcomes:
             return OutcomeCounts()
         document = json.dumps(
@@ -212,52 +247,56 @@ class Outbox:
             "worker": self._worker,
             "max_attempts": self._max_attempts,
         }
-        row = await self._retrying(_RECORD, params)
-        counts = dict(row or {})
+        (row,) = await self._retrying(_RECORD, params)
+        counts = dict(row)
+        counts.pop("scenario_settled")
         dead: list[UUID] = counts.pop("dead_tokens", [])
         removed = await self._delete_tokens(dead) if dead else 0
         return OutcomeCounts.model_validate(counts | {"tokens_removed": removed})
 
     async def _delete_tokens(self, ids: list[UUID]) -> int:
-        row = await self._retrying(_DELETE_TOKENS, {"ids": ids, "worker": self._worker})
-        return int(row["n"]) if row else 0
+        (row,) = await self._retrying(_DELETE_TOKENS, {"ids": ids, "worker": self._worker})
+        return int(row["n"])
 
-    async def _retrying(self, statement: str, params: dict[str, Any]) -> dict[str, Any] | None:
-        """Run a settling statement, again after a deadlock or serialisation failure, and
-        after a lost connection (a database restart) for up to about a minute: it only
-        touches what this worker leases, so a rolled-back try is safe to repeat."""
+    async def _retrying(
+        self, statement: str, params: dict[str, Any], *, reconnect: bool = True
+    ) -> list[dict[str, Any]]:
+        """Run a claiming or settling statement, again after a deadlock or
+        serialisation failure, and (with `reconnect`) after a lost connection (a
+        database restart) for up to about a minute: a rolled-back try changed
+        nothing, so it is safe to repeat."""
         conflicts = 0
         waits = iter(_RECONNECT_WAITS)
         while True:
             try:
                 with translating():
                     async with self._pool.connection() as conn:
-                        row: dict[str, Any] | None = await (
+                        rows: list[dict[str, Any]] = await (
                             await conn.execute(statement, params)
-                        ).fetchone()
-                        return row
+                        ).fetchall()
+                        return rows
             except TransactionConflict:
                 conflicts += 1
                 if conflicts == _CONFLICT_ATTEMPTS:
                     raise
-                log.warning("settling met a conflicting transaction; trying again")
+                log.warning("the queue met a conflicting transaction; trying again")
                 await asyncio.sleep(0.05 * conflicts)
             except ConnectionFailed:
-                wait = next(waits, None)
+                wait = next(waits, None) if reconnect else None
                 if wait is None:
                     raise
                 log.warning("database unreachable while settling; trying again", wait_s=wait)
                 await asyncio.sleep(wait)
 
     async def dead(self, limit: int = 100) -> list[DeadPush]:
-        """Messages whose retries are exhausted, newest first."""
+        """Notices whose retries are exhausted, newest first."""
         with translating():
             async with self._pool.connection() as conn:
                 rows = await (await conn.execute(_DEAD, {"limit": limit})).fetchall()
         return [DeadPush.model_validate(row) for row in rows]
 
     async def retry(self, ids: Sequence[UUID], now: datetime) -> list[UUID]:
-        """Queue dead or failed messages again, due now; returns those re-queued."""
+        """Queue dead or failed notices again, due now; returns those re-queued."""
         with translating():
             async with self._pool.connection() as conn:
                 rows = await (await conn.execute(_RETRY, {"ids": list(ids), "now": now})).fetchall()

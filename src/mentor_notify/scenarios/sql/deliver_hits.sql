@@ -1,7 +1,8 @@
 -- One statement records every hit of a scenario: the scenario notification
 -- (which the database drops when it falls inside an earlier one's cooldown,
 -- or repeats a milestone), then, for those recorded, the in-app notification
--- (pending) and a push per registered device of the mentor. Rows go in
+-- (pending, pointing to its scenario notification) and its push notice (the
+-- mentor's devices are read when it is sent). Rows go in
 -- ordered by person, so concurrent runs lock the people's cooldown rows in
 -- the same order and cannot deadlock.
 with recorded as (
@@ -40,7 +41,7 @@ planned as (
 notified as (
   insert into public.notifications as n (
     organization_id, recipient_id, subject_mentor_id, category, message_key, data, status,
-    idempotency_key, created_at
+    idempotency_key, created_at, scenario_notification_id
   )
   select p.organization_id, p.user_id, p.user_id,
          case %(scenario_type)s::text
@@ -48,7 +49,6 @@ notified as (
          end,
          p.messages ->> 'nb',
          jsonb_strip_nulls(jsonb_build_object(
-           'scenario_notification_id', p.scenario_notification_id,
            'message_keys', p.messages,
            'milestone', p.milestone_value,
            'certification_id', p.metadata ->> 'certification_id',
@@ -57,17 +57,17 @@ notified as (
          )),
          'pending',
          private.idempotency_key('scenario', p.scenario_notification_id::text, p.user_id::text),
-         %(now)s
+         %(now)s, p.scenario_notification_id
   from planned p
   on conflict do nothing
   returning n.id, n.organization_id, n.recipient_id, n.message_key, n.data
 ),
 queued as (
-  insert into public.push_outbox (
-    organization_id, notification_id, recipient_id, device_token_id, provider, payload,
-    collapse_key, idempotency_key, status, available_at, created_at
+  insert into public.push_notices (
+    organization_id, notification_id, recipient_id, payload, collapse_key, status, available_at,
+    created_at
   )
-  select n.organization_id, n.id, n.recipient_id, d.id, d.provider,
+  select n.organization_id, n.id, n.recipient_id,
          jsonb_build_object(
            'category', %(scenario_type)s::text,
            'title_key', n.message_key || '.title',
@@ -80,10 +80,8 @@ queued as (
            )
          ),
          'scenario:' || %(scenario_type)s::text,
-         private.idempotency_key(n.id::text, d.id::text),
          'pending', %(now)s, %(now)s
   from notified n
-  join public.device_tokens d on d.user_id = n.recipient_id
   on conflict do nothing
   returning 1
 )
