@@ -1,21 +1,23 @@
 """Where the expiry sweep's first run spends the server's time, statement by statement.
 
-Runs the sweep's first run on a database made by ``bench_expiry.py`` (its sweep
+Runs the sweep's first run (or, with ``--next-day``, the next business day's run
+after an unprofiled first run) on a database made by ``bench_expiry.py`` (its sweep
 state reset first, untimed) and charges every statement the sweep sends to the
 SQL file it came from: the calls, the wall time of ``execute`` and the CPU time
 its server backend used meanwhile (read from ``/proc/<backend pid>/stat`` before
 and after, so only with the server on this machine; the kernel counts in ticks
 of 10 ms, which even out over hundreds of calls). The Python process's own CPU
-time is given for the whole run. With ``--explain``, the first batch of every
-write statement of every slice is also run once under ``EXPLAIN (ANALYZE,
-BUFFERS)`` in a savepoint rolled back straight after, and the plans (with the
+time is given for the whole run. With ``--explain K``, each
+slice's K-th batch of the duplicate check and of every write statement is
+also run once under ``EXPLAIN (ANALYZE, BUFFERS)`` in a savepoint rolled back
+straight after, and the plans (with the
 time of each foreign-key and constraint trigger) are printed: the same rows,
 written twice, so the figures of that run are not the benchmark's.
 
 Usage::
 
-    cd bench && uv run python profile_expiry.py --database perf_100k_big
-    cd bench && uv run python profile_expiry.py --database perf_100k_big --explain --parallel 1
+    cd bench && uv run python profile_expiry.py --database p100_big
+    cd bench && uv run python profile_expiry.py --database p100_big --explain 50 --parallel 1
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ from typing import Any
 
 import psycopg
 
-from bench_expiry import TODAY, database_url, reset, timed_sweep
+from bench_expiry import NEXT_CLOCK, NEXT_DAY, TODAY, database_url, reset, timed_sweep
 from mentor_notify.expiry import DEFAULT_PARTITIONS
 from mentor_notify.logging import configure_logging
 
 TICK = os.sysconf("SC_CLK_TCK")
-WRITES = ("insert_notices", "enqueue")
+EXPLAINED = ("find_existing", "insert_notices", "enqueue")
 
 
 def statement_names() -> dict[str, str]:
@@ -59,13 +61,13 @@ def backend_cpu(pid: int) -> float:
 class Profile:
     """Calls, wall and server CPU seconds per statement name."""
 
-    def __init__(self, explain: bool) -> None:
+    def __init__(self, explain: int) -> None:
         self.names = statement_names()
         self.calls: dict[str, int] = defaultdict(int)
         self.wall: dict[str, float] = defaultdict(float)
         self.server: dict[str, float] = defaultdict(float)
         self.explain = explain
-        self.explained: set[tuple[int, str]] = set()
+        self.seen: dict[tuple[int, str], int] = defaultdict(int)
         self.plans: list[tuple[str, str]] = []
 
     def install(self) -> None:
@@ -77,8 +79,8 @@ class Profile:
         ) -> Any:
             name = profile.names.get(query, "other") if isinstance(query, str) else "other"
             pid = self.info.backend_pid
-            if profile.explain and name in WRITES and (pid, name) not in profile.explained:
-                profile.explained.add((pid, name))
+            profile.seen[pid, name] += 1
+            if name in EXPLAINED and profile.seen[pid, name] == profile.explain:
                 async with self.transaction(force_rollback=True):
                     cur = await original(self, "explain (analyze, buffers) " + query, params, **kw)
                     rows = await cur.fetchall()
@@ -99,24 +101,42 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--database", required=True, help="a database bench_expiry.py made")
     parser.add_argument("--parallel", type=int, default=DEFAULT_PARTITIONS, help="sweep slices")
-    parser.add_argument("--explain", action="store_true", help="print the write statements' plans")
+    parser.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="K",
+        help="print the plans of each slice's K-th duplicate check and write statements",
+    )
+    parser.add_argument(
+        "--next-day",
+        action="store_true",
+        help="profile the next business day's run instead (after an unprofiled first run)",
+    )
     parser.add_argument("--json", metavar="FILE")
     args = parser.parse_args(argv)
     configure_logging("error")
 
     url = database_url(args.admin_url, args.database)
     reset(url)
+    day = TODAY
+    if args.next_day:
+        asyncio.run(timed_sweep(url, args.parallel))
+        day = NEXT_DAY
     profile = Profile(args.explain)
     profile.install()
     cpu = time.process_time()
-    elapsed, created = asyncio.run(timed_sweep(url, args.parallel))
+    if args.next_day:
+        elapsed, created = asyncio.run(timed_sweep(url, args.parallel, NEXT_DAY, NEXT_CLOCK))
+    else:
+        elapsed, created = asyncio.run(timed_sweep(url, args.parallel))
     python_cpu = time.process_time() - cpu
 
     for name, plan in profile.plans:
         print(f"--- {name}\n{plan}\n", file=sys.stderr)
     total = sum(profile.server.values())
     rows = sorted(profile.server, key=lambda n: -profile.server[n])
-    print(f"first run {TODAY}: {elapsed:.2f} s, {created} notifications", file=sys.stderr)
+    print(f"run of {day}: {elapsed:.2f} s, {created} notifications", file=sys.stderr)
     header = f"{'statement':<22}{'calls':>7}{'wall s':>9}{'server s':>10}{'share':>7}"
     print(header, file=sys.stderr)
     for name in rows:
@@ -128,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'server, all':<22}{'':>7}{'':>9}{total:>10.2f}", file=sys.stderr)
     print(f"{'python process':<22}{'':>7}{'':>9}{python_cpu:>10.2f}", file=sys.stderr)
     figures = {
-        "first_s": elapsed,
+        "day": str(day),
+        "run_s": elapsed,
         "notifications": created,
         "python_cpu_s": python_cpu,
         "statements": {
