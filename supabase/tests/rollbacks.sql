@@ -11,9 +11,12 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(37);
+select plan(38);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261129000800_directory_sweep_index.sql
+select hasnt_index('public', 'mentor_directory', 'mentor_directory_organization_id_suppression_idx', '20261129000800 rollback removes the directory step''s index');
+
 \ir ../rollbacks/20261129000700_privacy_prefilter.sql
 select unalike(
   (select prosrc from pg_proc where oid = 'private.contains_personal_data(jsonb)'::regprocedure),
