@@ -13,8 +13,10 @@ It makes (or reuses) two scratch databases on the server of ``--admin-url``:
 
 Measured (median of ``--runs``; the sweep state is reset, untimed, before each run):
 
-1. the sweep over the 1M database: first run (writes everything) and an immediate
-   re-run (writes nothing). Targets: under 20 s and under 5 s.
+1. the sweep over the 1M database: first run (writes everything), an immediate
+   re-run (writes nothing) and the nightly run of the next business day (the clock
+   one day on: the certificates entering a tier that day). Targets: under 20 s, under
+   5 s and (issue 16) under 4.5 s.
 2. on the 10k database: the set-based sweep's first run against the per-record
    implementation (fetch the expiring records with one query, then for each record,
    one at a time and in its own transaction: classify, check for a duplicate, find
@@ -41,7 +43,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -70,6 +72,8 @@ from mentor_notify.logging import configure_logging
 
 TODAY = date(2026, 11, 23)
 CLOCK = FixedClock(datetime(2026, 11, 23, 5, 0, tzinfo=UTC))
+NEXT_DAY = TODAY + timedelta(days=1)
+NEXT_CLOCK = FixedClock(CLOCK.now() + timedelta(days=1))
 CERT_TYPES = ("hlf_peer_mentor", "nhf_peer_mentor", "blindeforbundet_peer_mentor")
 
 
@@ -238,10 +242,12 @@ def reset(url: str) -> None:
         conn.execute("vacuum analyze public.certification_expiry_tracking, public.mentor_directory")
 
 
-async def timed_sweep(url: str, parallel: int) -> tuple[float, int]:
+async def timed_sweep(
+    url: str, parallel: int, day: date = TODAY, clock: FixedClock = CLOCK
+) -> tuple[float, int]:
     async with open_pool(url, Settings(pool_min_size=1, pool_max_size=parallel)) as pool:
         started = time.perf_counter()
-        result = await ExpirySweep(pool, CLOCK, partitions=parallel).run(today=TODAY)
+        result = await ExpirySweep(pool, clock, partitions=parallel).run(today=day)
         elapsed = time.perf_counter() - started
     assert result.ok, result
     return elapsed, result.total("notifications_created")
@@ -442,7 +448,8 @@ def main(argv: list[str] | None = None) -> int:
 
     first: list[float] = []
     rerun: list[float] = []
-    created = 0
+    nightly: list[float] = []
+    created = next_day_created = 0
     for n in range(args.runs):
         reset(big)
         elapsed, created = asyncio.run(timed_sweep(big, args.parallel))
@@ -450,7 +457,15 @@ def main(argv: list[str] | None = None) -> int:
         elapsed, again = asyncio.run(timed_sweep(big, args.parallel))
         assert again == 0, again
         rerun.append(elapsed)
-        print(f"run {n + 1}: first {first[-1]:.2f} s, re-run {rerun[-1]:.2f} s", file=sys.stderr)
+        elapsed, next_day_created = asyncio.run(
+            timed_sweep(big, args.parallel, NEXT_DAY, NEXT_CLOCK)
+        )
+        nightly.append(elapsed)
+        print(
+            f"run {n + 1}: first {first[-1]:.2f} s, re-run {rerun[-1]:.2f} s, "
+            f"next day {nightly[-1]:.2f} s ({next_day_created} notifications)",
+            file=sys.stderr,
+        )
     set_based = median_of(args.runs, small, lambda: asyncio.run(timed_sweep(small, args.parallel)))
     looped = median_of(args.runs, small, lambda: per_record(small))
     orchestrated = median_of(args.runs, small, lambda: asyncio.run(timed_orchestrator(small, 200)))
@@ -468,6 +483,12 @@ def main(argv: list[str] | None = None) -> int:
             "target_s": 20.0,
         },
         "sweep_rerun": {"median_s": statistics.median(rerun), "runs_s": rerun, "target_s": 5.0},
+        "sweep_next_day": {
+            "notifications": next_day_created,
+            "median_s": statistics.median(nightly),
+            "runs_s": nightly,
+            "target_s": 4.5,
+        },
         "small_set_based": set_based.as_dict(args.small),
         "small_per_record": looped.as_dict(args.small),
         "ratio_per_record_over_set_based": looped.median / set_based.median,
@@ -482,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, ok in (
             ("sweep first run < 20 s", figures["sweep_first_run"]["median_s"] < 20),
             ("sweep re-run < 5 s", figures["sweep_rerun"]["median_s"] < 5),
+            ("sweep next day < 4.5 s", figures["sweep_next_day"]["median_s"] < 4.5),
             ("set-based >= 50x per-record", figures["ratio_per_record_over_set_based"] >= 50),
             ("orchestrator 200 records < 100 ms", orchestrated.median < 0.1),
         )

@@ -7,8 +7,9 @@ against its own scratch databases (``<prefix>_big``, ``<prefix>_small``, made
 beforehand by running ``bench/bench_expiry.py --prefix <prefix>`` in that
 checkout, since the two checkouts' schemas differ).
 
-Per round and checkout: the sweep's first run and immediate re-run on the big
-database, then the orchestrator on a batch of 200 due records on the small one.
+Per round and checkout: the sweep's first run, immediate re-run and the next
+business day's run (clock and date one day on) on the big database, then the
+orchestrator on a batch of 200 due records on the small one.
 For the first run also the CPU time of the Python process and of the sweep's
 server backends (read from /proc, so only when the server runs on this machine).
 
@@ -34,11 +35,25 @@ from typing import Any
 # Python process's CPU time from the process itself.
 _ROUND = """
 import asyncio, json, os, sys, time
+from datetime import timedelta
 import psycopg
 sys.path.insert(0, "bench")
 import bench_expiry as b
+from mentor_notify.config import Settings
+from mentor_notify.db import open_pool
+from mentor_notify.domain import FixedClock
+from mentor_notify.expiry import ExpirySweep
 from mentor_notify.logging import configure_logging
 configure_logging("error")
+async def next_day(url, parallel):
+    # Written here rather than taken from bench_expiry, so that a checkout
+    # whose bench_expiry has no next-day run can be compared too.
+    clock = FixedClock(b.CLOCK.now() + timedelta(days=1))
+    async with open_pool(url, Settings(pool_min_size=1, pool_max_size=parallel)) as pool:
+        started = time.perf_counter()
+        result = await ExpirySweep(pool, clock, partitions=parallel).run(
+            today=b.TODAY + timedelta(days=1))
+        return time.perf_counter() - started, result.total("notifications_created")
 admin, prefix, parallel = sys.argv[1], sys.argv[2], int(sys.argv[3])
 server = [0.0]
 _close = psycopg.AsyncConnection.close
@@ -60,9 +75,11 @@ python_cpu = time.process_time() - cpu
 server_cpu = server[0] if server[0] == server[0] else None
 rerun, again = asyncio.run(b.timed_sweep(big, parallel))
 assert again == 0, again
+next_s, next_created = asyncio.run(next_day(big, parallel))
 b.reset(small)
 orchestrator, notices = asyncio.run(b.timed_orchestrator(small, 200))
 print(json.dumps({"first_s": first, "notifications": created, "rerun_s": rerun,
+                  "next_day_s": next_s, "next_day_notifications": next_created,
                   "first_python_cpu_s": python_cpu, "first_server_cpu_s": server_cpu,
                   "orchestrator_200_s": orchestrator, "orchestrator_notices": notices}))
 """
@@ -105,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         "first_python_cpu_s",
         "first_server_cpu_s",
         "rerun_s",
+        "next_day_s",
         "orchestrator_200_s",
     ):
         if any(r[measure] is None for rs in runs.values() for r in rs):

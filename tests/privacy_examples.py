@@ -59,6 +59,7 @@ MUST_FLAG: list[tuple[str, str]] = [
     ("+47 912 34 567", "phone number"),
     ("+4791234567", "phone number"),
     ("0047 22 33 44 55", "phone number"),
+    ("004791234567", "phone number"),
     ("22 33 44 55", "phone number"),
     ("912 34 567", "phone number"),
     ("91234567", "phone number"),

@@ -190,6 +190,18 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query) val
    '{mentor_directory_chapter_id_peer_mentor_id_key,mentor_directory_membership_idx,mentor_directory_organization_id_chapter_id_idx,mentor_directory_active_lapses_at_idx}',
    $$select id, display_name from mentor_directory
      where chapter_id = md5('bench-chapter-78')::uuid and suppression_status = 'active' and lapses_at > now()$$),
+  ('issue 16', 'the sweep''s directory step: lapsed active listings of an organisation', 'mentor_directory',
+   '{mentor_directory_organization_id_suppression_idx}',
+   '{mentor_directory_organization_id_chapter_id_idx,mentor_directory_organization_id_peer_mentor_id_idx,mentor_directory_active_lapses_at_idx}',
+   $$select id from mentor_directory
+     where organization_id = md5('bench-org-7')::uuid and suppression_status = 'active'
+       and certification_expiry_date < current_date$$),
+  ('issue 16', 'the sweep''s directory step: hidden listings valid again', 'mentor_directory',
+   '{mentor_directory_organization_id_suppression_idx}',
+   '{mentor_directory_organization_id_chapter_id_idx,mentor_directory_organization_id_peer_mentor_id_idx}',
+   $$select id from mentor_directory
+     where organization_id = md5('bench-org-7')::uuid and suppression_status = 'suppressed'
+       and suppression_reason = 'certification_lapsed' and certification_expiry_date >= current_date$$),
   ('ticket 003 risk 3', 'a mentor''s activities, newest first', 'activities',
    '{activities_peer_mentor_id_occurred_at_idx}', '{}',
    $$select occurred_at from activities where peer_mentor_id = md5('bench-mentor-77')::uuid order by occurred_at desc limit 50$$),

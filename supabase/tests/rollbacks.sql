@@ -11,9 +11,20 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(41);
+select plan(44);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261129000800_directory_sweep_index.sql
+select hasnt_index('public', 'mentor_directory', 'mentor_directory_organization_id_suppression_idx', '20261129000800 rollback removes the directory step''s index');
+
+\ir ../rollbacks/20261129000700_privacy_prefilter.sql
+select unalike(
+  (select prosrc from pg_proc where oid = 'private.contains_personal_data(jsonb)'::regprocedure),
+  '%0047%', '20261129000700 rollback restores the JSON check without its prefilter'
+);
+select ok(private.contains_personal_data('{"note": "ola.nordmann@example.org"}'),
+          '20261129000700 rollback leaves the JSON check working');
+
 \ir ../rollbacks/20261129000600_sweep_notice_day.sql
 select hasnt_function('private', 'expiry_due_tier', '20261129000600 rollback removes the due-rule function');
 select hasnt_column('public', 'certification_expiry_tracking', 'last_notified_on', '20261129000600 rollback removes the sweep''s notice day');

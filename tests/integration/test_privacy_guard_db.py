@@ -38,6 +38,30 @@ async def test_sql_and_python_agree_on_every_example(
     assert expected == (value not in MUST_PASS)
 
 
+# Where a value can sit in a document's text: after and before the
+# punctuation JSON and links put around it. The JSON check's prefilter
+# (20261129000700) must let through every text one of the patterns matches.
+_SURROUNDINGS = ["{}", "x {} y", "a={}&b", "/{}/", "({})", "[{}, 1]", "{}-"]
+
+
+@pytest.mark.parametrize("value", _EVERY_EXAMPLE)
+@pytest.mark.parametrize("surrounding", _SURROUNDINGS)
+async def test_the_json_check_agrees_with_python_wherever_the_value_sits(
+    conn: AsyncConnection[Any], value: str, surrounding: str
+) -> None:
+    text = surrounding.format(value)
+    documents = [Jsonb({"note": text}), Jsonb(text), Jsonb([text, 1])]
+    if text.isdigit() and text[0] != "0":  # as a number: its digits start the text
+        documents.append(Jsonb(int(text)))
+
+    flagged = [
+        await fetch_value(conn, "select private.contains_personal_data(%s)", document)
+        for document in documents
+    ]
+
+    assert flagged == [bool(find_personal_data({"note": text}))] * len(documents), text
+
+
 async def test_numbers_are_checked_in_sql_too(conn: AsyncConnection[Any]) -> None:
     assert await fetch_value(conn, "select private.contains_personal_data('{\"n\": 91234567}')")
     assert not await fetch_value(

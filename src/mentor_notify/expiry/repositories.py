@@ -43,15 +43,7 @@ class PostgresNotificationRecords:
         """Keys of the notices already recorded (one query for the whole batch)."""
         with translating():
             cur = await self._conn.execute(
-                _FIND_EXISTING,
-                {
-                    "keys": [n.key for n in notices],
-                    "mentor_ids": [n.mentor_id for n in notices],
-                    "certificate_types": [n.certificate_type for n in notices],
-                    "tiers": [n.tier.value for n in notices],
-                    "expiry_dates": [n.expiry_date for n in notices],
-                    "recipient_ids": [n.recipient_id for n in notices],
-                },
+                _FIND_EXISTING, {"notices": _json([_compared(n) for n in notices])}
             )
             return {row["key"] for row in await cur.fetchall()}
 
@@ -123,6 +115,17 @@ def _notice(notice: ExpiryNotice) -> dict[str, Any]:
         "recipient_id": notice.recipient_id,
         "message_key": notice.message_key,
         "data": notice.message.data,
+    }
+
+
+def _compared(notice: ExpiryNotice) -> dict[str, Any]:
+    return {
+        "key": notice.key,
+        "mentor_id": notice.mentor_id,
+        "certificate_type": notice.certificate_type,
+        "tier": notice.tier.value,
+        "expiry_date": notice.expiry_date,
+        "recipient_id": notice.recipient_id,
     }
 
 
