@@ -3,7 +3,7 @@ the push emulator, show who received what, and show that a second run sends noth
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated
 
@@ -82,16 +82,27 @@ def _print_demo(summaries: list[OrganisationSummary]) -> None:
 
 
 def _pushes(rows: list[Received]) -> str:
-    sent = sum(r.pushes_sent for r in rows)
+    """The push a person got (its title, and how many devices it reached) and what it
+    summarised: a digest counts every notice it carried, by what the notice says."""
+    carriers = [r for r in rows if r.pushes_sent]
+    folded = [r for r in rows if r.folded]
     waiting = sum(r.pushes_waiting for r in rows)
     not_sent = sum(r.pushes_not_sent for r in rows)
-    folded = sum(r.folded for r in rows)
-    parts = [f"{sent} delivered"] if sent else []
-    parts += [f"{waiting} waiting"] if waiting else []
-    parts += [f"{not_sent} not sent"] if not_sent else []
-    summary = ", ".join(parts) or "no device"
-    # Folded notices made no push of their own: a digest told of them.
-    return f"{summary}; {folded} more told in a digest" if folded else summary
+    lines = []
+    for carrier in carriers:
+        devices = "device" if carrier.pushes_sent == 1 else "devices"
+        lines.append(f"1 push to {carrier.pushes_sent} {devices}: {_label(carrier)}")
+    if carriers and folded:
+        told = Counter(_what(r) for r in [*carriers, *folded])
+        lines.append(
+            f"a digest of {len(carriers) + len(folded)}: "
+            + ", ".join(f"{n} {what}" for what, n in told.most_common())
+        )
+    elif folded:
+        lines.append(f"{len(folded)} in a digest")
+    lines += [f"{waiting} waiting"] if waiting else []
+    lines += [f"{not_sent} not sent"] if not_sent else []
+    return "\n".join(lines) or "no push (no device)"
 
 
 _LABELS = {
@@ -107,12 +118,17 @@ _LABELS = {
 }
 
 
-def _label(row: Received) -> str:
+def _what(row: Received) -> str:
     """What the notice says, in words, from its translation key
     (certification_expiry.<audience>.<tier> or scenario.<type>.<text>)."""
     parts = row.message_key.split(".")
     key = parts[2] if parts[0] == "certification_expiry" else parts[1]
-    text = _LABELS.get(key, row.message_key)
+    return _LABELS.get(key, row.message_key)
+
+
+def _label(row: Received) -> str:
+    """What the notice says, and about whom when it is not the reader."""
+    text = _what(row)
     return text if row.role == "mentor" else f"{row.about}: {text}"
 
 
@@ -130,7 +146,7 @@ def _print_received(run: DemoRun) -> None:
             title_justify="left",
             show_lines=True,
         )
-        for column in ("person", "role", "notifications", "pushes"):
+        for column in ("person", "role", "inbox", "the push they got, and what it summarised"):
             table.add_column(column)
         for (person, role), rows in inboxes.items():
             table.add_row(person, role, "\n".join(map(_label, rows)), _pushes(rows))
