@@ -3,6 +3,7 @@ sent, each device's own outcome, the daily budget and its digests on the organis
 calendar, a coordinator's one digest about 40 mentors, and the scenario bookkeeping of
 notices folded into a digest."""
 
+import asyncio
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -446,3 +447,44 @@ async def test_a_follow_up_folded_into_a_digest_is_settled_with_it(own_pool: Poo
     assert [(r["peer_mentor_id"], r["status"], r["delivery_channel"]) for r in log] == [
         (quiet, "delivered", "fcm")
     ]
+
+
+async def test_a_device_deleted_while_a_claim_reads_it_is_left_out_not_an_error(
+    own_pool: Pool,
+) -> None:
+    """The claim reads the recipient's devices, then writes a delivery row per device,
+    whose foreign key checks the device again. A device deleted (its token unregistered)
+    between the two makes that check fail; the claim is tried again and the device is
+    simply no longer among the recipient's."""
+    world = await queued_world(own_pool, {"a": 30})
+    mentor = world.mentors["a"].person.id
+    (device,) = world.mentors["a"].device_ids
+    async with own_pool.connection() as conn:
+        await conn.execute("update push_notices set available_at = %s", [WINDOW_OPENS])
+    outbox = Outbox(own_pool, "worker-1")
+
+    async with own_pool.connection() as deleting:
+        # The deletion holds the device row until it commits; the claim's foreign-key
+        # check waits on it, then finds the row gone.
+        await deleting.execute("delete from device_tokens where id = %s", [device])
+        claiming = asyncio.create_task(outbox.claim_batch(100, LEASE, WINDOW_OPENS))
+        await asyncio.sleep(1)
+        blocked = await rows(
+            own_pool,
+            "select wait_event_type, left(query, 40) as q from pg_stat_activity"
+            " where datname = current_database() and pid <> pg_backend_pid()",
+        )
+        await deleting.commit()
+    claim = await claiming
+
+    assert {"wait_event_type": "Lock", "q": "-- Claim due pushes for one dispatcher: "} in blocked
+    assert [p for p in claim.pushes if p.recipient_id == mentor] == []
+    assert (
+        await value(
+            own_pool,
+            "select p.last_error from push_notices p"
+            " join notifications n on n.id = p.notification_id where n.recipient_id = %s",
+            mentor,
+        )
+        == "NO_DEVICE"
+    )

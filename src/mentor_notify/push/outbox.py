@@ -27,7 +27,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool, translating
-from mentor_notify.db.errors import ConnectionFailed, TransactionConflict
+from mentor_notify.db.errors import ConnectionFailed, ForeignKeyViolation, TransactionConflict
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.push.kinds import Provider
 
@@ -275,7 +275,11 @@ class Outbox:
                             await conn.execute(statement, params)
                         ).fetchall()
                         return rows
-            except TransactionConflict:
+            except (TransactionConflict, ForeignKeyViolation) as exc:
+                # A device deleted (unregistered) after the claim read it fails the
+                # delivery row's foreign key; tried again, the claim no longer sees it.
+                if isinstance(exc, ForeignKeyViolation) and exc.table != "push_deliveries":
+                    raise
                 conflicts += 1
                 if conflicts == _CONFLICT_ATTEMPTS:
                     raise
