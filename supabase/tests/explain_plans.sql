@@ -214,9 +214,14 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query) val
    $$select log_id from follow_up_notification_log where delivered_at < now() - interval '1 year'
      order by delivered_at limit 5000 for update skip locked$$),
   ('ticket 004', 'the dispatcher''s claim of due pushes (FOR UPDATE SKIP LOCKED)', 'push_notices',
-   '{push_notices_pending_idx}', '{}',
+   '{push_notices_pending_idx}', '{push_notices_pending_recipient_idx}',
    $$select id from push_notices where status = 'pending' and available_at <= now()
      order by available_at limit 100 for update skip locked$$),
+  ('issue 16', 'a claimed person''s other due notices, to fold into their push', 'push_notices',
+   '{push_notices_pending_recipient_idx}', '{push_notices_recipient_id_idx,push_notices_organization_id_idx,push_notices_pending_idx}',
+   $$select id from push_notices
+     where recipient_id = md5('bench-mentor-77')::uuid and organization_id = md5('bench-org-7')::uuid
+       and status = 'pending' and available_at <= now() and sent_payload is null$$),
   ('issue 16', 'a push''s deliveries, for the claim and the settle statement', 'push_deliveries',
    '{push_deliveries_notice_id_device_token_id_key}', '{}',
    $$select id, status from push_deliveries where notice_id = md5('bench-push-7')::uuid$$),

@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
 
+import pytest
 from psycopg.types.json import Jsonb
 
 from mentor_notify.db import Pool
 from mentor_notify.domain import FixedClock, SystemClock, push_key
 from mentor_notify.expiry import ExpirySweep
+from mentor_notify.expiry import sweep as sweep_module
 from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.outbox import Claim, Outbox, Outcome
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenRepository
@@ -487,4 +489,23 @@ async def test_a_device_deleted_while_a_claim_reads_it_is_left_out_not_an_error(
             mentor,
         )
         == "NO_DEVICE"
+    )
+
+
+async def test_a_large_sweep_refreshes_the_statistics_of_the_queue_it_grew(
+    own_pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `ANALYZE_AFTER` notices (lowered here to the two this world makes) the sweep
+    analyses what it wrote, so the dispatcher's next claim is planned for the queue as
+    it now is. `reltuples` is -1 until a table is first analysed."""
+    async with own_pool.connection() as conn:
+        await build_world(conn, TODAY, {"a": 7})
+    never = await value(own_pool, "select reltuples from pg_class where relname = 'push_notices'")
+    monkeypatch.setattr(sweep_module, "ANALYZE_AFTER", 2)
+
+    await ExpirySweep(own_pool, CLOCK).run()
+
+    assert never == -1
+    assert (
+        await value(own_pool, "select reltuples from pg_class where relname = 'push_notices'") == 2
     )

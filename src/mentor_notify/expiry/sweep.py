@@ -78,11 +78,17 @@ _DIRECTORY = load_sql("mentor_notify.expiry", "directory")
 _LOCK = load_sql("mentor_notify.expiry", "lock_slice")
 _ANALYZE_CANDIDATES = load_sql("mentor_notify.expiry", "analyze_candidates")
 _ANALYZE_RECIPIENTS = load_sql("mentor_notify.expiry", "analyze_recipients")
+_ANALYZE_WRITTEN = load_sql("mentor_notify.expiry", "analyze_written")
 
 # Slices an organisation is swept in, side by side: one per server core of the
 # machine the benchmarks ran on. Every copy of the job must use the same
 # number, or their slices (and locks) would not line up.
 DEFAULT_PARTITIONS = 2
+
+# Notices written by one run past which the run refreshes the statistics of the
+# tables it grew (analyze_written.sql): a first run over a real organisation,
+# not an ordinary night's few hundred.
+ANALYZE_AFTER = 10_000
 
 # Due certificates handed to the orchestrator at once: large enough that the
 # round trips per batch (fetch, duplicate check, write, enqueue) are few, small
@@ -208,6 +214,8 @@ class ExpirySweep:
             sweep = SweepResult(
                 run_id=run_id, started_at=started_at, dry_run=dry_run, organisations=results
             )
+            if not dry_run and sweep.total("notifications_created") >= ANALYZE_AFTER:
+                await self._analyze_written()
             log.info(
                 "expiry sweep finished",
                 ok=sweep.ok,
@@ -215,6 +223,16 @@ class ExpirySweep:
                 pushes=sweep.total("pushes_queued"),
             )
         return sweep
+
+    async def _analyze_written(self) -> None:
+        """Refresh the statistics of the tables this run grew; a failure is logged,
+        not raised: the notices are written, and autovacuum will catch up."""
+        try:
+            with translating():
+                async with self._pool.connection() as conn:
+                    await conn.execute(_ANALYZE_WRITTEN)
+        except DatabaseError as exc:
+            log.warning("statistics not refreshed after the sweep", reason=str(exc))
 
     async def _organisations(self, only: Sequence[str] | None) -> list[_Organisation]:
         async with self._pool.connection() as conn:
