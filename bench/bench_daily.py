@@ -187,10 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         emulator.terminate()
         emulator.wait(10)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(figures, out, indent=2)
+    _report(figures, args.json)
     missed = [
         world
         for world in ("certificates_world", "mentors_world")
@@ -198,6 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print("all targets met" if not missed else f"MISSED: {', '.join(missed)}", file=sys.stderr)
     return 0 if not missed else 1
+
+
+def _report(figures: dict[str, Any], json_path: str | None) -> None:
+    """Print the figures, and write them to `json_path` when one was given."""
+    print(json.dumps(figures, indent=2))
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as out:
+            json.dump(figures, out, indent=2)
 
 
 def day_after(args: argparse.Namespace, certs: str) -> int:
@@ -225,10 +230,7 @@ def day_after(args: argparse.Namespace, certs: str) -> int:
     finally:
         emulator.terminate()
         emulator.wait(10)
-    print(json.dumps(figures, indent=2))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as out:
-            json.dump(figures, out, indent=2)
+    _report(figures, args.json)
     met = figures["day_after"]["median_s"] < 15
     print("all targets met" if met else "MISSED: day_after", file=sys.stderr)
     return 0 if met else 1
