@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Protocol
 from uuid import UUID
 
 import structlog
@@ -20,7 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import Counter, Gauge
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,6 +43,7 @@ from mentor_notify.db.probe import Readiness
 from mentor_notify.domain.problems import describe_problems
 from mentor_notify.expiry import UnknownOrganisation
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
+from mentor_notify.service.endpoints import Health, Liveness, health_response
 
 log = structlog.get_logger(__name__)
 
@@ -58,29 +59,6 @@ class ErrorBody(BaseModel):
     """Body of every error response."""
 
     error: ErrorDetail
-
-
-class Health(BaseModel):
-    """Body of GET /readyz and GET /healthz: whether this process can serve requests."""
-
-    status: Literal["ok", "degraded"] = Field(
-        description="ok (200) when ready, degraded (503) when not; `reason` says why."
-    )
-    database: bool = Field(description="Whether the database answered in time.")
-    migrations_pending: list[str] | None = Field(
-        default=None,
-        description="Versions of the migrations this code has that the database lacks "
-        "(null when not known: the database did not answer, or no supabase/ folder).",
-    )
-    reason: str | None = Field(default=None, description="Why the process is not ready.")
-    version: str
-
-
-class Liveness(BaseModel):
-    """Body of GET /livez: the process is up (the database is not asked)."""
-
-    status: Literal["ok"]
-    version: str
 
 
 class ReadinessCheck(Protocol):
@@ -505,19 +483,7 @@ def create_app(
         return Response(status_code=204)
 
     async def ready() -> JSONResponse:
-        report = await readiness.readiness()
-        body = Health(
-            status="ok" if report.ready else "degraded",
-            database=report.database,
-            migrations_pending=report.migrations_pending,
-            reason=report.reason,
-            version=__version__,
-        )
-        return JSONResponse(
-            body.model_dump(),
-            status_code=200 if report.ready else 503,
-            headers={"Cache-Control": "no-store"},
-        )
+        return health_response(await readiness.readiness())
 
     not_ready: dict[int | str, dict[str, Any]] = {
         503: {

@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import sys
+from collections.abc import Callable
 
 import structlog
 
@@ -20,11 +21,13 @@ from mentor_notify.api.runner import DatabaseJobRunner
 from mentor_notify.api.sync import sync_router
 from mentor_notify.commands import common
 from mentor_notify.commands.http_server import HttpServer, listen
-from mentor_notify.composition import open_runtime
+from mentor_notify.composition import open_runtime, real_clock
 from mentor_notify.config import ConfigurationError, Settings
-from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_dir
+from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_dir, open_pool
+from mentor_notify.db.probe import DatabaseProbe
 from mentor_notify.domain import Clock
 from mentor_notify.logging import configure_logging
+from mentor_notify.service import DatabaseWait, ServiceMetrics, StartupGate
 from mentor_notify.sync import CertificateSync, WebhookKeys
 from mentor_notify.vault import with_vault_secrets
 
@@ -48,6 +51,20 @@ async def authenticator(settings: Settings, pool: Pool, clock: Clock) -> Authent
     return Authenticator.from_settings(keyed, clock)
 
 
+async def try_configuration(url: str, settings: Settings) -> None:
+    """Check the configuration `serve` needs once, when the database answers now (so
+    that a mistake is one line, not one per process); otherwise each process waits for
+    the database and checks it itself."""
+    probe = DatabaseProbe(url, None, answer_within=settings.api_health_timeout_seconds)
+    try:
+        answers = (await probe.check()).database
+    finally:
+        await probe.close()
+    if answers:
+        async with open_pool(url, settings.model_copy(update={"pool_min_size": 1})) as pool:
+            await authenticator(settings, pool, real_clock())
+
+
 async def serve_api(
     url: str,
     settings: Settings,
@@ -56,27 +73,54 @@ async def serve_api(
     sock: socket.socket | None = None,
     parent: int | None = None,
 ) -> None:
-    """Serve the API on `sock` (else on a socket bound to `address` once the
-    configuration is known good) until SIGTERM or SIGINT, or until the process
-    `parent` is gone."""
-    server: HttpServer | None = None
-    stopping = False
+    """Serve the API on `sock` (else on a socket bound to `address`) until SIGTERM or
+    SIGINT, or until the process `parent` is gone.
 
-    def stop() -> None:
-        nonlocal stopping
-        stopping = True
-        if server is not None:
-            server.stop()
+    The port answers from the start: while the database is away or not migrated,
+    /livez is 200 and /readyz 503 with the reason (see `StartupGate`), and the API
+    opens once the database is ready and the configuration known good.
+    """
+    stop = asyncio.Event()
+    sock = sock or listen(*address)
+    probe = DatabaseProbe(url, layout, answer_within=settings.api_health_timeout_seconds)
+    wait = DatabaseWait(probe, "api")
+    gate = StartupGate(lambda: wait.latest, ServiceMetrics())
+    server = HttpServer(gate, *address)
 
-    # Handled from the start: a stop asked for while the pool opens ends the process
-    # cleanly (exit status 0) instead of killing it mid-way.
+    def shut_down() -> None:
+        stop.set()
+        server.stop()
+
+    # Handled from the start: a stop asked for while waiting or while the pool opens
+    # ends the process cleanly (exit status 0) instead of killing it mid-way.
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop)
+        loop.add_signal_handler(signum, shut_down)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    watch = None if parent is None else asyncio.create_task(_orphaned(parent, shut_down))
+    try:
+        if await wait.until_ready(stop):
+            await probe.close()
+            await _serve_when_ready(url, settings, layout, address, gate, serving)
+    finally:
+        server.stop()
+        if watch is not None:
+            watch.cancel()
+        await probe.close()
+        await serving
+
+
+async def _serve_when_ready(
+    url: str,
+    settings: Settings,
+    layout: SupabaseLayout | None,
+    address: tuple[str, int],
+    gate: StartupGate,
+    serving: "asyncio.Task[None]",
+) -> None:
     async with open_runtime(url, settings, "api") as runtime:
         pool, clock = runtime.pool, runtime.clock
         auth = await authenticator(settings, pool, clock)
-        sock = sock or listen(*address)
         runner = DatabaseJobRunner(
             pool, settings, clock, runtime.senders, layout=layout, database_url=url
         )
@@ -84,32 +128,28 @@ async def serve_api(
         app = create_app(
             runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner, routers=[sync]
         )
-        server = HttpServer(app, *address)
-        server.should_exit = stopping
-        watch = None if parent is None else asyncio.create_task(_orphaned(parent, server))
         # Everything made so far (modules, the app, its schemas: ~100,000 objects)
         # lives as long as the process. Out of the collector's sight, the full
         # collection that came about every 5,000 requests no longer walks them all,
         # which stalled every request in flight for 20-30 ms.
         gc.collect()
         gc.freeze()
+        gate.open(app)
         log.info("serving", host=address[0], port=address[1], pid=os.getpid())
         try:
-            await server.serve(sockets=[sock])
+            await asyncio.shield(serving)
         finally:
-            if watch is not None:
-                watch.cancel()
             await runner.close()
 
 
-async def _orphaned(parent: int, server: HttpServer) -> None:
+async def _orphaned(parent: int, stop: Callable[[], None]) -> None:
     # A worker whose supervisor was killed outright (SIGKILL, OOM) must not serve on
     # unsupervised: it stops as on SIGTERM. Nothing signals a parent's death to an
     # event loop, so look every second.
     while os.getppid() == parent:  # noqa: ASYNC110
         await asyncio.sleep(1)
     log.warning("the supervising process is gone; stopping")
-    server.stop()
+    stop()
 
 
 class WorkerFailed(Exception):

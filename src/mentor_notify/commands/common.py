@@ -123,10 +123,12 @@ class CliState:
         return self.prepare()
 
     def prepare(self) -> Settings:
-        """Read the settings and set up logging by them, once; a bad setting ends the
-        command with a one-line error (exit status 2)."""
+        """Read the settings and set up logging by them, once; a bad setting or a
+        database URL that cannot be read ends the command with a one-line error (exit
+        status 2), before anything slower is imported or tried."""
         if self._settings is None:
             self._settings = _load_settings()
+            _check_database_url(self._settings, self.database_url)
         return self._settings
 
 
@@ -146,6 +148,19 @@ def _load_settings() -> Settings:
         raise typer.Exit(2) from exc
     configure_logging(settings.log_level, settings.log_format)
     return settings
+
+
+def _check_database_url(settings: Settings, explicit: str | None) -> None:
+    from mentor_notify.db import InvalidDatabaseUrl, check_database_url, resolve_database_url
+
+    url = resolve_database_url(settings, explicit)
+    if url is None:
+        return
+    try:
+        check_database_url(url)
+    except InvalidDatabaseUrl as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from exc
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -177,7 +192,8 @@ def run_with_database(ctx: typer.Context, work: Callable[[str], Coroutine[Any, A
     """Run `work(database_url)` on the configured (or embedded) database.
 
     Expected failures (any `DatabaseError`) end the command with a one-line
-    message and exit status 1, never a stack trace.
+    message and exit status 1, never a stack trace (a database URL that cannot be
+    read has been refused by `state` already).
     """
     from mentor_notify.db import DatabaseError, use_database
 

@@ -7,7 +7,7 @@ import socket
 from collections.abc import Iterator
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 
 class CannotListen(Exception):
@@ -55,7 +55,7 @@ class HttpServer(uvicorn.Server):
     """uvicorn, minus its own signal handling: it re-raises SIGTERM after shutting
     down, so a clean stop would end with a signal instead of exit status 0."""
 
-    def __init__(self, app: FastAPI, host: str, port: int) -> None:
+    def __init__(self, app: ASGIApp, host: str, port: int) -> None:
         """Serve `app` (on `host:port` unless `serve` is given a socket), logging
         through our structured log only."""
         super().__init__(

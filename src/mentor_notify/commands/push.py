@@ -42,6 +42,18 @@ def push_dispatch(
             help="Sends in flight at once (default: MENTOR_NOTIFY_PUSH_CONCURRENCY, 100).",
         ),
     ] = None,
+    health_host: Annotated[
+        str, typer.Option("--health-host", help="Address of the operations endpoints.")
+    ] = "127.0.0.1",
+    health_port: Annotated[
+        int,
+        typer.Option(
+            "--health-port",
+            min=0,
+            max=65535,
+            help="Port of GET /livez, /readyz and /metrics while draining (default 0: none).",
+        ),
+    ] = 0,
     emulator: common.EmulatorOption = None,
     as_json: common.JsonOption = False,
 ) -> None:
@@ -55,37 +67,27 @@ def push_dispatch(
     are dead (see `push dead`). Tokens the service calls unregistered are
     deleted. SIGTERM or Ctrl-C finishes the sends in flight and stops.
     Exit status 1 when a message failed or died in this run.
+
+    Draining (without --once), it waits for a database that is away or not migrated
+    at start (retried with backoff, said in the log) instead of exiting; with
+    --health-port, GET /livez, /readyz (503 with the reason while waiting) and
+    /metrics answer meanwhile and while it drains.
     """
+    settings = common.state(ctx).settings  # first: a bad URL is refused before the imports
     from rich.table import Table
 
-    from mentor_notify.composition import open_runtime
     from mentor_notify.config import ConfigurationError
-    from mentor_notify.push.senders import PushConfigurationError
 
-    settings = common.state(ctx).settings
     if concurrency is not None:
         settings = settings.model_copy(update={"push_concurrency": concurrency})
 
     async def work(url: str) -> DispatchResult:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        try:
-            async with open_runtime(url, settings, emulator=emulator) as runtime:
-                if not runtime.senders:
-                    raise PushConfigurationError(
-                        "no push service is configured: set MENTOR_NOTIFY_FCM_CREDENTIALS_FILE "
-                        "and/or MENTOR_NOTIFY_APNS_KEY_FILE (or name Supabase Vault secrets, "
-                        "see `mentor-notify config`), or use --emulator URL"
-                    )
-                dispatcher = runtime.dispatcher()
-                if once:
-                    return await dispatcher.run_once(stop=stop)
-                return await dispatcher.run_until(stop)
-        finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.remove_signal_handler(signum)
+        from mentor_notify.commands.dispatch_service import dispatch_once, drain
+
+        if once:
+            return await dispatch_once(url, settings, emulator)
+        layout = common.layout(ctx)
+        return await drain(url, settings, layout, emulator, (health_host, health_port))
 
     try:
         result = common.run_with_database(ctx, work)

@@ -41,26 +41,29 @@ def serve(
     JWT secret (MENTOR_NOTIFY_JWT_SECRET); users only ever touch their own devices.
     GET /livez (liveness), GET /readyz and /healthz (readiness: the database answers
     and no migration is pending), GET /metrics (Prometheus) and the OpenAPI document
-    at /openapi.json and /docs.
+    at /openapi.json and /docs. Started while the database is away or not migrated,
+    it waits (liveness 200, readiness 503 with the reason, other requests 503 with
+    Retry-After) and serves once the database is ready.
 
     With --workers N, N processes accept connections on the same listening socket,
     each with its own database pool and in-flight limit; SIGTERM stops them all after
     their requests in flight.
     """
+    # First: a bad database URL is refused before the slower imports.
+    current = common.state(ctx).settings
     from mentor_notify.commands.api_server import (
         WorkerFailed,
-        authenticator,
         migrations_layout,
         serve_api,
         supervise,
+        try_configuration,
     )
     from mentor_notify.commands.http_server import CannotListen, listen
-    from mentor_notify.composition import push_settings, real_clock
+    from mentor_notify.composition import push_settings
     from mentor_notify.config import ConfigurationError
-    from mentor_notify.db import open_pool
 
     # Once, here: every worker process then talks to the emulator with the same keys.
-    settings = push_settings(common.state(ctx).settings, emulator)
+    settings = push_settings(current, emulator)
     address = (host or settings.api_host, port or settings.api_port)
     processes = workers or settings.api_workers
     layout = migrations_layout(settings)
@@ -69,11 +72,9 @@ def serve(
         await serve_api(url, settings, layout, address)
 
     async def several_processes(url: str) -> None:
-        # Checked once here, so that a mistake is one line and not one per process.
-        async with open_pool(url, settings.model_copy(update={"pool_min_size": 1})) as pool:
-            await authenticator(settings, pool, real_clock())
         sock = listen(*address)
         try:
+            await try_configuration(url, settings)
             await supervise(sock, url, settings, layout, address, processes)
         finally:
             sock.close()

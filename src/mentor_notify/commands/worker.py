@@ -50,21 +50,25 @@ def worker(
     follow-up scenarios) runs once a day at --run-at in the organisation's own
     timezone; a worker started later in the day catches up at once. Pushes are
     sent as they come due (after their send window opens, or their retry
-    backoff). GET /healthz on --health-port tells whether the database answers
-    and what the worker has done. Several workers may run at once (advisory
+    backoff). GET /livez and /readyz (or /healthz) on --health-port tell whether
+    the process is up and whether its database answers and is migrated (with what
+    the worker has done); GET /metrics is for Prometheus. Started while the database
+    is away or not yet migrated, the worker waits (503 with the reason, retried
+    with backoff) and starts once it is. Several workers may run at once (advisory
     lock per organisation, idempotent writes, leased outbox). SIGTERM or Ctrl-C:
     the cycle in progress and the sends in flight finish, then exit status 0.
     """
+    settings = common.state(ctx).settings  # first: a bad URL is refused before the imports
     from mentor_notify.composition import open_runtime
     from mentor_notify.config import ConfigurationError
     from mentor_notify.db.probe import DatabaseProbe
+    from mentor_notify.service import DatabaseWait, ServiceMetrics, StartupGate
     from mentor_notify.worker import Worker, parse_run_at
 
     try:
         at = parse_run_at(run_at)
     except ValueError as exc:
         raise common.fail(str(exc)) from exc
-    settings = common.state(ctx).settings
     layout = common.layout(ctx)
 
     async def work(url: str) -> None:
@@ -72,39 +76,41 @@ def worker(
         from mentor_notify.commands.http_server import HttpServer
         from mentor_notify.worker.health import create_health_app
 
-        async with open_runtime(url, settings, "worker", emulator=emulator) as runtime:
-            dispatcher = runtime.dispatcher_if_configured()
-            probe = DatabaseProbe(url, layout, answer_within=settings.api_health_timeout_seconds)
-            service = Worker(
-                runtime.pool,
-                runtime.clock,
-                dispatcher,
-                run_at=at,
-                check_every=timedelta(seconds=check_every),
-                probe=probe,
-            )
-            stop = asyncio.Event()
-            health = (
-                HttpServer(create_health_app(service), health_host, health_port)
-                if health_port
-                else None
-            )
+        stop = asyncio.Event()
+        probe = DatabaseProbe(url, layout, answer_within=settings.api_health_timeout_seconds)
+        wait = DatabaseWait(probe, "worker")
+        metrics = ServiceMetrics()
+        gate = StartupGate(lambda: wait.latest, metrics)
+        health = HttpServer(gate, health_host, health_port) if health_port else None
 
-            def shut_down() -> None:
-                stop.set()
-                if health is not None:
-                    health.stop()
+        def shut_down() -> None:
+            stop.set()
+            if health is not None:
+                health.stop()
 
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, shut_down)
-            try:
-                if health is None:
-                    await service.run(stop)
-                else:
-                    await asyncio.gather(service.run(stop), health.serve())
-            finally:
-                await probe.close()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, shut_down)
+        serving = asyncio.create_task(health.serve()) if health is not None else None
+        try:
+            if not await wait.until_ready(stop):
+                return
+            async with open_runtime(url, settings, "worker", emulator=emulator) as runtime:
+                service = Worker(
+                    runtime.pool,
+                    runtime.clock,
+                    runtime.dispatcher_if_configured(),
+                    run_at=at,
+                    check_every=timedelta(seconds=check_every),
+                    probe=probe,
+                )
+                gate.open(create_health_app(service, metrics))
+                await service.run(stop)
+        finally:
+            if health is not None and serving is not None:
+                health.stop()
+                await serving
+            await probe.close()
 
     try:
         common.run_with_database(ctx, work)

@@ -1,7 +1,12 @@
 """Database access: connections, the shared pool, the embedded server, migrations, errors."""
 
 from mentor_notify.db.catalog import ConstraintCatalog, ConstraintInfo
-from mentor_notify.db.connect import connect, resolve_database_url, use_database
+from mentor_notify.db.connect import (
+    check_database_url,
+    connect,
+    resolve_database_url,
+    use_database,
+)
 from mentor_notify.db.embedded import EmbeddedPostgres, embedded_postgres
 from mentor_notify.db.errors import (
     CheckViolation,
@@ -10,6 +15,7 @@ from mentor_notify.db.errors import (
     DatabaseError,
     ExclusionViolation,
     ForeignKeyViolation,
+    InvalidDatabaseUrl,
     InvalidValue,
     MigrationError,
     NotNullViolation,
@@ -34,6 +40,7 @@ __all__ = [
     "EmbeddedPostgres",
     "ExclusionViolation",
     "ForeignKeyViolation",
+    "InvalidDatabaseUrl",
     "InvalidValue",
     "MigrateResult",
     "Migration",
@@ -47,6 +54,7 @@ __all__ = [
     "TargetInspection",
     "TransactionConflict",
     "UniqueViolation",
+    "check_database_url",
     "connect",
     "create_pool",
     "database_answers",

@@ -5,6 +5,7 @@ option), the `DATABASE_URL` environment variable, else the embedded
 PostgreSQL in the per-user data directory.
 """
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,11 +13,12 @@ from typing import Any
 import psycopg
 import structlog
 from psycopg import AsyncConnection
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
 
 from mentor_notify.config import Settings
 from mentor_notify.db.embedded import embedded_postgres
-from mentor_notify.db.errors import translate
+from mentor_notify.db.errors import InvalidDatabaseUrl, translate
 
 APPLICATION_NAME = "mentor-notify"
 
@@ -29,15 +31,44 @@ def resolve_database_url(settings: Settings, explicit: str | None = None) -> str
     return explicit or settings.database_url or None
 
 
+# The password of a URL (postgresql://user:PASSWORD@host) or of key=value settings
+# (password=PASSWORD), kept out of the message about an unreadable URL.
+_PASSWORD = re.compile(r"^[a-z]+://[^:/@]*:(?P<url>[^@]*)@|password\s*=\s*(?P<kv>\S+)", re.I)
+
+
+def check_database_url(url: str) -> str:
+    """`url` if it can be read as a PostgreSQL connection string, else `InvalidDatabaseUrl`
+    saying why (its password left out).
+
+    Checked before any connection is tried: the pool would retry an unreadable URL as
+    if the server were away, and report it only when its timeout ran out.
+    """
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError as exc:
+        reason = str(exc).strip().splitlines()[0]
+        for match in _PASSWORD.finditer(url):
+            secret = match.group("url") or match.group("kv")
+            if secret:
+                reason = reason.replace(secret, "***")
+        raise InvalidDatabaseUrl(f"invalid database URL: {reason}") from exc
+    # libpq reads the port only when it connects; a wrong one is as much a typo.
+    for port in str(params.get("port") or "").split(","):
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise InvalidDatabaseUrl(f"invalid database URL: port {port!r} is not a port number")
+    return url
+
+
 @contextmanager
 def use_database(settings: Settings, explicit: str | None = None) -> Iterator[str]:
     """Yield the URL of the database to use, starting the embedded one if needed.
 
+    Raises `InvalidDatabaseUrl` at once for a URL that cannot be read.
     The embedded server (if started here) is released when the block ends.
     """
     url = resolve_database_url(settings, explicit)
     if url is not None:
-        yield url
+        yield check_database_url(url)
         return
     with embedded_postgres(settings.embedded_pgdata) as server:
         log.info("using embedded PostgreSQL", pgdata=str(server.pgdata))

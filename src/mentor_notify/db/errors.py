@@ -88,6 +88,10 @@ class ConnectionFailed(DatabaseError):
     """The database could not be reached, or the connection was lost."""
 
 
+class InvalidDatabaseUrl(DatabaseError):
+    """The database URL cannot be read (a typo, not a server that is away)."""
+
+
 class MigrationError(DatabaseError):
     """A migration, rollback or bootstrap could not be applied."""
 

@@ -1,36 +1,20 @@
-"""The worker's health endpoints, for a load balancer, systemd or a monitor."""
+"""The worker's operations endpoints, for a load balancer, systemd or a monitor."""
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-from mentor_notify import __version__
+from mentor_notify.service import ServiceMetrics, create_ops_app
 from mentor_notify.worker.worker import Worker, WorkerHealth
 
 
-def create_health_app(worker: Worker) -> FastAPI:
+def create_health_app(worker: Worker, metrics: ServiceMetrics) -> FastAPI:
     """GET /livez (the process is up), GET /readyz and GET /healthz (200 with what the
     worker has done while its database answers and is migrated, else 503 with the
-    reason)."""
-    app = FastAPI(title="mentor-notify worker", version=__version__, docs_url=None)
+    reason) and GET /metrics (`metrics`)."""
 
-    @app.get("/livez")
-    async def livez() -> dict[str, str]:
-        """The process is up; the database is not asked."""
-        return {"status": "ok", "version": __version__}
-
-    async def readiness() -> JSONResponse:
+    async def readiness() -> tuple[bool, BaseModel]:
         health = await worker.health()
-        ready = health.status == "ok"
-        return JSONResponse(health.model_dump(mode="json"), status_code=200 if ready else 503)
+        metrics.note_ready(health.status == "ok")
+        return health.status == "ok", health
 
-    @app.get("/readyz", responses={503: {"model": WorkerHealth}})
-    async def readyz() -> JSONResponse:
-        """Database reachable and migrated, the latest cycle per organisation, pushes sent."""
-        return await readiness()
-
-    @app.get("/healthz", responses={503: {"model": WorkerHealth}})
-    async def healthz() -> JSONResponse:
-        """The same as /readyz (kept for existing monitors)."""
-        return await readiness()
-
-    return app
+    return create_ops_app("mentor-notify worker", readiness, metrics, WorkerHealth)

@@ -159,7 +159,11 @@ class Worker:
             try:
                 await self.check(stop)
             except Exception as exc:  # the database may be back on the next check
-                log.error("scheduling check failed", error=type(exc).__name__)
+                log.error(
+                    "scheduling check failed",
+                    error=type(exc).__name__,
+                    reason=str(exc).strip().split("\n", 1)[0],
+                )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._check_every.total_seconds())
 
