@@ -125,6 +125,20 @@ def wait_until_answering(url: str, process: "subprocess.Popen[Any]") -> httpx.Re
     raise RuntimeError(f"nothing answered at {url} within 10 s")
 
 
+def wait_until_ready(base: str, process: "subprocess.Popen[Any]") -> httpx.Response:
+    """The first 200 of `base`/readyz from the server `process` is starting (60 s at
+    most): its port answers at once, its API once its database is ready."""
+    wait_until_answering(f"{base}/livez", process)
+    for _ in range(600):
+        answer = httpx.get(f"{base}/readyz", timeout=5)
+        if answer.status_code == 200:
+            return answer
+        if process.poll() is not None:
+            raise RuntimeError(f"the server at {base} exited with {process.returncode}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{base} was not ready within 60 s")
+
+
 @dataclass
 class Cluster:
     """A PostgreSQL cluster a test made for itself (Debian's postgresql-common), which it

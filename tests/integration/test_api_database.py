@@ -33,7 +33,7 @@ from tests.expiry_world import build_world
 from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
 from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
-from tests.support import free_port, wait_until_answering
+from tests.support import free_port, wait_until_ready
 
 
 @pytest_asyncio.fixture
@@ -163,7 +163,7 @@ def test_serve_verifies_signing_keys_and_api_keys_and_stops_on_sigterm(
             | {"MENTOR_NOTIFY_SUPABASE_URL": jwks.url},
         )
         try:
-            health = wait_until_answering(f"{base}/healthz", process)
+            health = wait_until_ready(base, process)
             refused = httpx.post(f"{base}/functions/v1/dispatch", json={})
             dispatched = httpx.post(f"{base}/functions/v1/dispatch", json={}, headers=SERVICE)
             owner = owner_id

@@ -27,7 +27,7 @@ from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
     emulator_url,
 )
 from tests.integration.test_expiry_sweep import TODAY
-from tests.support import free_port, wait_until_answering
+from tests.support import free_port, wait_until_ready
 
 CHECKS = [
     not_a_server_error,
@@ -66,7 +66,7 @@ def live_url(own_database_url: str, emulator_url: str) -> Iterator[str]:  # noqa
         env=os.environ | SERVE_ENV,
     )
     url = f"http://127.0.0.1:{port}"
-    wait_until_answering(f"{url}/healthz", process)
+    wait_until_ready(url, process)
     try:
         yield url
     finally:

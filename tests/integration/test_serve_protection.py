@@ -16,7 +16,7 @@ import pytest
 
 from tests.api.credentials import SERVE_ENV, token
 from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
-from tests.support import free_port, wait_until_answering
+from tests.support import free_port, wait_until_ready
 
 LIMIT = 16384
 
@@ -44,7 +44,7 @@ def served(database_url: str) -> Iterator[int]:
     """`serve` on its own port; yields the port."""
     port = free_port()
     process = start_serve(database_url, port)
-    wait_until_answering(f"http://127.0.0.1:{port}/livez", process)
+    wait_until_ready(f"http://127.0.0.1:{port}", process)
     try:
         yield port
     finally:

@@ -19,7 +19,7 @@ from mentor_notify.expiry import RENEWAL_HISTORY_WARNING
 from mentor_notify.sync import CertificateSync, Source
 from tests.api.credentials import SERVE_ENV
 from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
-from tests.support import fetch_value, free_port, wait_until_answering
+from tests.support import fetch_value, free_port, wait_until_ready
 from tests.sync.payloads import Holder, dataverse
 from tests.sync.world import build_sync_world, set_sync
 
@@ -152,7 +152,7 @@ def post_through_serve(
     )
     body = b'{"MessageName": "Update", "PrimaryEntityName": "contact"}'
     try:
-        wait_until_answering(f"{base}/livez", process)
+        wait_until_ready(base, process)
         answers = {
             name: httpx.post(f"{base}{path}", content=body, params={"code": key})
             for name, (path, key) in calls.items()

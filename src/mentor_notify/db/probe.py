@@ -140,10 +140,12 @@ class DatabaseProbe:
                 log.debug("closing the health connection failed", error=str(exc))
 
     def _noted(self, result: Readiness, detail: str | None = None) -> Readiness:
-        # Logged when readiness changes, not on every probe (one every few seconds).
+        # Logged when readiness changes, not on every probe (one every few seconds);
+        # being ready from the first check is the usual case, not news.
         if result.ready != self._last_ready:
             if result.ready:
-                log.info("ready")
+                if self._last_ready is not None:
+                    log.info("ready")
             else:
                 log.warning("not ready", reason=result.reason, detail=detail)
             self._last_ready = result.ready
