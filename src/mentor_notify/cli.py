@@ -67,6 +67,16 @@ def main(
             "(MENTOR_NOTIFY_DATA_DIR).",
         ),
     ] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="On a terminal, show every log entry (MENTOR_NOTIFY_LOG_LEVEL and up), not "
+            "only warnings and errors. Logs that go to a pipe or a service manager are "
+            "JSON at that level either way.",
+        ),
+    ] = False,
 ) -> None:
     """Notification engine for peer-mentor programmes."""
-    ctx.obj = common.CliState(database_url=database_url)
+    ctx.obj = common.CliState(database_url=database_url, verbose=verbose)

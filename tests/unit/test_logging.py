@@ -3,6 +3,7 @@ records and Python's warnings come out the same way."""
 
 import json
 import logging
+import re
 import warnings
 
 import pytest
@@ -96,3 +97,56 @@ def test_configuring_again_replaces_the_handler(capsys: pytest.CaptureFixture[st
     logging.getLogger("psycopg").warning("once")
 
     assert [e["event"] for e in entries(capsys.readouterr().err)] == ["once"]
+
+
+def test_on_a_console_a_terse_command_logs_warnings_and_errors_only() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    screen = StringIO()
+    configure_logging("info", "console", terse_console=True, console=Console(file=screen))
+    log = structlog.get_logger("test")
+
+    log.info("expiry sweep started")
+    log.warning("missing_coordinator_assignment")
+    logging.getLogger("psycopg.pool").info("chatter")
+    logging.getLogger("psycopg.pool").error("error connecting")
+
+    shown = screen.getvalue()
+    assert "expiry sweep started" not in shown
+    assert "missing_coordinator_assignment" in shown
+    assert "error connecting" in shown
+    assert "chatter" not in shown
+
+
+def test_terse_is_for_people_only_json_stays_at_the_level(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("info", "json", terse_console=True)
+
+    structlog.get_logger("test").info("expiry sweep started")
+
+    [entry] = entries(capsys.readouterr().err)
+    assert entry["event"] == "expiry sweep started"
+
+
+def test_console_entries_print_above_a_live_progress_bar() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    screen = StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    configure_logging("info", "console", console=console)
+    with Progress(console=console, auto_refresh=False) as progress:
+        progress.add_task("expiry", total=3)
+        progress.refresh()
+        structlog.get_logger("test").warning("missing_coordinator_assignment")
+
+    lines = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()).splitlines()
+    [entry] = [line for line in lines if "missing_coordinator_assignment" in line]
+    # A line of its own: not drawn into the bar's line, and the bar drawn again below it.
+    assert "expiry" not in entry
+    assert "expiry" in lines[-1]

@@ -115,6 +115,7 @@ class CliState:
     """
 
     database_url: str | None
+    verbose: bool = False
     _settings: Settings | None = None
 
     @property
@@ -127,12 +128,12 @@ class CliState:
         database URL that cannot be read ends the command with a one-line error (exit
         status 2), before anything slower is imported or tried."""
         if self._settings is None:
-            self._settings = _load_settings()
+            self._settings = _load_settings(self.verbose)
             _check_database_url(self._settings, self.database_url)
         return self._settings
 
 
-def _load_settings() -> Settings:
+def _load_settings(verbose: bool) -> Settings:
     from pydantic import ValidationError
     from rich.markup import escape
 
@@ -146,7 +147,12 @@ def _load_settings() -> Settings:
             f"[red]error:[/red] invalid configuration: {escape(str(exc))}", highlight=False
         )
         raise typer.Exit(2) from exc
-    configure_logging(settings.log_level, settings.log_format)
+    # On a terminal the progress and the results tell the story: log entries there are
+    # warnings and errors, unless -v or a log level set on purpose asks for more.
+    terse = not (verbose or "log_level" in settings.model_fields_set)
+    configure_logging(
+        settings.log_level, settings.log_format, terse_console=terse, console=stderr()
+    )
     return settings
 
 

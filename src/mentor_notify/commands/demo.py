@@ -31,12 +31,15 @@ _TIER_COLUMNS = [
 
 
 async def _demo(
-    url: str, layout: SupabaseLayout, settings: Settings, day: date, quiet: bool
+    url: str, layout: SupabaseLayout, settings: Settings, day: date, as_json: bool
 ) -> DemoReport:
+    """Set up the demo and run its cycle twice; on a terminal (not `as_json`) each part
+    is shown as it is done: what the database holds, the day's cycle, what each person
+    received, then the second run."""
     from mentor_notify.commands.progress import StepProgress
     from mentor_notify.db import MigrationRunner, connect
     from mentor_notify.demo import load_seed, summarize
-    from mentor_notify.demo.cycle import DemoReport, run_demo_cycles
+    from mentor_notify.demo.cycle import DemoCycles, DemoReport, demo_cycle
 
     conn = await connect(url)
     try:
@@ -45,9 +48,20 @@ async def _demo(
         summaries = await summarize(conn, AsOf.on(day).instant)
     finally:
         await conn.close()
-    with StepProgress(quiet=quiet) as progress:
-        cycles = await run_demo_cycles(url, settings, day, progress)
-    return DemoReport(organisations=summaries, cycles=cycles)
+    if not as_json:
+        _print_demo(summaries)
+    async with demo_cycle(url, settings) as cycle:
+        with StepProgress(quiet=as_json) as progress:
+            first = await cycle.run(day, progress)
+        if not as_json:
+            _print_first(first, day)
+        with StepProgress(quiet=as_json) as progress:
+            second = await cycle.run(day, progress)
+        if not as_json:
+            _print_second(second)
+    return DemoReport(
+        organisations=summaries, cycles=DemoCycles(day=day, first=first, second=second)
+    )
 
 
 def _print_demo(summaries: list[OrganisationSummary]) -> None:
@@ -198,30 +212,33 @@ def demo(
     layout = common.layout(ctx)
     settings = common.state(ctx).settings
     report = common.run_with_database(
-        ctx, lambda url: _demo(url, layout, settings, day, quiet=as_json)
+        ctx, lambda url: _demo(url, layout, settings, day, as_json=as_json)
     )
     if as_json:
         common.print_json(report.model_dump(mode="json"))
-        return
-    _print_demo(report.organisations)
-    cycles = report.cycles
-    _print_run(cycles.first, f"Daily cycle for {cycles.day.isoformat()}")
-    if cycles.first.received:
-        _print_received(cycles.first)
+    if not (report.cycles.first.cycle.ok and report.cycles.second.cycle.ok):
+        raise typer.Exit(1)
+
+
+def _print_first(run: DemoRun, day: date) -> None:
+    _print_run(run, f"Daily cycle for {day.isoformat()}")
+    if run.received:
+        _print_received(run)
     else:
         common.stdout().print(
             "Nothing new: the cycle already ran for this date on this database "
             "(try another --date, or a fresh data directory).",
             highlight=False,
         )
-    _print_run(cycles.second, "The same cycle run again")
-    added = len(cycles.second.received)
-    delivered = cycles.second.delivered_fcm + cycles.second.delivered_apns
+
+
+def _print_second(run: DemoRun) -> None:
+    _print_run(run, "The same cycle run again")
+    added = len(run.received)
+    delivered = run.delivered_fcm + run.delivered_apns
     verdict = "nothing new was sent" if added == delivered == 0 else "SOMETHING WAS SENT TWICE"
     common.stdout().print(
         f"second run: {added} notifications, {delivered} pushes: {verdict}.",
         style="bold",
         highlight=False,
     )
-    if not (cycles.first.cycle.ok and cycles.second.cycle.ok):
-        raise typer.Exit(1)

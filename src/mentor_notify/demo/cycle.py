@@ -5,6 +5,8 @@ The emulator comes from `mentor_notify_testing` (the `testing` extra, which
 `scripts/demo` installs); `mentor-notify demo` imports this module only when run.
 """
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -13,7 +15,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict
 
-from mentor_notify.composition import open_runtime
+from mentor_notify.composition import Runtime, open_runtime
 from mentor_notify.config import Settings
 from mentor_notify.daily import CycleProgress, DailyCycle, DailyResult
 from mentor_notify.db import translating
@@ -84,18 +86,28 @@ async def received(conn: AsyncConnection[Any]) -> list[Received]:
             return await cur.fetchall()
 
 
-async def run_demo_cycles(
-    url: str,
-    settings: Settings,
-    day: date,
-    progress: CycleProgress | None = None,
-) -> DemoCycles:
-    """Run the daily cycle for `day` twice on the database at `url`, against an
-    in-process push emulator.
+class DemoCycle:
+    """The daily cycle on the demo database, delivering to an in-process push emulator;
+    `run` it once per showing."""
 
-    The cycle decides as of `day`; delivery runs on the real clock, so provider
-    tokens are fresh and send windows open and close at the real hour (a push
-    outside its recipient's window is shown waiting)."""
+    def __init__(self, runtime: Runtime, emulator: Emulator) -> None:
+        """Run on `runtime`'s pool, counting what `emulator` is handed."""
+        self._runtime = runtime
+        self._emulator = emulator
+
+    async def run(self, day: date, progress: CycleProgress | None = None) -> DemoRun:
+        """Run the cycle for `day` once: what it did, added and delivered.
+
+        The cycle decides as of `day`; delivery runs on the real clock, so provider
+        tokens are fresh and send windows open and close at the real hour (a push
+        outside its recipient's window is shown waiting)."""
+        cycle = self._runtime.daily_cycle(self._runtime.dispatcher(), progress)
+        return await _one_run(self._runtime.pool, cycle, AsOf.on(day), self._emulator)
+
+
+@contextlib.asynccontextmanager
+async def demo_cycle(url: str, settings: Settings) -> AsyncIterator[DemoCycle]:
+    """The demo's cycle on the database at `url`, with its push emulator running."""
     emulator = Emulator()
     server = EmulatorServer(emulator)
     port = await server.start()
@@ -103,12 +115,9 @@ async def run_demo_cycles(
         async with open_runtime(
             url, settings, "demo", emulator=f"http://127.0.0.1:{port}"
         ) as runtime:
-            cycle = runtime.daily_cycle(runtime.dispatcher(), progress)
-            first = await _one_run(runtime.pool, cycle, AsOf.on(day), emulator)
-            second = await _one_run(runtime.pool, cycle, AsOf.on(day), emulator)
+            yield DemoCycle(runtime, emulator)
     finally:
         await server.close()
-    return DemoCycles(day=day, first=first, second=second)
 
 
 async def _one_run(pool: Pool, cycle: DailyCycle, as_of: AsOf, emulator: Emulator) -> DemoRun:
