@@ -39,7 +39,7 @@ def worker(
             "--health-port",
             min=0,
             max=65535,
-            help="Port of GET /healthz (0: no health endpoint).",
+            help="Port of GET /livez, /readyz, /healthz and /metrics (0: none).",
         ),
     ] = 8081,
     emulator: common.EmulatorOption = None,
