@@ -128,8 +128,11 @@ class CliState:
         database URL that cannot be read ends the command with a one-line error (exit
         status 2), before anything slower is imported or tried."""
         if self._settings is None:
+            # The URL given on the command line (or DATABASE_URL) first, before the
+            # settings and logging are even imported.
+            _check_database_url(self.database_url)
             self._settings = _load_settings(self.verbose)
-            _check_database_url(self._settings, self.database_url)
+            _check_database_url(self._settings.database_url)
         return self._settings
 
 
@@ -156,12 +159,11 @@ def _load_settings(verbose: bool) -> Settings:
     return settings
 
 
-def _check_database_url(settings: Settings, explicit: str | None) -> None:
-    from mentor_notify.db import InvalidDatabaseUrl, check_database_url, resolve_database_url
-
-    url = resolve_database_url(settings, explicit)
+def _check_database_url(url: str | None) -> None:
     if url is None:
         return
+    from mentor_notify.db import InvalidDatabaseUrl, check_database_url
+
     try:
         check_database_url(url)
     except InvalidDatabaseUrl as exc:
