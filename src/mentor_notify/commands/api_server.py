@@ -163,10 +163,12 @@ def _worker(
     layout: SupabaseLayout | None,
     address: tuple[str, int],
     parent: int,
+    terse: bool,
 ) -> None:
     """One worker process of `serve --workers` (a fresh interpreter: spawned, not forked,
-    so no thread or connection of the supervisor is copied into it)."""
-    configure_logging(settings.log_level, settings.log_format)
+    so no thread or connection of the supervisor is copied into it); `terse`: log only
+    warnings and errors on a terminal, as the command does."""
+    configure_logging(settings.log_level, settings.log_format, terse_console=terse)
     try:
         asyncio.run(serve_api(url, settings, layout, address, sock, parent))
     except (DatabaseError, ConfigurationError) as exc:
@@ -181,16 +183,19 @@ async def supervise(
     layout: SupabaseLayout | None,
     address: tuple[str, int],
     workers: int,
+    *,
+    terse: bool = False,
 ) -> None:
     """Run `workers` processes serving on `sock` until SIGTERM or SIGINT, passed on to
-    them. If one ends on its own the others are stopped too and `WorkerFailed` raised,
-    so that the service manager (systemd's Restart=on-failure) starts afresh, rather
-    than the process limping on with fewer workers than asked for."""
+    them (`terse`: their log on a terminal holds warnings and errors only). If one ends
+    on its own the others are stopped too and `WorkerFailed` raised, so that the service
+    manager (systemd's Restart=on-failure) starts afresh, rather than the process
+    limping on with fewer workers than asked for."""
     spawn = multiprocessing.get_context("spawn")
     processes = [
         spawn.Process(
             target=_worker,
-            args=(sock, url, settings, layout, address, os.getpid()),
+            args=(sock, url, settings, layout, address, os.getpid(), terse),
             name=f"mentor-notify-api-{n}",
         )
         for n in range(1, workers + 1)

@@ -136,6 +136,13 @@ class CliState:
         return self._settings
 
 
+def terse_console(settings: Settings, verbose: bool) -> bool:
+    """Whether log entries on a terminal are kept to warnings and errors: the progress and
+    the results tell the story there, unless -v (`verbose`) or a log level set on
+    purpose asks for more."""
+    return not (verbose or "log_level" in settings.model_fields_set)
+
+
 def _load_settings(verbose: bool) -> Settings:
     from pydantic import ValidationError
     from rich.markup import escape
@@ -152,9 +159,11 @@ def _load_settings(verbose: bool) -> Settings:
         raise typer.Exit(2) from exc
     # On a terminal the progress and the results tell the story: log entries there are
     # warnings and errors, unless -v or a log level set on purpose asks for more.
-    terse = not (verbose or "log_level" in settings.model_fields_set)
     configure_logging(
-        settings.log_level, settings.log_format, terse_console=terse, console=stderr()
+        settings.log_level,
+        settings.log_format,
+        terse_console=terse_console(settings, verbose),
+        console=stderr(),
     )
     return settings
 

@@ -50,7 +50,8 @@ def serve(
     their requests in flight.
     """
     # First: a bad database URL is refused before the slower imports.
-    current = common.state(ctx).settings
+    cli = common.state(ctx)
+    current = cli.settings
     from mentor_notify.commands.api_server import (
         WorkerFailed,
         migrations_layout,
@@ -75,7 +76,8 @@ def serve(
         sock = listen(*address)
         try:
             await try_configuration(url, settings)
-            await supervise(sock, url, settings, layout, address, processes)
+            terse = common.terse_console(current, cli.verbose)
+            await supervise(sock, url, settings, layout, address, processes, terse=terse)
         finally:
             sock.close()
 
