@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -191,3 +192,27 @@ def test_a_malformed_database_url_is_refused_at_once(
     assert line.startswith("error: invalid database URL: ")
     assert reason in line
     assert "s3cret" not in line
+
+
+@pytest.mark.parametrize("command", [["worker"], ["push", "dispatch"]], ids=["worker", "dispatch"])
+def test_a_health_port_in_use_is_one_clear_line(command: list[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            # Nothing listens on port 1: the port is refused before any connection.
+            [
+                *(str(MENTOR_NOTIFY), "--database-url", "postgresql://me@127.0.0.1:1/db"),
+                *(*command, "--health-port", str(port)),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=os.environ | JSON_LOGS,
+        )
+
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is already in use; choose another with --health-port"
+    )

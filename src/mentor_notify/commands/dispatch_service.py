@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 
 from pydantic import BaseModel
 
-from mentor_notify.commands.http_server import HttpServer
+from mentor_notify.commands.http_server import serving_beside
 from mentor_notify.composition import open_runtime
 from mentor_notify.config import Settings
 from mentor_notify.db import SupabaseLayout
@@ -75,28 +75,20 @@ async def drain(
     wait = DatabaseWait(probe, "dispatch")
     metrics = ServiceMetrics()
     gate = StartupGate(lambda: wait.latest, metrics)
-    server = HttpServer(gate, *health) if health[1] else None
 
     async def readiness() -> tuple[bool, BaseModel]:
         report = await probe.check()
         metrics.note_ready(report.ready)
         return report.ready, health_of(report)
 
-    def shut_down() -> None:
-        stop.set()
-        if server is not None:
-            server.stop()
-
-    with _on_signals(shut_down):
-        serving = asyncio.create_task(server.serve()) if server is not None else None
-        try:
-            if not await wait.until_ready(stop):
-                return DispatchResult()
-            async with _dispatcher(url, settings, emulator) as dispatcher:
-                gate.open(create_ops_app("mentor-notify push dispatch", readiness, metrics, Health))
-                return await dispatcher.run_until(stop)
-        finally:
-            if server is not None and serving is not None:
-                server.stop()
-                await serving
-            await probe.close()
+    try:
+        with _on_signals(stop.set):
+            async with serving_beside(gate, *health, option="--health-port"):
+                if not await wait.until_ready(stop):
+                    return DispatchResult()
+                async with _dispatcher(url, settings, emulator) as dispatcher:
+                    ops = create_ops_app("mentor-notify push dispatch", readiness, metrics, Health)
+                    gate.open(ops)
+                    return await dispatcher.run_until(stop)
+    finally:
+        await probe.close()

@@ -1,10 +1,11 @@
 """uvicorn as the commands run it: on a socket we bind ourselves, stopped by the
 command's own signal handling."""
 
+import asyncio
 import contextlib
 import errno
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -69,3 +70,23 @@ class HttpServer(uvicorn.Server):
     def stop(self) -> None:
         """Finish the requests in progress, then return from `serve`."""
         self.should_exit = True
+
+
+@contextlib.asynccontextmanager
+async def serving_beside(app: ASGIApp, host: str, port: int, *, option: str) -> AsyncIterator[None]:
+    """Serve `app` on `host:port` while the block runs (port 0: nothing is served), for
+    a process whose work is something else (the worker's and the dispatcher's operations
+    endpoints). The port is bound on entry, so one in use is `CannotListen` at once;
+    on exit the requests in flight are finished."""
+    if not port:
+        yield
+        return
+    sock = listen(host, port, option=option)
+    server = HttpServer(app, host, port)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield
+    finally:
+        server.stop()
+        await serving
+        sock.close()

@@ -76,6 +76,7 @@ def push_dispatch(
     settings = common.state(ctx).settings  # first: a bad URL is refused before the imports
     from rich.table import Table
 
+    from mentor_notify.commands.http_server import CannotListen
     from mentor_notify.config import ConfigurationError
 
     if concurrency is not None:
@@ -91,7 +92,7 @@ def push_dispatch(
 
     try:
         result = common.run_with_database(ctx, work)
-    except ConfigurationError as exc:
+    except (ConfigurationError, CannotListen) as exc:
         raise common.fail(str(exc)) from exc
     if as_json:
         common.print_json(result.model_dump(mode="json"))

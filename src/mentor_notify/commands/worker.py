@@ -59,6 +59,7 @@ def worker(
     the cycle in progress and the sends in flight finish, then exit status 0.
     """
     settings = common.state(ctx).settings  # first: a bad URL is refused before the imports
+    from mentor_notify.commands.http_server import CannotListen
     from mentor_notify.composition import open_runtime
     from mentor_notify.config import ConfigurationError
     from mentor_notify.db.probe import DatabaseProbe
@@ -72,8 +73,7 @@ def worker(
     layout = common.layout(ctx)
 
     async def work(url: str) -> None:
-        # The HTTP server (uvicorn, FastAPI) only for a worker that serves health.
-        from mentor_notify.commands.http_server import HttpServer
+        from mentor_notify.commands.http_server import serving_beside
         from mentor_notify.worker.health import create_health_app
 
         stop = asyncio.Event()
@@ -81,38 +81,28 @@ def worker(
         wait = DatabaseWait(probe, "worker")
         metrics = ServiceMetrics()
         gate = StartupGate(lambda: wait.latest, metrics)
-        health = HttpServer(gate, health_host, health_port) if health_port else None
-
-        def shut_down() -> None:
-            stop.set()
-            if health is not None:
-                health.stop()
-
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, shut_down)
-        serving = asyncio.create_task(health.serve()) if health is not None else None
+            loop.add_signal_handler(signum, stop.set)
         try:
-            if not await wait.until_ready(stop):
-                return
-            async with open_runtime(url, settings, "worker", emulator=emulator) as runtime:
-                service = Worker(
-                    runtime.pool,
-                    runtime.clock,
-                    runtime.dispatcher_if_configured(),
-                    run_at=at,
-                    check_every=timedelta(seconds=check_every),
-                    probe=probe,
-                )
-                gate.open(create_health_app(service, metrics))
-                await service.run(stop)
+            async with serving_beside(gate, health_host, health_port, option="--health-port"):
+                if not await wait.until_ready(stop):
+                    return
+                async with open_runtime(url, settings, "worker", emulator=emulator) as runtime:
+                    service = Worker(
+                        runtime.pool,
+                        runtime.clock,
+                        runtime.dispatcher_if_configured(),
+                        run_at=at,
+                        check_every=timedelta(seconds=check_every),
+                        probe=probe,
+                    )
+                    gate.open(create_health_app(service, metrics))
+                    await service.run(stop)
         finally:
-            if health is not None and serving is not None:
-                health.stop()
-                await serving
             await probe.close()
 
     try:
         common.run_with_database(ctx, work)
-    except ConfigurationError as exc:
+    except (ConfigurationError, CannotListen) as exc:
         raise common.fail(str(exc)) from exc
