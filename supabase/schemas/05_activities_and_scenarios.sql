@@ -1,12 +1,14 @@
--- pgls-ignore-all lint/safety/avoidCreateTrigger: this baseline runs once, on a new
--- database, right after the tables it adds triggers to were created empty, so the
--- SHARE ROW EXCLUSIVE lock a trigger takes blocks nothing; triggers keep invariants
--- here by design (DESIGN.md, "Triggers keep invariants").
+-- pgls-ignore-all lint/safety/avoidCreateTrigger: on a new database the tables these
+-- triggers are added to were created empty just before, so the SHARE ROW EXCLUSIVE
+-- lock a trigger takes blocks nothing. Triggers are how this project keeps an
+-- invariant between tables (a row and the state derived from it) that no writer
+-- may forget; workflows, by contrast, are explicit statements of the jobs.
 
--- Baseline 5/7: mentor activity, the per-chapter scenario rules (checked on
--- write), the record of scenario notifications (ticket 003) with race-free
--- cooldowns, and the delivery log of follow-up pushes (ticket 002), written
--- by the database as deliveries happen.
+-- Mentor activity, the per-chapter scenario rules (checked on write), the
+-- record of scenario notifications (ticket 003) with race-free cooldowns, and
+-- the delivery log of follow-up pushes (ticket 002), written by the push
+-- dispatcher's settle statement as deliveries happen
+-- (private.record_scenario_outcomes).
 
 create table if not exists public.activities (
   id uuid primary key default gen_random_uuid(),
@@ -256,6 +258,20 @@ create unique index if not exists scenario_notifications_milestone_once_key
 comment on index public.scenario_notifications_milestone_once_key is
   'this milestone has already been celebrated; a person gets each milestone once per organisation, ever';
 
+-- The notification a follow-up scenario raised points to its scenario
+-- notification, whose delivery status and cooldown the push settles.
+-- pgls-ignore lint/safety/avoidWideLockWindow: the foreign key needs both tables; on a new database both are empty.
+-- pgls-ignore lint/safety/addingForeignKeyConstraint: on a new database the table is empty, so the check finds nothing to refuse.
+-- pgls-ignore lint/safety/constraintMissingNotValid: as above, validating an empty table refuses nothing.
+alter table public.notifications
+  drop constraint if exists notifications_scenario_notification_id_fkey,
+  add constraint notifications_scenario_notification_id_fkey foreign key (scenario_notification_id)
+    references public.scenario_notifications (id) on delete set null;
+create index if not exists notifications_scenario_notification_id_idx
+  on public.notifications (scenario_notification_id) where scenario_notification_id is not null;
+comment on index public.notifications_scenario_notification_id_idx is
+  'Serves the foreign key to scenario_notifications (deleting one clears the reference).';
+
 -- Per person and scenario, the cooldown in force. A person's, across their
 -- organisations, like the cooldown lookup of ticket 003.
 create table if not exists public.scenario_cooldowns (
@@ -314,36 +330,9 @@ comment on function private.scenario_notifications_claim_cooldown() is
   'Claims the person''s cooldown for the scenario, or drops the notification when an earlier cooldown has not ended.';
 revoke all on function private.scenario_notifications_claim_cooldown() from public;
 
--- A notification whose delivery failed reached nobody: the cooldown it
--- started ends, unless a later one has taken over.
-create or replace function private.scenario_notifications_release_cooldown()
-returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  update public.scenario_cooldowns c
-  set cooldown_until = c.last_triggered_at
-  where c.user_id = new.user_id
-    and c.scenario_type = new.scenario_type
-    and c.last_triggered_at = new.triggered_at
-    and c.cooldown_until = new.cooldown_until;
-  return null;
-end
-$$;
-comment on function private.scenario_notifications_release_cooldown() is
-  'Ends the cooldown a notification started when its delivery turns out to have failed.';
-revoke all on function private.scenario_notifications_release_cooldown() from public;
-
 create or replace trigger scenario_notifications_claim_cooldown
   before insert on public.scenario_notifications
   for each row execute function private.scenario_notifications_claim_cooldown();
-
-create or replace trigger scenario_notifications_release_cooldown
-  after update of delivery_status on public.scenario_notifications
-  for each row
-  when (new.delivery_status = 'failed' and old.delivery_status <> 'failed' and new.cooldown_until is not null)
-  execute function private.scenario_notifications_release_cooldown();
 
 -- Ticket 002. idempotency_key convention: lowercase hex SHA-256 of
 -- '{peer_mentor_id}:{scenario_rule_id}:{date_window}' (plus the channel and
@@ -410,84 +399,90 @@ create index if not exists follow_up_notification_log_delivered_at_idx
 comment on index public.follow_up_notification_log_delivered_at_idx is
   'Lets the retention job find the oldest delivery records without scanning the table.';
 
--- Ticket 002: follow_up_notification_log is written as deliveries happen.
--- Whatever drains the outbox records each push's outcome on its push_outbox
--- row (sent, failed, dead, skipped); for pushes of scenario notifications
--- this trigger then writes the coordinators' delivery record and moves the
--- scenario notification's delivery_status (sent once any device got it;
--- failed or skipped when none did and none is still pending; failed also
--- releases its cooldown). The record cannot be forgotten by a dispatcher, and
--- a retried outcome collides on its idempotency key instead of doubling.
-
-create or replace function private.push_outbox_record_follow_up()
-returns trigger
+-- The scenario side of a push outcome, one place for the claim (skipped,
+-- dead, no device) and the settle statement (sent, failed): the scenario
+-- notification's delivery status, the cooldown release when it failed (the
+-- notice reached nobody; a later cooldown that took over is left alone), and
+-- the coordinators' follow-up log, once per scenario notification and
+-- channel. `outcomes` is a JSON array of {notification_id, outcome (sent,
+-- failed or skipped), channels (fcm/apns), failure_reason}. Returns how many
+-- scenario notifications changed.
+create or replace function private.record_scenario_outcomes(outcomes jsonb, at timestamptz)
+returns integer
 language plpgsql
 set search_path = ''
 as $$
 declare
-  scenario public.scenario_notifications%rowtype;
-  rule_chapter uuid;
-  chapter uuid;
-  outcome text := case new.status when 'sent' then 'delivered' when 'skipped' then 'skipped'
-                  else 'failed' end;
+  changed integer;
 begin
-  select s.* into scenario
-  from public.notifications n
-  join public.scenario_notifications s on s.id = (n.data ->> 'scenario_notification_id')::uuid
-  where n.id = new.notification_id;
-  if scenario.id is null or scenario.scenario_rule_id is null then
-    return null;  -- not a scenario notification (the expiry sweep logs its own)
-  end if;
-  -- The chapter whose coordinators follow the mentor up: the rule's chapter,
-  -- else the mentor's first chapter in the organisation.
-  select r.chapter_id into rule_chapter from public.scenario_rules r where r.id = scenario.scenario_rule_id;
-  chapter := coalesce(rule_chapter, (
-    select m.chapter_id from public.chapter_memberships m
-    where m.user_id = scenario.user_id and m.organization_id = scenario.organization_id
-      and m.role = 'peer_mentor'
-    order by m.chapter_id limit 1));
-  if chapter is null then
-    return null;  -- no longer a mentor of any chapter there: nobody to report to
-  end if;
-  insert into public.follow_up_notification_log (
-    peer_mentor_id, chapter_id, scenario_rule_id, delivered_at, delivery_channel,
-    idempotency_key, status, organization_id, notification_id, failure_reason)
-  values (
-    scenario.user_id, chapter, scenario.scenario_rule_id, coalesce(new.sent_at, pg_catalog.now()),
-    new.provider,
-    pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.concat_ws(':',
-      scenario.user_id, scenario.scenario_rule_id,
-      pg_catalog.to_char(scenario.triggered_at at time zone 'UTC', 'YYYY-MM-DD'),
-      new.provider, new.device_token_id, new.id), 'UTF8')), 'hex'),
-    outcome, scenario.organization_id, new.notification_id,
-    case when outcome = 'failed' then pg_catalog.left(pg_catalog.regexp_replace(
-      coalesce(nullif(new.last_error, ''), 'unknown'), '[^A-Za-z0-9_.:-]', '_', 'g'), 100) end)
-  on conflict (idempotency_key) do nothing;
-
-  if outcome = 'delivered' then
-    update public.scenario_notifications set delivery_status = 'sent'
-    where id = scenario.id and delivery_status <> 'sent';
-  elsif not exists (
-    select 1 from public.push_outbox p
-    where p.notification_id = new.notification_id and p.id <> new.id
-      and p.status in ('pending', 'in_flight', 'sent')
-  ) then
-    update public.scenario_notifications set delivery_status = outcome
-    where id = scenario.id and delivery_status = 'pending'
-      and outcome in ('failed', 'skipped');
-  end if;
-  return null;
+  with outcome as (
+    select o.notification_id, o.outcome, o.channels, o.failure_reason,
+           s.id as scenario_id, s.user_id, s.organization_id, s.scenario_rule_id, s.triggered_at
+    from pg_catalog.jsonb_to_recordset(outcomes) as o(
+      notification_id uuid, outcome text, channels text[], failure_reason text)
+    join public.notifications n on n.id = o.notification_id
+    join public.scenario_notifications s on s.id = n.scenario_notification_id
+  ),
+  chapter as (
+    -- The chapter whose coordinators follow the mentor up: the rule's chapter,
+    -- else the mentor's first chapter in the organisation.
+    select o.*, coalesce(
+             (select r.chapter_id from public.scenario_rules r where r.id = o.scenario_rule_id),
+             (select m.chapter_id from public.chapter_memberships m
+              where m.user_id = o.user_id and m.organization_id = o.organization_id
+                and m.role = 'peer_mentor'
+              order by m.chapter_id limit 1)) as chapter_id
+    from outcome o
+    where o.scenario_rule_id is not null
+  ),
+  logged as (
+    insert into public.follow_up_notification_log (
+      peer_mentor_id, chapter_id, scenario_rule_id, delivered_at, delivery_channel,
+      idempotency_key, status, organization_id, notification_id, failure_reason)
+    select c.user_id, c.chapter_id, c.scenario_rule_id, at, channel,
+           private.idempotency_key('follow_up', c.scenario_id::text, channel),
+           case c.outcome when 'sent' then 'delivered' else c.outcome end,
+           c.organization_id, c.notification_id,
+           case when c.outcome = 'failed' then pg_catalog.left(pg_catalog.regexp_replace(
+             coalesce(nullif(c.failure_reason, ''), 'unknown'), '[^A-Za-z0-9_.:-]', '_', 'g'), 100) end
+    from chapter c
+    cross join lateral pg_catalog.unnest(c.channels) as channel
+    where c.chapter_id is not null
+    on conflict (idempotency_key) do nothing
+    returning 1
+  ),
+  moved as (
+    -- Sent once delivered; failed or skipped only from pending.
+    update public.scenario_notifications s
+    set delivery_status = o.outcome
+    from outcome o
+    where s.id = o.scenario_id
+      and (o.outcome = 'sent' and s.delivery_status <> 'sent'
+           or o.outcome in ('failed', 'skipped') and s.delivery_status = 'pending')
+    returning s.id, s.user_id, s.scenario_type, s.triggered_at, s.cooldown_until, s.delivery_status
+  ),
+  released as (
+    update public.scenario_cooldowns c
+    set cooldown_until = c.last_triggered_at
+    from moved m
+    where m.delivery_status = 'failed'
+      and m.cooldown_until is not null
+      and c.user_id = m.user_id
+      and c.scenario_type = m.scenario_type
+      and c.last_triggered_at = m.triggered_at
+      and c.cooldown_until = m.cooldown_until
+    returning 1
+  )
+  -- Data-modifying CTEs run to completion whether read or not.
+  select count(*) from moved into changed;
+  return changed;
 end
 $$;
-comment on function private.push_outbox_record_follow_up() is
-  'Writes follow_up_notification_log and moves scenario_notifications.delivery_status when a scenario push is sent, skipped or fails.';
-revoke all on function private.push_outbox_record_follow_up() from public;
+comment on function private.record_scenario_outcomes(jsonb, timestamptz) is
+  'Records what became of scenario notices'' pushes: scenario_notifications.delivery_status, the cooldown release on failure, and follow_up_notification_log (once per scenario notification and channel).';
 
-create or replace trigger push_outbox_record_follow_up
-  after update of status on public.push_outbox
-  for each row
-  when (new.status in ('sent', 'failed', 'dead', 'skipped') and old.status is distinct from new.status)
-  execute function private.push_outbox_record_follow_up();
+revoke all on function private.record_scenario_outcomes(jsonb, timestamptz)
+  from public, anon, authenticated, service_role;
 
 alter table public.activities enable row level security;
 alter table public.scenario_rules enable row level security;
@@ -532,7 +527,7 @@ create policy follow_up_notification_log_select_led on public.follow_up_notifica
   for select to authenticated
   using (chapter_id = any ((select private.led_chapter_ids())::uuid[]));
 
--- Privileges (see the grants note in 20261129000010). A person registers
+-- Privileges (see the grants note in 01_organisations_and_people.sql). A person registers
 -- their own activities; when it was registered (created_at) is the
 -- database's clock, never the client's, so the occurred-at check cannot be
 -- stepped round. The cooldown table is the trigger's (and service_role's).

@@ -16,15 +16,23 @@
 --   private.renewal_link(certification_id, certificate_type, tier)  the
 --       mentor's v1 renewal deep link (mentor_notify.domain.deep_links.renewal_link),
 --       used by the certification-expiry scenario's delivery.
+--   private.expiry_due_tier(days_left, thresholds, tiers_sent)  the expiry
+--       sweep's due rule: which tier's notice the sweep sends a certificate
+--       today (its tier today, unless that tier was already sent in the
+--       current expiry cycle). The sweep's candidates query and the
+--       certification-expiry follow-up scenario both call it: the follow-up
+--       stands aside on a day the sweep will tell the mentor about the same
+--       certificate (mentor_notify.domain.tiers).
 --
 -- tests/integration/test_rule_functions.py holds each to its Python
 -- definition: the tier over every day from -3 to 95 for every threshold set,
--- keys and links over sample inputs.
+-- keys and links over sample inputs, the due rule over every day, threshold
+-- set and set of tiers sent.
 --
 -- All are pure (immutable), pinned to an empty search_path, and live in the
 -- unexposed `private` schema. The jobs call them as the owner role; no API
 -- role needs them (no view or policy calls them), so EXECUTE is taken from
--- everyone else explicitly. Idempotent: `create or replace`.
+-- everyone else explicitly.
 
 create or replace function private.expiry_tier(days_left integer, thresholds integer[])
 returns text
@@ -108,4 +116,25 @@ revoke all on function
   private.expiry_tier_days(text),
   private.idempotency_key(text[]),
   private.renewal_link(uuid, text, text)
+from public, anon, authenticated, service_role;
+
+create or replace function private.expiry_due_tier(
+  days_left integer, thresholds integer[], tiers_sent integer[]
+)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Once per tier per expiry cycle: the tier the certificate is in today
+  -- (private.expiry_tier), unless its days are already among the tiers sent
+  -- (certification_expiry_tracking.notification_thresholds_sent).
+  select case when not (private.expiry_tier_days(t.tier) = any (tiers_sent)) then t.tier end
+  from (select private.expiry_tier(days_left, thresholds) as tier) t
+$$;
+comment on function private.expiry_due_tier(integer, integer[], integer[]) is
+  'The tier whose notice the expiry sweep sends a certificate today (days_left days to expiry, the organisation''s thresholds, the tiers already sent in this expiry cycle), or null when none is due. The sweep''s due rule; the certification follow-up stands aside when it is not null. Composed of private.expiry_tier and private.expiry_tier_days.';
+
+revoke all on function private.expiry_due_tier(integer, integer[], integer[])
 from public, anon, authenticated, service_role;

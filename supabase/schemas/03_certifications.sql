@@ -1,9 +1,10 @@
--- pgls-ignore-all lint/safety/avoidCreateTrigger: this baseline runs once, on a new
--- database, right after the tables it adds triggers to were created empty, so the
--- SHARE ROW EXCLUSIVE lock a trigger takes blocks nothing; triggers keep invariants
--- here by design (DESIGN.md, "Triggers keep invariants").
+-- pgls-ignore-all lint/safety/avoidCreateTrigger: on a new database the tables these
+-- triggers are added to were created empty just before, so the SHARE ROW EXCLUSIVE
+-- lock a trigger takes blocks nothing. Triggers are how this project keeps an
+-- invariant between tables (a row and the state derived from it) that no writer
+-- may forget; workflows, by contrast, are explicit statements of the jobs.
 
--- Baseline 3/7: certificates, the expiry sweep's per-certificate state (ticket 000) and the
+-- Certificates, the expiry sweep's per-certificate state (ticket 000) and the
 -- internal log of expiry notices (ticket 001). The database keeps the sweep
 -- state in step with the certificate record, so no writer can forget to.
 
@@ -67,7 +68,7 @@ comment on constraint peer_mentor_certifications_renewal_history_check on public
 create index if not exists peer_mentor_certifications_organization_id_idx on public.peer_mentor_certifications (organization_id);
 create index if not exists peer_mentor_certifications_expiry_date_idx on public.peer_mentor_certifications (expiry_date);
 -- A mentor's latest certificate per organisation: the mentor directory
--- (20261129000060) copies it into each listing whenever certificates change.
+-- (06_mentor_directory.sql) copies it into each listing whenever certificates change.
 create index if not exists peer_mentor_certifications_organization_id_peer_mentor_id_idx
   on public.peer_mentor_certifications (organization_id, peer_mentor_id, expiry_date);
 
@@ -83,6 +84,10 @@ create table if not exists public.certification_expiry_tracking (
   notification_thresholds_sent integer[] not null default '{}'::integer[],
   organization_id uuid not null references public.organizations (id) on delete cascade,
   certification_id uuid not null,
+  -- The organisation-local business day the sweep last told about the
+  -- certificate, written with the tier mark: last_notified_at is the real
+  -- clock and cannot say which business day a catch-up or test run decided for.
+  last_notified_on date,
   -- ON UPDATE CASCADE copies a renewal's new expiry date (and any correction
   -- of the mentor or type) from the certificate, so the two never disagree.
   constraint certification_expiry_tracking_certification_fkey
@@ -109,6 +114,8 @@ comment on constraint certification_expiry_tracking_certification_fkey on public
 comment on constraint certification_expiry_tracking_certification_id_key on public.certification_expiry_tracking is 'a certificate has exactly one tracking row';
 comment on constraint certification_expiry_tracking_certificate_type_check on public.certification_expiry_tracking is 'the certificate type must be one of hlf_peer_mentor, nhf_peer_mentor, blindeforbundet_peer_mentor';
 comment on constraint certification_expiry_tracking_thresholds_sent_check on public.certification_expiry_tracking is 'thresholds sent may only contain 90, 60, 30, 7 (days before expiry) and 0 (lapsed)';
+comment on column public.certification_expiry_tracking.last_notified_on is
+  'Organisation-local business day on which the sweep last told about this certificate (the day it decided for, which a catch-up run may set apart from last_notified_at); the certification follow-up stands aside on that day, so nobody hears twice about one certificate in a day.';
 create index if not exists certification_expiry_tracking_expiry_date_idx on public.certification_expiry_tracking (expiry_date);
 create index if not exists certification_expiry_tracking_peer_mentor_id_idx on public.certification_expiry_tracking (peer_mentor_id);
 create index if not exists certification_expiry_tracking_expiry_date_peer_mentor_id_idx on public.certification_expiry_tracking (expiry_date, peer_mentor_id);
@@ -174,8 +181,8 @@ $$;
 comment on function private.peer_mentor_certifications_after_insert() is
   'Creates the certification_expiry_tracking rows for newly inserted certificates.';
 
--- A new expiry date starts a new notification cycle (DESIGN: "Renewal starts
--- a new cycle and resets notification_thresholds_sent").
+-- A new expiry date starts a new notification cycle: a renewed certificate
+-- is warned about again, tier by tier, so the tiers sent are emptied.
 create or replace function private.certification_expiry_tracking_before_update()
 returns trigger
 language plpgsql
@@ -285,7 +292,7 @@ create policy certification_expiry_tracking_select_own on public.certification_e
   for select to authenticated
   using (peer_mentor_id = (select auth.uid()));
 
--- Privileges (see the grants note in 20261129000010): mentors and their
+-- Privileges (see the grants note in 01_organisations_and_people.sql): mentors and their
 -- coordinators read certificates and sweep state through RLS; the notice log
 -- is service_role's alone.
 revoke all on public.peer_mentor_certifications, public.certification_expiry_tracking,

@@ -18,13 +18,10 @@
 -- organisation's events.
 --
 -- Grants: Supabase grants the API roles nothing on new tables (changelog
--- 2026-04-28, checked 2026-11-29; see 20261129000100_explicit_grants), so the
--- grants below are all there are. The sync tables are the back end's own:
+-- 2026-04-28, checked 2026-11-29; see the grants note in
+-- 01_organisations_and_people.sql), so the grants below are all there are. The sync tables are the back end's own:
 -- service_role reads and writes them, app users get nothing (RLS on, no
 -- policy). Chapter admins read the report.
---
--- Idempotent: tables and indexes "if not exists", functions replaced,
--- policies and views dropped and recreated.
 
 -- ---------------------------------------------------------------------------
 -- Settings: the per-organisation feature flag.
@@ -489,7 +486,7 @@ as $$
   select ch.organization_id, ch.id, 'dead_push', o.id::text, o.recipient_id, o.created_at
   from chapters ch
   join public.chapter_memberships m on m.chapter_id = ch.id
-  join public.push_outbox o on o.recipient_id = m.user_id and o.organization_id = ch.organization_id
+  join public.push_notices o on o.recipient_id = m.user_id and o.organization_id = ch.organization_id
   where o.status = 'dead'
   union all
   -- A dead event whose person is unknown reaches no chapter, so it is shown in

@@ -1,12 +1,8 @@
--- Baseline 1/7: organisations, chapters, people and their roles, the tenancy
--- every notification table hangs from; each organisation's notification
--- settings (expiry thresholds, push send window); the private schema with the
--- validators and row-level-security helpers; the API roles' default privileges.
---
--- This baseline (20261129000010..0070) replaces the unreleased history
--- 20261122000100..20261129000200 (see README, "Where to read the schema"):
--- each object is defined once, here, in its final form. Idempotent: every
--- statement is guarded or repeatable, so a second application is harmless.
+-- Organisations, chapters, people and their roles, the tenancy every
+-- notification table hangs from; each organisation's notification settings
+-- (expiry thresholds, push send window, daily push budget); the private schema
+-- with the validators and row-level-security helpers; the API roles' default
+-- privileges.
 
 -- Helpers used by row-level security live outside the API-exposed schemas so
 -- PostgREST never publishes them as RPC endpoints.
@@ -22,7 +18,7 @@ grant usage on schema private to authenticated, service_role;
 -- with no privileges for anon, authenticated and service_role (Supabase
 -- changelog, 2026-04-28, "New tables in the public schema will no longer be
 -- exposed to the Data API automatically"; checked 2026-11-29). Without the
--- grants each table of this baseline makes, the app gets 42501 on every table
+-- grants each table below makes, the app gets 42501 on every table
 -- and row-level security is never reached. The old defaults were also too
 -- broad (TRUNCATE and TRIGGER for anon), so every table first has every API
 -- role privilege taken away and then gets exactly what is needed; that works
@@ -90,8 +86,10 @@ $$;
 comment on function private.is_valid_timezone(text) is
   'True when tz is an IANA timezone name PostgreSQL knows, such as Europe/Oslo.';
 
--- DESIGN "Reconciling the seeds": thresholds are chosen per organisation
--- from {90, 60, 30, 7}; lapsed is always notified and needs no threshold.
+-- Thresholds are chosen per organisation from {90, 60, 30, 7} (the tickets
+-- named 60/30/7 in one place and 90/30/7 in another, so each organisation
+-- picks its own; 60/30/7 by default); lapsed is always notified and needs no
+-- threshold.
 create or replace function private.is_valid_expiry_thresholds(thresholds integer[])
 returns boolean
 language sql
@@ -119,6 +117,7 @@ grant execute on function private.is_valid_expiry_thresholds(integer[]) to authe
 
 -- pgls-ignore lint/safety/preferBigInt: expiry_thresholds holds days (7-90), never near 2^31; widening it would change the schema the code reads.
 -- pgls-ignore lint/safety/preferBigintOverInt: expiry_thresholds holds days (7-90), never near 2^31; widening it would change the schema the code reads.
+-- pgls-ignore lint/safety/preferBigintOverSmallint: push_daily_budget is 1-50 pushes (CHECK below).
 create table if not exists public.organizations (
   id uuid primary key default gen_random_uuid(),
   slug text not null,
@@ -133,6 +132,7 @@ create table if not exists public.organizations (
   push_window_start time not null default '08:00',
   push_window_end time not null default '21:00',
   push_immediate_tiers text[] not null default '{}',
+  push_daily_budget smallint not null default 1,
   constraint organizations_slug_key unique (slug),
   constraint organizations_slug_check check (slug ~ '^[a-z][a-z0-9_-]{1,39}$'),
   constraint organizations_name_check check (length(btrim(name)) between 1 and 200),
@@ -142,7 +142,8 @@ create table if not exists public.organizations (
   constraint organizations_push_immediate_tiers_check check (
     push_immediate_tiers <@ array['expiry_warning_90d', 'expiry_warning_60d', 'expiry_warning_30d',
                                   'expiry_warning_7d', 'expired']::text[]
-  )
+  ),
+  constraint organizations_push_daily_budget_check check (push_daily_budget between 1 and 50)
 );
 comment on table public.organizations is
   'A patient or disability organisation (HLF, NHF, Blindeforbundet) running a peer-mentor programme; the tenant every other row belongs to.';
@@ -159,6 +160,8 @@ comment on column public.organizations.push_window_end is
   'Local time at which the send window closes; a window ending before it starts spans midnight, equal start and end mean no window.';
 comment on column public.organizations.push_immediate_tiers is
   'Expiry tiers sent at once whatever the time, e.g. {expiry_warning_7d,expired}; empty: every push waits for the window.';
+comment on column public.organizations.push_daily_budget is
+  'Pushes a person gets at most per organisation-local day (default 1); what is due beyond it is held to the next day and folded into that push (a digest). Tiers in push_immediate_tiers go at once and count.';
 comment on constraint organizations_slug_key on public.organizations is 'two organisations cannot share a slug';
 comment on constraint organizations_slug_check on public.organizations is 'the slug must be 2-40 lowercase letters, digits, - or _, starting with a letter';
 comment on constraint organizations_name_check on public.organizations is 'the name must be 1-200 characters and not blank';
@@ -167,6 +170,8 @@ comment on constraint organizations_expiry_thresholds_check on public.organizati
 comment on constraint organizations_certificate_type_check on public.organizations is 'the certificate type must be one of hlf_peer_mentor, nhf_peer_mentor, blindeforbundet_peer_mentor';
 comment on constraint organizations_push_immediate_tiers_check on public.organizations is
   'immediate tiers must be among expiry_warning_90d, expiry_warning_60d, expiry_warning_30d, expiry_warning_7d, expired';
+comment on constraint organizations_push_daily_budget_check on public.organizations is
+  'the daily push budget must be between 1 and 50 pushes per person';
 
 create table if not exists public.chapters (
   id uuid primary key default gen_random_uuid(),

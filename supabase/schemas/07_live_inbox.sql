@@ -1,4 +1,4 @@
--- Baseline 7/7: the in-app inbox (public.notifications), live and countable:
+-- The in-app inbox (public.notifications), live and countable:
 --
 --   1. Live updates without polling. Each signed-in person receives the
 --      changes of their own inbox on the private Realtime channel
@@ -25,12 +25,10 @@
 --
 -- Where Realtime does not exist (plain PostgreSQL for local work and tests:
 -- no `realtime` schema), the Realtime part is skipped by the guards below and
--- only the index is created; the migration applies unchanged everywhere.
--- Idempotent: `if not exists`, `create or replace` (triggers too), and
--- `drop ... if exists` before the policy. It grants nothing: the app already holds
--- SELECT on notifications and UPDATE of seen_at/read_at/archived_at
--- (20261129000040_notifications_and_push.sql), and realtime.messages and its
--- privileges belong to the platform.
+-- only the index is created; the file applies unchanged everywhere. It grants
+-- nothing: the app already holds SELECT on notifications and UPDATE of
+-- seen_at/read_at/archived_at (04_notifications_and_push.sql), and
+-- realtime.messages and its privileges belong to the platform.
 
 -- ---------------------------------------------------------------------------
 -- The badge and "mark all as read".
@@ -43,16 +41,7 @@
 -- long the history) are touched, and a count needs no table access once the
 -- pages are all-visible. Partial on the unread rows, so it stays small: a
 -- notice leaves it when it is read or archived.
--- Building it holds a SHARE lock on notifications (writes wait; reads do
--- not) for one pass over the table; CONCURRENTLY is impossible inside the
--- migration's transaction. So: give up at once rather than queue behind a
--- long transaction (queued, the lock would stall every write meanwhile), and
--- never hold it indefinitely. These settings end with this migration's
--- transaction. If the lock is not granted in time, simply run it again.
 -- ---------------------------------------------------------------------------
-set local lock_timeout = '5s';
-set local statement_timeout = '10min';
-set local idle_in_transaction_session_timeout = '1min';
 create index if not exists notifications_unread_idx
   on public.notifications (recipient_id, seen_at)
   where read_at is null and archived_at is null;
