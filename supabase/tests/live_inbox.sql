@@ -14,18 +14,9 @@
 --     harmless.
 --
 -- On plain PostgreSQL there is no `realtime` schema. To exercise the
--- migration's Realtime code path, this test then creates a minimal stand-in
--- of the three Realtime objects it uses, inside this transaction (rolled back
--- at the end), with Supabase's signatures and behaviour as published:
--- realtime.messages (topic, extension, payload, event, private, ...; RLS on),
--- realtime.topic() (the topic being joined, from the `realtime.topic`
--- setting), realtime.send() (sets that setting and inserts an 'broadcast'
--- message, private by default) and realtime.broadcast_changes() (builds
--- {old_record, record, operation, table, schema} and calls realtime.send)
--- (Supabase guides "Broadcast" > "Broadcast from the Database",
--- "Subscribing to Database Changes" and "Realtime Authorization", and the
--- Realtime schema's function definitions; checked 2026-11-29). It proves what
--- our migration does with those objects; it does not prove Realtime itself.
+-- schema's Realtime code path, this test then creates a minimal stand-in of
+-- the Realtime objects it uses (fixtures/realtime.psql), inside this
+-- transaction (rolled back at the end).
 -- On a Supabase database (`supabase test db`) the real objects are used, and
 -- the broadcast triggers already fired when the fixture's notices were
 -- written: the messages this test expects are those written after it notes
@@ -264,58 +255,10 @@ select ok(
 
 -- A stand-in for Supabase Realtime where there is none (see the header), then the
 -- live inbox's definition applied again: its guarded Realtime part now runs.
-do $$
-begin
-  if to_regnamespace('realtime') is not null then
-    return;  -- a Supabase database: use the real objects
-  end if;
-  create schema realtime;
-  grant usage on schema realtime to anon, authenticated, service_role;
-  create table realtime.messages (
-    topic text not null,
-    extension text not null,
-    payload jsonb,
-    event text,
-    private boolean default false,
-    updated_at timestamp not null default now(),
-    inserted_at timestamp not null default now(),
-    id uuid not null default gen_random_uuid()
-  );
-  alter table realtime.messages enable row level security;
-  -- The platform lets the API roles at the table; RLS decides what they reach.
-  grant select, insert on realtime.messages to anon, authenticated;
-  create function realtime.topic() returns text language sql stable
-    as $f$ select nullif(current_setting('realtime.topic', true), '') $f$;
-  create function realtime.send(payload jsonb, event text, topic text, private boolean default true) returns void
-  language plpgsql as $f$
-  begin
-    begin
-      execute format('set local realtime.topic to %L', topic);
-      insert into realtime.messages (payload, event, topic, private, extension)
-      values (payload, event, topic, private, 'broadcast');
-    exception when others then
-      raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
-    end;
-  end
-  $f$;
-  create function realtime.broadcast_changes(topic_name text, event_name text, operation text, table_name text,
-                                             table_schema text, new record, old record, level text default 'ROW')
-  returns void language plpgsql as $f$
-  begin
-    if level = 'STATEMENT' then
-      raise exception 'function can only be triggered for each row, not for each statement';
-    end if;
-    if operation in ('INSERT', 'UPDATE', 'DELETE') then
-      perform realtime.send(jsonb_build_object('old_record', old, 'record', new, 'operation', operation,
-                                               'table', table_name, 'schema', table_schema),
-                            event_name, topic_name);
-    else
-      raise exception 'Unexpected operation type: %', operation;
-    end if;
-  end
-  $f$;
-end
-$$;
+select to_regnamespace('realtime') is null as no_realtime \gset
+\if :no_realtime
+\ir fixtures/realtime.psql
+\endif
 
 \ir ../schemas/07_live_inbox.sql
 
