@@ -2327,6 +2327,10 @@ $guard$;
 -- private channel (and again on a new access token), not per message
 -- (Supabase guide "Realtime Authorization", helper realtime.topic(); checked
 -- 2026-11-29). Calls wrapped in (select ...) so they run once per statement.
+-- The message's own topic is checked as well as the joined one: Realtime
+-- filters what it delivers by topic itself, but the policy must hold on its
+-- own, for any SQL session that reads realtime.messages with realtime.topic
+-- set to its own inbox.
 -- Permissive policies add up: any other policy on realtime.messages for
 -- authenticated (e.g. the guide's `using (true)` example) would open these
 -- channels to everyone, so none may be added without narrowing it the same way.
@@ -2343,9 +2347,10 @@ begin
     using (
       realtime.messages.extension = 'broadcast'
       and (select realtime.topic()) = 'inbox:' || (select auth.uid())::text
+      and realtime.messages.topic = 'inbox:' || (select auth.uid())::text
     );
   comment on policy mentor_notify_inbox_receive_own on realtime.messages is
-    'Live inbox: a signed-in person may join (and receive on) only their own private channel inbox:<their user id>; nobody may send on it.';
+    'Live inbox: a signed-in person may join (and receive on) only their own private channel inbox:<their user id>, and read only the messages of that topic; nobody may send on it.';
 end
 $guard$;
 
@@ -2936,8 +2941,8 @@ comment on function private.administered_chapter_ids() is
 
 -- SECURITY DEFINER: an admin may not read other members' devices or the push
 -- queue row by row, yet must see that they are stale or dead. It returns only
--- the admin's own chapters (service_role, with no user, sees every chapter)
--- and ids, never a name or a token.
+-- the admin's own chapters (a caller acting as service_role, the back end,
+-- sees every chapter) and ids, never a name or a token.
 create or replace function private.data_quality_report()
 returns table (
   organization_id uuid,
@@ -2952,10 +2957,20 @@ stable
 security definer
 set search_path = ''
 as $$
-  with chapters as (
+  with caller as (
+    -- The database role the caller acts as: the one SET ROLE chose (what
+    -- PostgREST does per request), else the role they logged in as. Not
+    -- current_user, which in a SECURITY DEFINER function is its owner: the
+    -- `role` setting is left as it was on entering one, and only a member of
+    -- a role may set it. Never the JWT's role claim, which a session may set
+    -- to anything.
+    select case when pg_catalog.current_setting('role') = 'none' then session_user::text
+                else pg_catalog.current_setting('role') end as role_name
+  ),
+  chapters as (
     select c.id, c.organization_id
     from public.chapters c
-    where (select auth.role()) = 'service_role'
+    where (select pg_catalog.pg_has_role(k.role_name, 'service_role', 'member') from caller k)
        or c.id = any ((select private.administered_chapter_ids())::uuid[])
   ),
   mentors as (
@@ -3000,7 +3015,7 @@ as $$
      or exists (select 1 from public.chapter_memberships m where m.chapter_id = ch.id and m.user_id = p.user_id)
 $$;
 comment on function private.data_quality_report() is
-  'Rows of the data-quality report for the chapters the requesting user administers (every chapter for service_role).';
+  'Rows of the data-quality report for the chapters the requesting user (auth.uid()) administers; every chapter for a caller whose database role is, or is a member of, service_role (the JWT''s role claim decides nothing).';
 
 revoke all on function private.renewal_history_warning_size() from public;
 revoke all on function private.stale_device_age() from public;

@@ -121,6 +121,10 @@ $guard$;
 -- private channel (and again on a new access token), not per message
 -- (Supabase guide "Realtime Authorization", helper realtime.topic(); checked
 -- 2026-11-29). Calls wrapped in (select ...) so they run once per statement.
+-- The message's own topic is checked as well as the joined one: Realtime
+-- filters what it delivers by topic itself, but the policy must hold on its
+-- own, for any SQL session that reads realtime.messages with realtime.topic
+-- set to its own inbox.
 -- Permissive policies add up: any other policy on realtime.messages for
 -- authenticated (e.g. the guide's `using (true)` example) would open these
 -- channels to everyone, so none may be added without narrowing it the same way.
@@ -137,8 +141,9 @@ begin
     using (
       realtime.messages.extension = 'broadcast'
       and (select realtime.topic()) = 'inbox:' || (select auth.uid())::text
+      and realtime.messages.topic = 'inbox:' || (select auth.uid())::text
     );
   comment on policy mentor_notify_inbox_receive_own on realtime.messages is
-    'Live inbox: a signed-in person may join (and receive on) only their own private channel inbox:<their user id>; nobody may send on it.';
+    'Live inbox: a signed-in person may join (and receive on) only their own private channel inbox:<their user id>, and read only the messages of that topic; nobody may send on it.';
 end
 $guard$;

@@ -436,8 +436,8 @@ comment on function private.administered_chapter_ids() is
 
 -- SECURITY DEFINER: an admin may not read other members' devices or the push
 -- queue row by row, yet must see that they are stale or dead. It returns only
--- the admin's own chapters (service_role, with no user, sees every chapter)
--- and ids, never a name or a token.
+-- the admin's own chapters (a caller acting as service_role, the back end,
+-- sees every chapter) and ids, never a name or a token.
 create or replace function private.data_quality_report()
 returns table (
   organization_id uuid,
@@ -452,10 +452,20 @@ stable
 security definer
 set search_path = ''
 as $$
-  with chapters as (
+  with caller as (
+    -- The database role the caller acts as: the one SET ROLE chose (what
+    -- PostgREST does per request), else the role they logged in as. Not
+    -- current_user, which in a SECURITY DEFINER function is its owner: the
+    -- `role` setting is left as it was on entering one, and only a member of
+    -- a role may set it. Never the JWT's role claim, which a session may set
+    -- to anything.
+    select case when pg_catalog.current_setting('role') = 'none' then session_user::text
+                else pg_catalog.current_setting('role') end as role_name
+  ),
+  chapters as (
     select c.id, c.organization_id
     from public.chapters c
-    where (select auth.role()) = 'service_role'
+    where (select pg_catalog.pg_has_role(k.role_name, 'service_role', 'member') from caller k)
        or c.id = any ((select private.administered_chapter_ids())::uuid[])
   ),
   mentors as (
@@ -500,7 +510,7 @@ as $$
      or exists (select 1 from public.chapter_memberships m where m.chapter_id = ch.id and m.user_id = p.user_id)
 $$;
 comment on function private.data_quality_report() is
-  'Rows of the data-quality report for the chapters the requesting user administers (every chapter for service_role).';
+  'Rows of the data-quality report for the chapters the requesting user (auth.uid()) administers; every chapter for a caller whose database role is, or is a member of, service_role (the JWT''s role claim decides nothing).';
 
 revoke all on function private.renewal_history_warning_size() from public;
 revoke all on function private.stale_device_age() from public;

@@ -9,7 +9,7 @@
 --     present, a new notice or a changed seen/read/archived mark is sent to
 --     the recipient's private topic inbox:<recipient id>, nothing else is,
 --     and the policy on realtime.messages lets a person join only their own
---     topic and send on none;
+--     topic, read only its messages and send on none;
 --   * the rollback removes all of it, and applying the definition twice is
 --     harmless.
 --
@@ -29,7 +29,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(55);
+select plan(56);
 
 -- Machinery -------------------------------------------------------------------------------
 
@@ -359,6 +359,10 @@ select pg_temp.act_as(:MA);
 select pg_temp.join_topic('inbox:c0000000-0000-4000-8000-000000000001');
 select is((select array_agg(distinct extension) from realtime.messages), array['broadcast'],
           'on their topic a person receives Broadcast messages only');
+select is(
+  (select count(*)::int from realtime.messages where topic = 'inbox:c0000000-0000-4000-8000-000000000002'),
+  0, 'joined to their own inbox, MA still reads none of the messages on MB''s topic (the policy checks each message''s topic too)'
+);
 select throws_ok(
   $$insert into realtime.messages (topic, extension, payload, event) values ('inbox:c0000000-0000-4000-8000-000000000001', 'broadcast', '{}', 'INSERT')$$,
   '42501', null, 'nobody may send on an inbox topic, not even its owner: no forged notices (42501)'
@@ -366,8 +370,8 @@ select throws_ok(
 reset role;
 select is(
   (select pg_get_expr(p.polqual, p.polrelid) from pg_policy p where p.polname = 'mentor_notify_inbox_receive_own'),
-  '((extension = ''broadcast''::text) AND (( SELECT realtime.topic() AS topic) = (''inbox:''::text || (( SELECT auth.uid() AS uid))::text)))',
-  'the channel policy compares the joined topic with the caller''s own, each evaluated once per statement'
+  '((extension = ''broadcast''::text) AND (( SELECT realtime.topic() AS topic) = (''inbox:''::text || (( SELECT auth.uid() AS uid))::text)) AND (topic = (''inbox:''::text || (( SELECT auth.uid() AS uid))::text)))',
+  'the channel policy compares the joined topic and the message''s topic with the caller''s own, auth.uid() and the joined topic evaluated once per statement'
 );
 
 -- Applying twice is harmless ------------------------------------------------------------------
