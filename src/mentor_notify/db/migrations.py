@@ -10,10 +10,10 @@ migration file as one element: the CLI splits files with its own SQL parser,
 which this runner does not replicate, and nothing reads the split back.
 
 The unreleased migrations were folded into the baseline 20261206000100, which
-builds the same schema as they did (supabase/schemas/README.md). A database
-that ran a whole retired history (RETIRED_HISTORIES) adopts the baseline: its
-history rows are replaced by the baseline's, nothing is re-applied. One that
-ran only part of one cannot, and `migrate()` says so.
+builds the same schema as they did (docs/database.md, "Where to read the
+schema"). A database that ran a whole retired history (RETIRED_HISTORIES)
+adopts the baseline: its history rows are replaced by the baseline's, nothing
+is re-applied. One that ran only part of one cannot, and `migrate()` says so.
 
 Each migration, rollback and the bootstrap runs in its own transaction,
 serialised by a transaction-level advisory lock so that several migrators
