@@ -11,9 +11,14 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(44);
+select plan(47);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261206000500_operations_and_reregistration.sql
+select hasnt_table('public', 'device_reregistrations', '20261206000500 rollback removes device_reregistrations');
+select hasnt_table('public', 'daily_cycle_successes', '20261206000500 rollback removes daily_cycle_successes');
+select hasnt_column('public', 'organizations', 'reregistration_push', '20261206000500 rollback removes the organisation switch');
+
 \ir ../rollbacks/20261129000800_directory_sweep_index.sql
 select hasnt_index('public', 'mentor_directory', 'mentor_directory_organization_id_suppression_idx', '20261129000800 rollback removes the directory step''s index');
 
