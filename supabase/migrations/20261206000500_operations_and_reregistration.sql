@@ -46,7 +46,7 @@ create table if not exists public.device_reregistrations (
   constraint device_reregistrations_pkey primary key (device_token_id, week_start),
   constraint device_reregistrations_week_start_check check (extract(isodow from week_start) = 1),
   constraint device_reregistrations_provider_check check (provider in ('fcm', 'apns')),
-  constraint device_reregistrations_status_check check (status in ('sending', 'sent', 'failed', 'unregistered')),
+  constraint device_reregistrations_status_check check (status in ('sending', 'sent', 'failed')),
   constraint device_reregistrations_sent_at_check check ((status = 'sent') = (sent_at is not null)),
   constraint device_reregistrations_error_code_check check (error_code is null or length(error_code) <= 100)
 );
@@ -57,7 +57,7 @@ comment on column public.device_reregistrations.week_start is 'Monday (UTC) of t
 comment on column public.device_reregistrations.organization_id is 'The organisation whose cycle (or command) sent it.';
 comment on column public.device_reregistrations.provider is 'Push service used: fcm or apns.';
 comment on column public.device_reregistrations.status is
-  'sending (taken for this week, answer not yet recorded), sent (accepted by the service), failed (refused, or not answered) or unregistered (the token is dead and was deleted).';
+  'sending (taken for this week, answer not yet recorded), sent (accepted by the service) or failed (refused, or not answered; a token the service calls dead is deleted, taking its rows with it).';
 comment on column public.device_reregistrations.error_code is 'The push service''s error code when refused; a code, never personal data.';
 comment on column public.device_reregistrations.created_at is 'When the week''s push was taken for the device.';
 comment on column public.device_reregistrations.sent_at is 'When the push service accepted it.';
@@ -66,7 +66,7 @@ comment on constraint device_reregistrations_pkey on public.device_reregistratio
 comment on constraint device_reregistrations_week_start_check on public.device_reregistrations is 'a week starts on a Monday';
 comment on constraint device_reregistrations_provider_check on public.device_reregistrations is 'the provider must be fcm or apns';
 comment on constraint device_reregistrations_status_check on public.device_reregistrations is
-  'the status must be sending, sent, failed or unregistered';
+  'the status must be sending, sent or failed';
 comment on constraint device_reregistrations_sent_at_check on public.device_reregistrations is 'a push has a sent time exactly when it was sent';
 comment on constraint device_reregistrations_error_code_check on public.device_reregistrations is 'an error code is at most 100 characters';
 create index if not exists device_reregistrations_organization_id_idx on public.device_reregistrations (organization_id);
