@@ -3,6 +3,7 @@ with its own counts and the database's figures; the database gauges read the que
 the dead letters, the last successful cycle and the data-quality findings."""
 
 import asyncio
+import contextlib
 import re
 import signal
 from datetime import UTC, datetime, timedelta
@@ -15,7 +16,6 @@ from mentor_notify.domain import FixedClock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.metrics import DatabaseGauges, Metrics
 from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
-    deliveries,
     dispatcher,
     emulator_url,
     queue,
@@ -41,16 +41,18 @@ async def test_push_dispatch_serves_its_counts_and_the_database_figures(
     port = free_port()
     process = dispatcher(own_database_url, emulator_url, "--metrics-port", str(port))
     try:
-        async with asyncio.timeout(60):
-            while sum(deliveries(emulator_url)["counts"].values()) < queued:
-                await asyncio.sleep(0.1)
-        text = ""
-        async with asyncio.timeout(60):
-            while sample(text, "mentor_notify_push_due") != 0:
-                try:
-                    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-                except httpx.TransportError:
-                    pass
+        async with asyncio.timeout(60), httpx.AsyncClient() as client:
+            while True:
+                seen = (await client.get(f"{emulator_url}/emulator/deliveries")).json()
+                text = ""
+                with contextlib.suppress(httpx.TransportError):
+                    text = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
+                if (
+                    sum(seen["counts"].values()) >= queued
+                    and sample(text, "mentor_notify_push_due") == 0
+                    and sample(text, "mentor_notify_push_settled_total", 'outcome="sent"')
+                ):
+                    break
                 await asyncio.sleep(0.1)
     finally:
         process.send_signal(signal.SIGTERM)
@@ -109,7 +111,8 @@ async def test_the_database_gauges_read_queue_dead_letters_cycles_and_findings(
     after_cycle = metrics.render().decode()
 
     pending = sample(before_cycle, "mentor_notify_push_notices", 'status="pending"')
-    assert pending is not None and pending > 0
+    assert pending is not None
+    assert pending > 0
     assert sample(before_cycle, "mentor_notify_push_due") == pending
     assert sample(before_cycle, "mentor_notify_push_oldest_due_age_seconds") == 600
     assert sample(before_cycle, "mentor_notify_sync_events", 'status="dead"') == 1

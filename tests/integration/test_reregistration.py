@@ -3,7 +3,9 @@ turned it on get a background push through the real senders, checked by the
 emulator as Apple and Google document it; at most once per device per week; never
 a person push, so never against the daily budget."""
 
+import asyncio
 import json
+import subprocess
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,12 +13,20 @@ from uuid import UUID, uuid4
 
 import pytest_asyncio
 
-from mentor_notify.db import Pool
+from mentor_notify.config import Settings
+from mentor_notify.daily import DailyCycle
+from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import FixedClock, SystemClock
+from mentor_notify.expiry import ExpirySweep
 from mentor_notify.metrics import Metrics
 from mentor_notify.push.senders import open_senders
 from mentor_notify.reregistration import REREGISTER_ACTION, Reregistration, ReregistrationResult
 from mentor_notify_testing.emulator import Emulator, Request
+from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
+    MENTOR_NOTIFY,
+    deliveries,
+    emulator_url,
+)
 from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
 
 # A Wednesday; the week starts on Monday 2026-03-02.
@@ -29,10 +39,15 @@ FCM_OTHER_ORG = "fcm-stale-token-0002"
 
 @pytest_asyncio.fixture
 async def devices(own_pool: Pool) -> AsyncIterator[dict[str, UUID]]:
+    """The stale world as of NOW."""
+    yield await stale_world(own_pool, NOW)
+
+
+async def stale_world(pool: Pool, now: datetime) -> dict[str, UUID]:
     """Two organisations, one with the re-registration push on; a member of each with
-    stale and fresh devices. Returns the device ids by token."""
+    stale and fresh devices (ages counted back from `now`). The device ids by token."""
     ids: dict[str, UUID] = {}
-    async with own_pool.connection() as conn:
+    async with pool.connection() as conn:
         for slug, on in (("on-org", True), ("off-org", False)):
             org = (
                 await (
@@ -64,8 +79,11 @@ async def devices(own_pool: Pool) -> AsyncIterator[dict[str, UUID]]:
                 (org, chapter, person),
             )
             tokens = (
-                [("ios", "apns", APNS_STALE, 40), ("ios", "apns", APNS_FRESH, 3),
-                 ("android", "fcm", FCM_STALE, 31)]
+                [
+                    ("ios", "apns", APNS_STALE, 40),
+                    ("ios", "apns", APNS_FRESH, 3),
+                    ("android", "fcm", FCM_STALE, 31),
+                ]
                 if on
                 else [("android", "fcm", FCM_OTHER_ORG, 60)]
             )
@@ -74,15 +92,18 @@ async def devices(own_pool: Pool) -> AsyncIterator[dict[str, UUID]]:
                     await conn.execute(
                         "insert into device_tokens (user_id, platform, provider, token, "
                         "last_refreshed_at) values (%s, %s, %s, %s, %s) returning id",
-                        (person, platform, provider, token, NOW - timedelta(days=age_days)),
+                        (person, platform, provider, token, now - timedelta(days=age_days)),
                     )
                 ).fetchone()
                 ids[token] = row["id"]
-    yield ids
+    return ids
 
 
 async def reregister(
-    pool: Pool, service: Service, at: datetime, metrics: Metrics | None = None
+    pool: Pool,
+    service: Service,  # noqa: F811
+    at: datetime,
+    metrics: Metrics | None = None,
 ) -> ReregistrationResult:
     # The senders on real time: APNs judges its provider token by the real clock.
     async with open_senders(service.settings, SystemClock()) as senders:
@@ -95,7 +116,9 @@ async def rows(pool: Pool, query: str) -> list[dict[str, Any]]:
 
 
 async def test_stale_devices_get_a_background_push_with_the_documented_headers(
-    own_pool: Pool, service: Service, devices: dict[str, UUID]
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+    devices: dict[str, UUID],
 ) -> None:
     metrics = Metrics()
     result = await reregister(own_pool, service, NOW, metrics)
@@ -129,7 +152,9 @@ async def test_stale_devices_get_a_background_push_with_the_documented_headers(
 
 
 async def test_at_most_once_a_week_per_device(
-    own_pool: Pool, service: Service, devices: dict[str, UUID]
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+    devices: dict[str, UUID],
 ) -> None:
     first = await reregister(own_pool, service, NOW)
     # Later the same week (Sunday evening), and again by a second run at once.
@@ -144,7 +169,9 @@ async def test_at_most_once_a_week_per_device(
 
 
 async def test_it_never_touches_the_person_queue_or_the_daily_budget(
-    own_pool: Pool, service: Service, devices: dict[str, UUID]
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+    devices: dict[str, UUID],
 ) -> None:
     await reregister(own_pool, service, NOW)
 
@@ -154,7 +181,9 @@ async def test_it_never_touches_the_person_queue_or_the_daily_budget(
 
 
 async def test_a_dead_token_is_deleted(
-    own_pool: Pool, service: Service, devices: dict[str, UUID]
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+    devices: dict[str, UUID],
 ) -> None:
     service.emulator.script(FCM_STALE, "unregistered")
 
@@ -171,8 +200,11 @@ async def test_the_emulator_refuses_a_background_push_apple_or_google_would_not_
     headers = {"apns-topic": "t", "apns-push-type": "background", "authorization": "x"}
     bad = [
         ({**headers, "apns-priority": "10"}, {"aps": {"content-available": 1}}, "BadPriority"),
-        ({**headers, "apns-priority": "5"}, {"aps": {"alert": "hi", "content-available": 1}},
-         "InvalidPushType"),
+        (
+            {**headers, "apns-priority": "5"},
+            {"aps": {"alert": "hi", "content-available": 1}},
+            "InvalidPushType",
+        ),
         ({**headers, "apns-priority": "5"}, {"aps": {}}, "InvalidPushType"),
     ]
     # The provider token is another test's subject; these requests carry none.
@@ -208,3 +240,64 @@ def _json(document: object) -> bytes:
 
 def _reason(body: bytes) -> str:
     return str(json.loads(body)["reason"])
+
+
+async def test_the_daily_cycle_sends_it_for_the_organisations_that_turned_it_on(
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+    devices: dict[str, UUID],
+) -> None:
+    clock = FixedClock(NOW)
+    async with open_senders(service.settings, SystemClock()) as senders:
+        cycle = DailyCycle(
+            own_pool,
+            clock,
+            None,
+            expiry_job=lambda on_progress=None: ExpirySweep(own_pool, clock),
+            reregistration=Reregistration(own_pool, senders, clock),
+        )
+        first = await cycle.run()
+        second = await cycle.run()
+
+    assert first.ok
+    assert second.ok
+    assert first.reregistration is not None
+    assert first.reregistration.sent == 2
+    assert second.reregistration is not None
+    assert second.reregistration.taken == 0
+    assert service.emulator.counts["apns"] + service.emulator.counts["fcm"] == 2
+
+
+def test_the_command_sends_it_and_says_what_it_did_as_json(
+    own_database_url: str,
+    emulator_url: str,  # noqa: F811
+) -> None:
+    asyncio.run(_stale_world(own_database_url))
+    command = [str(MENTOR_NOTIFY), "--database-url", own_database_url, "push", "reregister"]
+
+    helped = subprocess.run([*command, "--help"], capture_output=True, text=True, timeout=60)
+    first = subprocess.run(
+        [*command, "--emulator", emulator_url, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    again = subprocess.run(
+        [*command, "--emulator", emulator_url, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert helped.returncode == 0
+    assert "at most" in helped.stdout
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout)["sent"] == 2
+    assert json.loads(again.stdout)["taken"] == 0
+    assert sum(deliveries(emulator_url)["counts"].values()) == 2
+
+
+async def _stale_world(url: str) -> None:
+    """The stale world by the real clock (the command runs now)."""
+    async with open_pool(url, Settings(pool_min_size=1, pool_max_size=2)) as pool:
+        await stale_world(pool, datetime.now(UTC))
