@@ -18,10 +18,15 @@
 -- read and write what the jobs write, nothing more. Idempotent: every
 -- statement is guarded, so applying it twice changes nothing.
 
-alter table public.organizations
-  add column if not exists reregistration_push boolean not null default false;
-comment on column public.organizations.reregistration_push is
-  'Whether the daily cycle sends the silent re-registration push to this organisation''s members'' devices not refreshed for 30 days (at most once a week per device; never counted against the daily push budget).';
+-- Locks: creating the two tables takes a short lock on organizations and
+-- device_tokens (their foreign keys); adding the column (last, so nothing runs
+-- after it while it holds its ACCESS EXCLUSIVE lock) is a catalog change with
+-- a constant default, no table rewrite. Give up at once rather than queue
+-- behind a long transaction; if a lock is not granted in time, run the
+-- migration again.
+set local lock_timeout = '5s';
+set local statement_timeout = '1min';
+set local idle_in_transaction_session_timeout = '1min';
 
 create table if not exists public.daily_cycle_successes (
   organization_id uuid primary key references public.organizations (id) on delete cascade,
@@ -79,3 +84,9 @@ revoke all on public.daily_cycle_successes, public.device_reregistrations
   from public, anon, authenticated, service_role;
 grant select, insert, update on public.daily_cycle_successes, public.device_reregistrations
   to service_role;
+
+alter table public.organizations
+  add column if not exists reregistration_push boolean not null default false;
+-- pgls-ignore lint/safety/runningStatementWhileHoldingAccessExclusive: a comment is a catalog write of a moment, and the transaction ends right after it.
+comment on column public.organizations.reregistration_push is
+  'Whether the daily cycle sends the silent re-registration push to this organisation''s members'' devices not refreshed for 30 days (at most once a week per device; never counted against the daily push budget).';
