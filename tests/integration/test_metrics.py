@@ -72,7 +72,8 @@ async def test_push_dispatch_serves_its_counts_and_the_database_figures(
     assert sample(text, "mentor_notify_push_settled_total", 'outcome="sent"') == queued
     assert (sample(text, "mentor_notify_push_claims_total", 'result="claimed"') or 0) >= 1
     assert sample(text, "mentor_notify_push_duplicate_sends_total") == 0
-    assert sample(text, "mentor_notify_push_notices", 'status="sent"') == queued
+    assert sample(text, "mentor_notify_push_notices", 'status="pending"') == 0
+    assert sample(text, "mentor_notify_push_notices", 'status="sent"') is None
     assert sample(text, "mentor_notify_push_oldest_due_age_seconds") == 0
     assert sample(text, "mentor_notify_metrics_database_up") == 1
     assert "mentor_notify_push_send_duration_seconds_bucket" in text

@@ -32,8 +32,8 @@ ISSUES = (
     "dead_push",
     "dead_sync_event",
 )
-# Every status of the queue and of sync events, shown as 0 when absent.
-PUSH_STATUSES = ("pending", "in_flight", "sent", "failed", "dead", "skipped", "folded")
+# The queue's live statuses and dead, and every sync event status, shown as 0 when absent.
+PUSH_STATUSES = ("pending", "in_flight", "dead")
 SYNC_STATUSES = ("pending", "applied", "superseded", "dead")
 
 

@@ -184,7 +184,7 @@ class DatabaseFigures:
         """Create the gauges in `registry`."""
         self.push_notices = Gauge(
             "mentor_notify_push_notices",
-            "Push notices in the queue by status.",
+            "Push notices waiting (pending), being sent (in_flight) and dead.",
             ["status"],
             registry=registry,
         )
