@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import re
 import signal
+import socket
+import subprocess
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -16,6 +18,7 @@ from mentor_notify.domain import FixedClock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.metrics import DatabaseGauges, Metrics
 from tests.integration.test_dispatch_processes import (  # noqa: F401 - fixture
+    MENTOR_NOTIFY,
     dispatcher,
     emulator_url,
     queue,
@@ -149,3 +152,35 @@ async def test_a_scrape_without_a_database_says_so_and_keeps_the_process_counts(
     text = metrics.render().decode()
     assert sample(text, "mentor_notify_metrics_database_up") == 0
     assert sample(text, "mentor_notify_push_claims_total", 'result="empty"') == 1
+
+
+def test_a_metrics_port_in_use_is_one_plain_line(
+    own_database_url: str,
+    emulator_url: str,  # noqa: F811
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                str(MENTOR_NOTIFY),
+                "--database-url",
+                own_database_url,
+                "push",
+                "dispatch",
+                "--once",
+                "--emulator",
+                emulator_url,
+                "--metrics-port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert result.returncode == 1
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--metrics-port" in result.stderr
+    assert "Traceback" not in result.stderr
