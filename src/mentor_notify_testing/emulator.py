@@ -371,9 +371,11 @@ class Emulator:
         aps = message.get("apns", {}).get("payload", {}).get("aps", {})
         # Google, "Set the priority of a message" (checked 2026-12-06): a data
         # message to Apple devices must have priority 5 (normal); high priority is
-        # rejected with INVALID_ARGUMENT.
+        # rejected with INVALID_ARGUMENT. The emulator cannot tell an Apple token
+        # from an Android one, and Google documents no default for a message that
+        # sets no APNs priority, so only an explicit 10 is refused.
         data_only = "notification" not in message and not _shows_something(aps)
-        if data_only and headers.get("apns-priority", "10") != "5":
+        if data_only and headers.get("apns-priority") == "10":
             raise _fcm_invalid(
                 "message.apns.headers", "Data messages to Apple devices need apns-priority 5."
             )
