@@ -67,6 +67,6 @@ def test_every_alert_rule_and_its_test_data_name_only_exported_metrics() -> None
 
 
 def test_every_exported_metric_is_documented() -> None:
-    documented = set(NAME.findall((ROOT / "docs/operations-metrics.md").read_text()))
+    documented = set(NAME.findall((ROOT / "docs/operations.md").read_text()))
     named = documented | {re.sub(r"_(total|bucket|count|sum)$", "", n) for n in documented}
     assert not set(exported().values()) - named

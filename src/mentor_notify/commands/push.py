@@ -166,15 +166,7 @@ async def serving_metrics(runtime: Runtime, host: str, port: int) -> AsyncIterat
 @app.command("reregister")
 def push_reregister(
     ctx: typer.Context,
-    organisation: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--organisation",
-            "-o",
-            help="Only this organisation (id or slug); repeat for several. Default: every "
-            "organisation that turned the re-registration push on.",
-        ),
-    ] = None,
+    organisation: common.OrganisationOption = None,
     emulator: common.EmulatorOption = None,
     as_json: common.JsonOption = False,
 ) -> None:
@@ -183,9 +175,9 @@ def push_reregister(
     A background push (APNs background notification, FCM data-only message at
     normal priority) asking the app to upload its current token; it shows
     nothing and never counts against the person's daily push budget. Only for
-    organisations with reregistration_push on; each device gets it at most
-    once a week, so running this again the same week sends nothing. The
-    worker's daily cycle does the same. A token the service calls dead is
+    organisations with reregistration_push on (--organization narrows them);
+    each device gets it at most once a week, so running this again the same
+    week sends nothing. The worker's daily cycle does the same. A token the service calls dead is
     deleted. Exit status 1 when a push was refused.
     """
     from rich.table import Table

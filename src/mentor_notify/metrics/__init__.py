@@ -1,5 +1,5 @@
 """Prometheus metrics of every long-running process: one registry module, names in
-docs/operations-metrics.md."""
+docs/operations.md."""
 
 from mentor_notify.metrics.database import DatabaseGauges
 from mentor_notify.metrics.registry import Metrics, answer_class

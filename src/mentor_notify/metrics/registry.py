@@ -5,7 +5,7 @@ sends, claims, lease renewals, settled outcomes), and gauges read from the
 database when Prometheus scrapes (`DatabaseGauges`), which are the same
 whichever process answers. One `Metrics` per process (per app in tests), so
 registries are never shared by accident. The names are documented in
-docs/operations-metrics.md; tests/unit/test_metric_names.py holds the
+docs/operations.md; tests/unit/test_metric_names.py holds the
 dashboard and the alert rules to them.
 """
 
