@@ -177,8 +177,8 @@ def push_reregister(
     nothing and never counts against the person's daily push budget. Only for
     organisations with reregistration_push on (--organization narrows them);
     each device gets it at most once a week, so running this again the same
-    week sends nothing. The worker's daily cycle does the same. A token the service calls dead is
-    deleted. Exit status 1 when a push was refused.
+    week sends nothing. The worker's daily cycle does the same. A token the
+    service calls dead is deleted. Exit status 1 when a push was refused.
     """
     from rich.table import Table
 
