@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from mentor_notify.config import Settings
 from mentor_notify.daily import DailyCycle
-from mentor_notify.db import Pool
+from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import FixedClock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.metrics import DatabaseGauges, Metrics
@@ -184,3 +185,15 @@ def test_a_metrics_port_in_use_is_one_plain_line(
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "--metrics-port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_a_database_that_does_not_answer_in_time_is_away_for_the_scrape(
+    own_database_url: str,
+) -> None:
+    metrics = Metrics()
+    async with open_pool(own_database_url, Settings(pool_min_size=1, pool_max_size=1)) as pool:
+        # The pool's only connection is taken: the scrape cannot get one.
+        async with pool.connection():
+            await DatabaseGauges(pool, CLOCK, answer_within=0.2).refresh(metrics)
+
+    assert sample(metrics.render().decode(), "mentor_notify_metrics_database_up") == 0

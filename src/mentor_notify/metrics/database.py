@@ -3,11 +3,14 @@
 The queue, sync and cycle figures are one cheap statement, read on every
 scrape. The data-quality findings run the whole report (every membership and
 certificate), so they are read at most once per `findings_every` and the
-last figures are shown in between. A scrape that finds no database sets
-`mentor_notify_metrics_database_up` to 0 and leaves the last figures standing
-rather than failing the scrape: the process's own counters still matter then.
+last figures are shown in between. A scrape that finds no database (or none
+that answers within `answer_within`, well inside Prometheus's 10 s scrape
+timeout) sets `mentor_notify_metrics_database_up` to 0 and leaves the last
+figures standing rather than failing the scrape: the process's own counters
+still matter then.
 """
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,10 +49,13 @@ class DatabaseGauges:
         clock: Clock,
         *,
         findings_every: timedelta = timedelta(minutes=5),
+        answer_within: float = 3.0,
     ) -> None:
         """Read on `pool`; the data-quality report at most once per `findings_every`
-        of `clock` (the real clock)."""
+        of `clock` (the real clock); a database that has not answered after
+        `answer_within` seconds counts as away for this scrape."""
         self._pool = pool
+        self._answer_within = answer_within
         self._clock = clock
         self._findings_every = findings_every
         self._findings_at: datetime | None = None
@@ -62,12 +68,13 @@ class DatabaseGauges:
     async def _refresh(self, metrics: DatabaseFigures) -> None:
         now = self._clock.now()
         try:
-            rows = await self._read(_FIGURES, {"now": now, "week": week_start(now)})
-            findings = None
-            if self._findings_at is None or now - self._findings_at >= self._findings_every:
-                findings = await self._read(_FINDINGS, {}, as_service=True)
-                self._findings_at = now
-        except DatabaseError as exc:
+            async with asyncio.timeout(self._answer_within):
+                rows = await self._read(_FIGURES, {"now": now, "week": week_start(now)})
+                findings = None
+                if self._findings_at is None or now - self._findings_at >= self._findings_every:
+                    findings = await self._read(_FINDINGS, {}, as_service=True)
+                    self._findings_at = now
+        except (DatabaseError, TimeoutError) as exc:
             log.warning("metrics could not read the database", error=type(exc).__name__)
             metrics.database_up.set(0)
             return
