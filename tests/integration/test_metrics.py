@@ -191,9 +191,9 @@ async def test_a_database_that_does_not_answer_in_time_is_away_for_the_scrape(
     own_database_url: str,
 ) -> None:
     metrics = Metrics()
-    async with open_pool(own_database_url, Settings(pool_min_size=1, pool_max_size=1)) as pool:
-        # The pool's only connection is taken: the scrape cannot get one.
-        async with pool.connection():
-            await DatabaseGauges(pool, CLOCK, answer_within=0.2).refresh(metrics)
+    settings = Settings(pool_min_size=1, pool_max_size=1)
+    # The pool's only connection is taken: the scrape cannot get one.
+    async with open_pool(own_database_url, settings) as pool, pool.connection():
+        await DatabaseGauges(pool, CLOCK, answer_within=0.2).refresh(metrics)
 
     assert sample(metrics.render().decode(), "mentor_notify_metrics_database_up") == 0
