@@ -133,6 +133,8 @@ create table if not exists public.organizations (
   push_window_end time not null default '21:00',
   push_immediate_tiers text[] not null default '{}',
   push_daily_budget smallint not null default 1,
+  -- Issue 27: the silent re-registration push of ticket 000, per organisation.
+  reregistration_push boolean not null default false,
   constraint organizations_slug_key unique (slug),
   constraint organizations_slug_check check (slug ~ '^[a-z][a-z0-9_-]{1,39}$'),
   constraint organizations_name_check check (length(btrim(name)) between 1 and 200),
@@ -162,6 +164,8 @@ comment on column public.organizations.push_immediate_tiers is
   'Expiry tiers sent at once whatever the time, e.g. {expiry_warning_7d,expired}; empty: every push waits for the window.';
 comment on column public.organizations.push_daily_budget is
   'Pushes a person gets at most per organisation-local day (default 1); what is due beyond it is held to the next day and folded into that push (a digest). Tiers in push_immediate_tiers go at once and count.';
+comment on column public.organizations.reregistration_push is
+  'Whether the daily cycle sends the silent re-registration push to this organisation''s members'' devices not refreshed for 30 days (at most once a week per device; never counted against the daily push budget).';
 comment on constraint organizations_slug_key on public.organizations is 'two organisations cannot share a slug';
 comment on constraint organizations_slug_check on public.organizations is 'the slug must be 2-40 lowercase letters, digits, - or _, starting with a letter';
 comment on constraint organizations_name_check on public.organizations is 'the name must be 1-200 characters and not blank';

@@ -26,12 +26,16 @@ create temp table declared (
 
 -- service_role: the back end on the Data API reads and writes every table but
 -- the hashes of the sync's webhook keys, which the server reads as the owner.
+-- The operations records (the last successful cycle, the weekly
+-- re-registration pushes) are written and read, never deleted by the API: a
+-- deleted organisation or device takes its rows with it.
 insert into declared
 select 'service_role', c.relname, p, null
 from pg_class c
 cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE']) p
 where c.relnamespace = 'public'::regnamespace and c.relkind = 'r'
-  and c.relname <> 'certificate_sync_keys';
+  and c.relname <> 'certificate_sync_keys'
+  and not (c.relname in ('daily_cycle_successes', 'device_reregistrations') and p = 'DELETE');
 
 insert into declared (role, tbl, privilege, columns) values
   -- authenticated reads these through row-level security.

@@ -10,10 +10,14 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(4);
+select plan(7);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261206000500_operations_and_reregistration.sql
+select hasnt_table('public', 'device_reregistrations', '20261206000500 rollback removes device_reregistrations');
+select hasnt_table('public', 'daily_cycle_successes', '20261206000500 rollback removes daily_cycle_successes');
+select hasnt_column('public', 'organizations', 'reregistration_push', '20261206000500 rollback removes the organisation switch');
 
 \ir ../rollbacks/20261206000100_baseline.sql
 select is_empty(
