@@ -82,7 +82,7 @@ async def test_each_service_waits_for_a_stopped_database_then_works(
     worker = worker_process(url, emulator_url, worker_port)
     dispatch = _start(
         *("--database-url", url, "push", "dispatch", "--emulator", emulator_url),
-        *("--health-port", str(dispatch_port), "--json"),
+        *("--metrics-port", str(dispatch_port), "--json"),
     )
     processes = {"api": serve, "worker": worker, "dispatch": dispatch}
     bases = {
@@ -100,7 +100,9 @@ async def test_each_service_waits_for_a_stopped_database_then_works(
         await asyncio.sleep(10)
         still_up = {n: p.poll() for n, p in processes.items()}
         stopped_cluster.ctl("start")
-        not_migrated = _until(f"{bases['dispatch']}/metrics", 200)
+        not_migrated = _until(f"{bases['dispatch']}/readyz", 503)
+        while "migrations pending" not in (not_migrated.json()["reason"] or ""):
+            not_migrated = _until(f"{bases['dispatch']}/readyz", 503)
         await run_migrations(url, supabase_layout)
         ready = {n: _until(f"{b}/readyz", 200) for n, b in bases.items()}
         dispatched = _until(
@@ -108,6 +110,7 @@ async def test_each_service_waits_for_a_stopped_database_then_works(
         )
         queued = await queue_due_now(url, "after-the-wait", 2)
         await until_sent(url, queued)
+        metrics = _until(f"{bases['dispatch']}/metrics", 200)
     finally:
         errors = {name: _stop(process) for name, process in processes.items()}
 
@@ -120,7 +123,8 @@ async def test_each_service_waits_for_a_stopped_database_then_works(
     assert refused.json()["error"]["code"] == "not_ready"
     assert "Retry-After" in refused.headers
     assert still_up == {"api": None, "worker": None, "dispatch": None}
-    assert "mentor_notify_ready" in not_migrated.text
+    assert not_migrated.json()["database"] is True
+    assert "mentor_notify_push_settled_total" in metrics.text
     assert all(answer.json()["status"] == "ok" for answer in ready.values())
     assert dispatched.status_code == 200
     for name, process in processes.items():
@@ -194,8 +198,12 @@ def test_a_malformed_database_url_is_refused_at_once(
     assert "s3cret" not in line
 
 
-@pytest.mark.parametrize("command", [["worker"], ["push", "dispatch"]], ids=["worker", "dispatch"])
-def test_a_health_port_in_use_is_one_clear_line(command: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("command", "option"),
+    [(["worker"], "--health-port"), (["push", "dispatch"], "--metrics-port")],
+    ids=["worker", "dispatch"],
+)
+def test_an_operations_port_in_use_is_one_clear_line(command: list[str], option: str) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -204,7 +212,7 @@ def test_a_health_port_in_use_is_one_clear_line(command: list[str]) -> None:
             # Nothing listens on port 1: the port is refused before any connection.
             [
                 *(str(MENTOR_NOTIFY), "--database-url", "postgresql://me@127.0.0.1:1/db"),
-                *(*command, "--health-port", str(port)),
+                *(*command, option, str(port)),
             ],
             capture_output=True,
             text=True,
@@ -214,5 +222,5 @@ def test_a_health_port_in_use_is_one_clear_line(command: list[str]) -> None:
 
     assert result.returncode == 1
     assert result.stderr.strip() == (
-        f"error: port {port} on 127.0.0.1 is already in use; choose another with --health-port"
+        f"error: port {port} on 127.0.0.1 is already in use; choose another with {option}"
     )

@@ -27,7 +27,7 @@ from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_
 from mentor_notify.db.probe import DatabaseProbe
 from mentor_notify.domain import Clock
 from mentor_notify.logging import configure_logging
-from mentor_notify.service import DatabaseWait, ServiceMetrics, StartupGate
+from mentor_notify.service import DatabaseWait, StartupGate
 from mentor_notify.sync import CertificateSync, WebhookKeys
 from mentor_notify.vault import with_vault_secrets
 
@@ -84,7 +84,7 @@ async def serve_api(
     sock = sock or listen(*address)
     probe = DatabaseProbe(url, layout, answer_within=settings.api_health_timeout_seconds)
     wait = DatabaseWait(probe, "api")
-    gate = StartupGate(lambda: wait.latest, ServiceMetrics())
+    gate = StartupGate(lambda: wait.latest)
     server = HttpServer(gate, *address)
 
     def shut_down() -> None:

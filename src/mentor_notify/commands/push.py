@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from mentor_notify.push import StaleToken
     from mentor_notify.push.dispatcher import DispatchResult
     from mentor_notify.push.outbox import DeadPush
+    from mentor_notify.reregistration import ReregistrationResult
 
 app = typer.Typer(help="Push delivery: the dispatcher, the emulator, device tokens, dead pushes.")
 
@@ -42,16 +43,17 @@ def push_dispatch(
             help="Sends in flight at once (default: MENTOR_NOTIFY_PUSH_CONCURRENCY, 100).",
         ),
     ] = None,
-    health_host: Annotated[
-        str, typer.Option("--health-host", help="Address of the operations endpoints.")
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address of GET /metrics (and the health checks).")
     ] = "127.0.0.1",
-    health_port: Annotated[
+    metrics_port: Annotated[
         int,
         typer.Option(
-            "--health-port",
+            "--metrics-port",
             min=0,
             max=65535,
-            help="Port of GET /livez, /readyz and /metrics while draining (default 0: none).",
+            help="Serve Prometheus metrics at GET /metrics on this port, with GET /livez, "
+            "/readyz and /healthz (0: do not).",
         ),
     ] = 0,
     emulator: common.EmulatorOption = None,
@@ -70,8 +72,8 @@ def push_dispatch(
 
     Draining (without --once), it waits for a database that is away or not migrated
     at start (retried with backoff, said in the log) instead of exiting; with
-    --health-port, GET /livez, /readyz (503 with the reason while waiting) and
-    /metrics answer meanwhile and while it drains.
+    --metrics-port, GET /livez and /readyz (503 with the reason while waiting) answer
+    meanwhile, and /metrics too once it drains.
     """
     settings = common.state(ctx).settings  # first: a bad URL is refused before the imports
     from rich.table import Table
@@ -85,10 +87,11 @@ def push_dispatch(
     async def work(url: str) -> DispatchResult:
         from mentor_notify.commands.dispatch_service import dispatch_once, drain
 
+        address = (metrics_host, metrics_port)
         if once:
-            return await dispatch_once(url, settings, emulator)
+            return await dispatch_once(url, settings, emulator, address)
         layout = common.layout(ctx)
-        return await drain(url, settings, layout, emulator, (health_host, health_port))
+        return await drain(url, settings, layout, emulator, address)
 
     try:
         result = common.run_with_database(ctx, work)
@@ -126,6 +129,59 @@ def push_dispatch(
         )
         common.stdout().print(table)
     if result.failed or result.dead:
+        raise typer.Exit(1)
+
+
+@app.command("reregister")
+def push_reregister(
+    ctx: typer.Context,
+    organisation: common.OrganisationOption = None,
+    emulator: common.EmulatorOption = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Send the silent re-registration push to devices not refreshed for 30 days.
+
+    A background push (APNs background notification, FCM data-only message at
+    normal priority) asking the app to upload its current token; it shows
+    nothing and never counts against the person's daily push budget. Only for
+    organisations with reregistration_push on (--organization narrows them);
+    each device gets it at most once a week, so running this again the same
+    week sends nothing. The worker's daily cycle does the same. A token the
+    service calls dead is deleted. Exit status 1 when a push was refused.
+    """
+    from rich.table import Table
+
+    from mentor_notify.composition import open_runtime
+    from mentor_notify.config import ConfigurationError
+    from mentor_notify.push.senders import PushConfigurationError
+
+    settings = common.state(ctx).settings
+
+    async def work(url: str) -> ReregistrationResult:
+        async with open_runtime(url, settings, emulator=emulator) as runtime:
+            reregistration = runtime.reregistration()
+            if reregistration is None:
+                raise PushConfigurationError(
+                    "no push service is configured: set MENTOR_NOTIFY_FCM_CREDENTIALS_FILE "
+                    "and/or MENTOR_NOTIFY_APNS_KEY_FILE, or use --emulator URL"
+                )
+            return await reregistration.run(organisation)
+
+    try:
+        result = common.run_with_database(ctx, work)
+    except ConfigurationError as exc:
+        raise common.fail(str(exc)) from exc
+    if as_json:
+        common.print_json(result.model_dump(mode="json"))
+    else:
+        table = Table(title=f"Re-registration push, week of {result.week_start}")
+        for column in ("devices", "sent", "refused", "tokens removed"):
+            table.add_column(column, justify="right")
+        table.add_row(
+            *(str(v) for v in (result.taken, result.sent, result.failed, result.tokens_removed))
+        )
+        common.stdout().print(table)
+    if result.failed:
         raise typer.Exit(1)
 
 

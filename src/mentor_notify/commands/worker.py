@@ -63,7 +63,7 @@ def worker(
     from mentor_notify.composition import open_runtime
     from mentor_notify.config import ConfigurationError
     from mentor_notify.db.probe import DatabaseProbe
-    from mentor_notify.service import DatabaseWait, ServiceMetrics, StartupGate
+    from mentor_notify.service import DatabaseWait, StartupGate
     from mentor_notify.worker import Worker, parse_run_at
 
     try:
@@ -79,8 +79,7 @@ def worker(
         stop = asyncio.Event()
         probe = DatabaseProbe(url, layout, answer_within=settings.api_health_timeout_seconds)
         wait = DatabaseWait(probe, "worker")
-        metrics = ServiceMetrics()
-        gate = StartupGate(lambda: wait.latest, metrics)
+        gate = StartupGate(lambda: wait.latest)
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
@@ -96,8 +95,9 @@ def worker(
                         run_at=at,
                         check_every=timedelta(seconds=check_every),
                         probe=probe,
+                        reregistration=runtime.reregistration(),
                     )
-                    gate.open(create_health_app(service, metrics))
+                    gate.open(create_health_app(service, runtime.metrics, runtime.gauges()))
                     await service.run(stop)
         finally:
             await probe.close()

@@ -5,7 +5,6 @@ for its database at start instead of exiting, and the operations endpoints (`/li
 from mentor_notify.service.endpoints import (
     Health,
     Liveness,
-    ServiceMetrics,
     StartupGate,
     create_ops_app,
     health_of,
@@ -17,7 +16,6 @@ __all__ = [
     "DatabaseWait",
     "Health",
     "Liveness",
-    "ServiceMetrics",
     "StartupGate",
     "create_ops_app",
     "health_of",

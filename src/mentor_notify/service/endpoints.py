@@ -2,8 +2,8 @@
 while the process waits for its database.
 
 `create_ops_app` is the small HTTP listener of the worker and of `push dispatch`:
-`/livez`, `/readyz`, `/healthz` and `/metrics`, the last served from the process's
-`ServiceMetrics` registry (where the metrics of its work are added). `StartupGate`
+`/livez`, `/readyz` and `/healthz`, beside which each serves its `/metrics` (from the
+one registry module, `mentor_notify.metrics`). `StartupGate`
 sits in front of any ASGI app, the API's included: until the process is ready to work
 it answers those endpoints itself (live, not ready, with the reason) and everything
 else 503 with Retry-After; then it hands every request to the app.
@@ -12,16 +12,13 @@ else 503 with Retry-After; then it hands every request to the app.
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mentor_notify import __version__
 from mentor_notify.db.probe import Readiness
-
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Health(BaseModel):
@@ -67,37 +64,13 @@ def health_response(report: Readiness) -> JSONResponse:
     )
 
 
-class ServiceMetrics:
-    """The Prometheus registry a long-running process serves at /metrics; one per
-    process (per app in tests), so that processes never share counters."""
-
-    def __init__(self) -> None:
-        """Create the registry with the readiness gauge every service has."""
-        self.registry = CollectorRegistry()
-        self.ready = Gauge(
-            "mentor_notify_ready",
-            "1 when the process's last readiness check found its database answering and "
-            "migrated, else 0.",
-            registry=self.registry,
-        )
-
-    def note_ready(self, ready: bool) -> None:
-        """Record the outcome of a readiness check in the readiness gauge."""
-        self.ready.set(1 if ready else 0)
-
-    def render(self) -> Response:
-        """The text exposition format, as Prometheus scrapes it."""
-        return Response(generate_latest(self.registry), media_type=PROMETHEUS_TEXT)
-
-
 ReadinessAnswer = Callable[[], Awaitable[tuple[bool, BaseModel]]]
 
 
-def create_ops_app(
-    title: str, readiness: ReadinessAnswer, metrics: ServiceMetrics, body: type[BaseModel]
-) -> FastAPI:
+def create_ops_app(title: str, readiness: ReadinessAnswer, body: type[BaseModel]) -> FastAPI:
     """GET /livez (the process is up), GET /readyz and /healthz (200 with `readiness`'s
-    body when it says ready, else 503 with it) and GET /metrics (`metrics`' registry)."""
+    body when it says ready, else 503 with it); the process adds its GET /metrics
+    (`mentor_notify.metrics.http.add_metrics_route`)."""
     app = FastAPI(title=title, version=__version__, docs_url=None)
 
     @app.get("/livez")
@@ -123,11 +96,6 @@ def create_ops_app(
         """The same as /readyz (kept for existing monitors)."""
         return await ready()
 
-    @app.get("/metrics", response_class=Response)
-    async def prometheus_metrics() -> Response:
-        """Prometheus metrics in the text exposition format."""
-        return metrics.render()
-
     return app
 
 
@@ -136,13 +104,14 @@ class StartupGate:
     `open` hands it the real app.
 
     Meanwhile /livez is 200, /readyz and /healthz 503 with what the wait last found
-    (answered at once, never waiting on the database), /metrics the process's registry,
-    and every other request 503 `not_ready` with Retry-After.
+    (answered at once, never waiting on the database), and every other request
+    (/metrics included: the process has nothing to count yet) 503 `not_ready` with
+    Retry-After.
     """
 
-    def __init__(self, latest: Callable[[], Readiness], metrics: ServiceMetrics) -> None:
+    def __init__(self, latest: Callable[[], Readiness]) -> None:
         """`latest` gives what the wait last found."""
-        self._app: ASGIApp = _waiting_app(latest, metrics)
+        self._app: ASGIApp = _waiting_app(latest)
 
     def open(self, app: ASGIApp) -> None:
         """From now on every request goes to `app`."""
@@ -152,7 +121,7 @@ class StartupGate:
         await self._app(scope, receive, send)
 
 
-def _waiting_app(latest: Callable[[], Readiness], metrics: ServiceMetrics) -> FastAPI:
+def _waiting_app(latest: Callable[[], Readiness]) -> FastAPI:
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/livez")
@@ -162,13 +131,7 @@ def _waiting_app(latest: Callable[[], Readiness], metrics: ServiceMetrics) -> Fa
     @app.get("/readyz")
     @app.get("/healthz")
     async def readyz() -> JSONResponse:
-        report = latest()
-        metrics.note_ready(report.ready)
-        return health_response(report)
-
-    @app.get("/metrics")
-    async def prometheus_metrics() -> Response:
-        return metrics.render()
+        return health_response(latest())
 
     @app.api_route("/{path:path}", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
     async def not_ready(_: Request) -> JSONResponse:
