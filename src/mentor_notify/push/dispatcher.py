@@ -43,6 +43,7 @@ from mentor_notify.push.outbox import (
     add_tallies,
     worker_name,
 )
+from mentor_notify.push.resolve import DeviceCheck
 
 log = structlog.get_logger(__name__)
 
@@ -95,6 +96,7 @@ class DispatchResult(BaseModel):
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    withdrawn: int = 0
     dead: int = 0
     tokens_removed: int = 0
     by_organisation: dict[UUID, OrganisationPushes] = {}
@@ -176,6 +178,7 @@ class Dispatcher:
         self._lease = lease
         self._backoff = backoff or Backoff()
         self._lanes = lanes
+        self._devices = DeviceCheck(outbox.still_held)
 
     @classmethod
     def from_settings(
@@ -319,8 +322,12 @@ class Dispatcher:
             return self._retry(push, "NO_SENDER", None)
         async with self._slots:
             try:
+                # Asked with a slot in hand, right before the request: a send that
+                # waited for a slot may find its device gone to someone else.
+                if not await self._devices.held(push):
+                    return Outcome(push.id, "withdrawn")
                 answer = await sender.send(push)
-            except Exception as exc:  # a network error is worth another try
+            except Exception as exc:  # a network or database error is worth another try
                 log.warning("send failed", push_id=str(push.id), error=type(exc).__name__)
                 return self._retry(push, type(exc).__name__, None)
         if answer.result == "retry":

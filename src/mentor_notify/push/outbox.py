@@ -39,12 +39,14 @@ _DEAD = load_sql("mentor_notify.push", "dead")
 _RETRY = load_sql("mentor_notify.push", "retry")
 _RENEW = load_sql("mentor_notify.push", "renew")
 _DELETE_TOKENS = load_sql("mentor_notify.push", "delete_tokens")
+_STILL_HELD = load_sql("mentor_notify.push", "still_held")
 _CONFLICT_ATTEMPTS = 5
 # How long settling waits for a database that went away (a restart) before
 # giving up: the outcomes are the only record of sends already made.
 _RECONNECT_WAITS = (0.5, 1, 2, 4, 8, 15, 30)
 
-Result = Literal["sent", "retry", "permanent", "unregistered"]
+# `withdrawn`: not sent, because the device left its recipient after the claim.
+Result = Literal["sent", "retry", "permanent", "unregistered", "withdrawn"]
 
 
 class ClaimedPush(BaseModel):
@@ -73,7 +75,8 @@ class ClaimedPush(BaseModel):
 @dataclass(frozen=True)
 class Outcome:
     """What became of one send: delivered, to retry at `retry_at`, refused for good,
-    or refused because the device token is dead."""
+    refused because the device token is dead, or withdrawn unsent because the device
+    is no longer its recipient's."""
 
     push_id: UUID
     result: Result
@@ -106,13 +109,15 @@ def add_tallies(
 
 class OutcomeCounts(BaseModel):
     """What one `record` call changed: device sends delivered, to retry and refused,
-    pushes out of attempts, notifications settled."""
+    withdrawn (the device left its recipient), pushes out of attempts, notifications
+    settled."""
 
     model_config = ConfigDict(frozen=True)
 
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    withdrawn: int = 0
     dead: int = 0
     tokens_removed: int = 0
     notifications_settled: int = 0
@@ -224,6 +229,20 @@ class Outbox:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(_RENEW, params)
                 return cursor.rowcount
+
+    async def still_held(self, pushes: Sequence[ClaimedPush]) -> set[UUID]:
+        """The ids of `pushes` whose device is still their recipient's, with the token
+        their claim read (asked right before sending)."""
+        params = {
+            "deliveries": [p.id for p in pushes],
+            "devices": [p.device_token_id for p in pushes],
+            "recipients": [p.recipient_id for p in pushes],
+            "tokens": [p.token for p in pushes],
+        }
+        with translating():
+            async with self._pool.connection() as conn:
+                rows = await (await conn.execute(_STILL_HELD, params)).fetchall()
+        return {row["id"] for row in rows}
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
         """Settle the sends in one statement; pushes no longer leased to this

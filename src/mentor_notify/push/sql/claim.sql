@@ -28,7 +28,9 @@
 -- is returned, its id the delivery's (push_deliveries), stable across retries.
 -- A recipient with no device has the notice settled as skipped, NO_DEVICE:
 -- no push could be made, the in-app notice stands (and a scenario's cooldown
--- with it). A retry whose devices are all gone is settled by what it reached.
+-- with it); so has a push whose every send was withdrawn unsent (its devices
+-- left the recipient after the claim). A retry whose devices are all gone is
+-- settled by what it reached.
 with
 -- Two ordered walks, each on its partial index, each stopping at the limit: a
 -- single OR-ed condition made PostgreSQL fetch and sort every due row on each
@@ -99,7 +101,8 @@ due as (
              )
          ) as has_device,
          exists (select 1 from public.push_deliveries x where x.notice_id = c.id and x.status = 'sent')
-           as reached
+           as reached,
+         exists (select 1 from public.push_deliveries x where x.notice_id = c.id) as tried
   from (
     select id, organization_id, notification_id, recipient_id, payload, collapse_key, attempts,
            last_error, created_at, budget_day, sent_payload
@@ -253,7 +256,7 @@ decided as (
            when j.verdict = 'go' and g.verdict = 'budget_held' then private.push_send_time(
              ((j.today + 1)::timestamp at time zone j.timezone), j.timezone, j.opens, j.closes)
          end as wait_until,
-         j.today, j.reached, j.sent_payload is not null as carried
+         j.today, j.reached, j.tried
   from judged j
   left join group_verdicts g
     on j.verdict = 'go' and g.recipient_id = j.recipient_id and g.organization_id = j.organization_id
@@ -270,7 +273,7 @@ moved as (
                  when 'skipped' then 'skipped'
                  when 'dead' then 'dead'
                  when 'no_device' then case when d.reached then 'sent'
-                                            when d.carried then 'failed'
+                                            when d.tried then 'failed'
                                             else 'skipped' end
                end,
       available_at = coalesce(d.wait_until, n.available_at),

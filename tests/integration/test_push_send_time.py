@@ -1,0 +1,116 @@
+"""A push reaches only a device its recipient holds when it is sent (issue 25): devices
+that change hands or are deleted after the claim, while the sends wait for a slot of a
+slow service, get nothing addressed to their former owner beyond the one request
+already on the wire. Real sockets: the dispatcher, its FCM and APNs senders and the
+emulator, on the real clock."""
+
+import asyncio
+from datetime import timedelta
+from uuid import UUID
+
+from mentor_notify.db import Pool
+from mentor_notify.domain import SystemClock
+from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
+from mentor_notify.push.outbox import Outbox
+from mentor_notify.push.senders import open_senders
+from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenRepository
+from mentor_notify_testing.emulator import FailureRates
+from tests.integration.test_dispatch_processes import queue
+from tests.integration.test_person_pushes import rows
+from tests.integration.test_push_delivery import Service, service  # noqa: F401 - fixture
+
+
+async def tokens_of(pool: Pool, user: UUID) -> dict[UUID, str]:
+    return {
+        r["id"]: r["token"]
+        for r in await rows(pool, "select id, token from device_tokens where user_id = %s", user)
+    }
+
+
+async def test_devices_that_leave_their_owner_after_the_claim_get_nothing_more(
+    own_pool: Pool,
+    service: Service,  # noqa: F811
+) -> None:
+    await queue(own_pool, 6)
+    # The queue's one push per mentor and one digest to the coordinator; mentor m0 has a
+    # second phone, which they keep.
+    people = await rows(
+        own_pool,
+        "select distinct recipient_id from push_notices p join chapter_memberships m "
+        "on m.user_id = p.recipient_id and m.role = 'peer_mentor' order by 1",
+    )
+    mentors = [r["recipient_id"] for r in people]
+    coordinator = (
+        await rows(
+            own_pool,
+            "select recipient_id from push_notices group by 1 order by count(*) desc limit 1",
+        )
+    )[0]["recipient_id"]
+    async with own_pool.connection() as conn:
+        await conn.execute(
+            "insert into device_tokens (user_id, platform, provider, token) "
+            "values (%s, 'android', 'fcm', 'token-second-phone-of-m0')",
+            [mentors[0]],
+        )
+    service.emulator.rates = FailureRates(slow=1.0)
+    service.emulator.slow_seconds = 0.3
+    # One send at a time: after the claim, each send waits for the one before it.
+    async with open_senders(service.settings, SystemClock()) as senders:
+        dispatcher = Dispatcher(
+            Outbox(own_pool, "worker-1", max_attempts=3),
+            senders,
+            SystemClock(),
+            concurrency=1,
+            lanes=1,
+            lease=timedelta(minutes=1),
+        )
+        running = asyncio.create_task(dispatcher.run_once())
+        async with asyncio.timeout(30):
+            while service.emulator.in_flight == 0:  # noqa: ASYNC110 (the emulator has no event)
+                await asyncio.sleep(0.01)
+        # The claim is made and one request is on the wire (not yet delivered). Mentors
+        # 0-2 give their phone (m0 the first of two) to the coordinator; 3-5 delete theirs.
+        old: dict[UUID, str] = {}
+        delivered_before = len(service.emulator.delivered)
+        async with own_pool.connection() as conn:
+            devices = DeviceTokenRepository(conn)
+            for mentor in mentors[:3]:
+                device, token = min((await tokens_of(own_pool, mentor)).items(), key=lambda d: d[1])
+                old[mentor] = token
+                await devices.register(
+                    coordinator,
+                    DeviceTokenRegistration(platform="android", provider="fcm", token=token),
+                    SystemClock().now(),
+                )
+            for mentor in mentors[3:]:
+                ((device, token),) = (await tokens_of(own_pool, mentor)).items()
+                old[mentor] = token
+                assert await devices.delete_own(mentor, device)
+        result: DispatchResult = await asyncio.wait_for(running, 60)
+
+    after = list(service.emulator.delivered)[delivered_before:]
+    reached_old = [d["token"] for d in after if d["token"] in old.values()]
+    notices = {
+        r["recipient_id"]: r
+        for r in await rows(
+            own_pool,
+            "select recipient_id, status, last_error from push_notices where carried_by is null",
+        )
+    }
+    # At most the request on the wire when the devices left reached one of them.
+    assert len(reached_old) <= 1
+    assert result.withdrawn >= len(old) - 1 - len(reached_old)
+    for mentor, token in old.items():
+        if token in reached_old:
+            assert notices[mentor]["status"] == "sent"
+        elif mentor == mentors[0]:
+            # Their other phone got it.
+            assert notices[mentor]["status"] == "sent"
+        else:
+            # As with no device: skipped, the inbox notice stands.
+            assert (notices[mentor]["status"], notices[mentor]["last_error"]) == (
+                "skipped",
+                "NO_DEVICE",
+            )
+    assert "token-second-phone-of-m0" in [d["token"] for d in service.emulator.delivered]
+    assert service.emulator.duplicates() == 0
