@@ -5,9 +5,12 @@ and settles every outcome in one statement. While its sends are out, the round
 renews its leases every third of the lease, so however slow a push service
 answers, no other dispatcher claims (and sends again) what this one still
 holds; only a dispatcher that stopped renewing (it died, or lost the
-database) lets its messages go. Renewal rather than sizing each claim to fit
-its lease, because a service's speed is not known in advance and changes
-from one second to the next (a 429 storm, slow answers). Retryable failures come back after
+database) lets its messages go. Renewal as well as sizing each claim to what
+the free send slots carry before the leases need renewing (`push/capacity.py`,
+from the time sends have been taking): a service's speed changes from one
+second to the next (a 429 storm, slow answers), so the size is a best guess
+that keeps several dispatchers sharing a slow service evenly, and renewal is
+what makes it safe when the guess is wrong. Retryable failures come back after
 an exponential backoff with full jitter (never sooner than the service's
 `Retry-After`); permanent ones are not retried; a dead token is deleted.
 Stopping (SIGTERM in the worker) finishes the sends in flight and records
@@ -19,6 +22,7 @@ it logs it, waits with backoff, and carries on.
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,6 +36,7 @@ from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError, Pool
 from mentor_notify.db.errors import ConnectionFailed
 from mentor_notify.domain import Clock
+from mentor_notify.push.capacity import SendCapacity
 from mentor_notify.push.outbox import (
     Claim,
     ClaimedPush,
@@ -179,6 +184,7 @@ class Dispatcher:
         self._backoff = backoff or Backoff()
         self._lanes = lanes
         self._devices = DeviceCheck(outbox.still_held)
+        self._capacity = SendCapacity(concurrency, lease / 3)
 
     @classmethod
     def from_settings(
@@ -273,9 +279,12 @@ class Dispatcher:
         return totals.result
 
     async def round(self, size: int) -> tuple[Claim, OutcomeCounts]:
-        """Claim up to `size` messages, send those due now (renewing their leases
-        meanwhile), settle them."""
+        """Claim up to `size` messages (fewer when the free send slots cannot carry
+        them before the leases need renewing), send those due now (renewing their
+        leases meanwhile), settle them."""
+        size = await self._capacity.room(size)
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
+        self._capacity.taken(len(claim.pushes))
         if not claim.pushes:
             return claim, OutcomeCounts()
         renewing = asyncio.create_task(self._keep_leases(claim.notice_ids))
@@ -317,22 +326,33 @@ class Dispatcher:
                 log.warning("leases lost during a round", lost=len(ids) - held)
 
     async def _send(self, push: ClaimedPush) -> Outcome:
+        took: float | None = None
+        try:
+            outcome, took = await self._send_timed(push)
+        finally:
+            await self._capacity.done(took)
+        return outcome
+
+    async def _send_timed(self, push: ClaimedPush) -> tuple[Outcome, float | None]:
+        """The send's outcome, and how long it held its slot (None: it took none)."""
         sender = self._senders.get(push.provider)
         if sender is None:
-            return self._retry(push, "NO_SENDER", None)
+            return self._retry(push, "NO_SENDER", None), None
         async with self._slots:
+            started = time.monotonic()
             try:
                 # Asked with a slot in hand, right before the request: a send that
                 # waited for a slot may find its device gone to someone else.
                 if not await self._devices.held(push):
-                    return Outcome(push.id, "withdrawn")
+                    return Outcome(push.id, "withdrawn"), time.monotonic() - started
                 answer = await sender.send(push)
             except Exception as exc:  # a network or database error is worth another try
                 log.warning("send failed", push_id=str(push.id), error=type(exc).__name__)
-                return self._retry(push, type(exc).__name__, None)
+                return self._retry(push, type(exc).__name__, None), time.monotonic() - started
+            took = time.monotonic() - started
         if answer.result == "retry":
-            return self._retry(push, answer.error_code, answer.retry_after)
-        return Outcome(push.id, answer.result, answer.error_code)
+            return self._retry(push, answer.error_code, answer.retry_after), took
+        return Outcome(push.id, answer.result, answer.error_code), took
 
     def _retry(self, push: ClaimedPush, code: str | None, retry_after: timedelta | None) -> Outcome:
         at = self._clock.now() + self._backoff.delay(push.attempts, retry_after)
