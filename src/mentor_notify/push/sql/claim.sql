@@ -15,7 +15,8 @@
 -- Per person, then: their daily budget (organizations.push_daily_budget) in
 -- push_budget_days, for the organisation-local day. With budget left, or a
 -- notice of an immediate tier among them, one push goes now and counts; else
--- all wait for the window of the next local day. The push's carrier is the
+-- all wait for the window of the next local day. Only pushes sent inside the
+-- send window count: an immediate tier sent while it is closed goes without. The push's carrier is the
 -- most urgent notice (private.push_urgency); the others are folded into it,
 -- and it then sends a digest: the carrier's title, a count per message key,
 -- a link to the list (private.digest_link). Keys and counts only.
@@ -88,6 +89,10 @@ due as (
          private.local_date(%(now)s, o.timezone) as today,
          coalesce(pp.window_start, o.push_window_start) as opens,
          coalesce(pp.window_end, o.push_window_end) as closes,
+         -- Whether the recipient's send window is closed now.
+         private.push_send_time(%(now)s, o.timezone, coalesce(pp.window_start, o.push_window_start),
+                                coalesce(pp.window_end, o.push_window_end)) > %(now)s
+           as after_hours,
          c.sent_payload is null
            and coalesce(c.payload ->> 'category' = any (pp.muted_categories), false) as muted,
          coalesce(c.payload -> 'data' ->> 'tier' = any (o.push_immediate_tiers), false) as immediate,
@@ -118,9 +123,7 @@ judged as (
          case
            when d.attempts >= %(max_attempts)s then 'dead'
            when d.muted then 'skipped'
-           when not d.immediate
-                and private.push_send_time(%(now)s, d.timezone, d.opens, d.closes) > %(now)s
-             then 'held'
+           when not d.immediate and d.after_hours then 'held'
            when not d.has_device then 'no_device'
            when d.sent_payload is not null then 'resend'
            else 'go'
@@ -128,12 +131,17 @@ judged as (
   from due d
 ),
 -- One budget decision per person and organisation for their notices to push.
+-- The budget is a budget of the send window: a push that goes while the
+-- window is closed (an immediate tier at night; nothing else goes then)
+-- neither needs nor spends it, so it cannot make that local day's regular
+-- notices miss their window.
 groups as (
   select j.recipient_id, j.organization_id, j.today, j.timezone, j.opens, j.closes,
-         max(j.budget) as budget, bool_or(j.immediate) as immediate
+         j.after_hours, max(j.budget) as budget, bool_or(j.immediate) as immediate
   from judged j
   where j.verdict = 'go'
-  group by j.recipient_id, j.organization_id, j.today, j.timezone, j.opens, j.closes
+  group by j.recipient_id, j.organization_id, j.today, j.timezone, j.opens, j.closes,
+           j.after_hours
 ),
 -- The ledger rows that exist, locked in one order so two dispatchers deciding
 -- for the same people queue up instead of deadlocking.
@@ -142,7 +150,7 @@ ledger as (
   from public.push_budget_days b
   join groups g
     on g.recipient_id = b.recipient_id and g.organization_id = b.organization_id
-   and g.today = b.local_day
+   and g.today = b.local_day and not g.after_hours
   order by b.recipient_id, b.organization_id
   for update of b
 ),
@@ -166,7 +174,8 @@ opened as (
   insert into public.push_budget_days (recipient_id, organization_id, local_day, used)
   select g.recipient_id, g.organization_id, g.today, 1
   from groups g
-  where not exists (
+  where not g.after_hours
+    and not exists (
     select 1 from ledger l
     where l.recipient_id = g.recipient_id and l.organization_id = g.organization_id
   )
@@ -177,6 +186,7 @@ opened as (
 group_verdicts as (
   select g.*,
          case
+           when g.after_hours then 'push'
            when exists (select 1 from spent s
                         where s.recipient_id = g.recipient_id and s.organization_id = g.organization_id)
              or exists (select 1 from opened s
@@ -256,7 +266,8 @@ decided as (
            when j.verdict = 'go' and g.verdict = 'budget_held' then private.push_send_time(
              ((j.today + 1)::timestamp at time zone j.timezone), j.timezone, j.opens, j.closes)
          end as wait_until,
-         j.today, j.reached, j.tried
+         case when not g.after_hours then j.today end as budget_day,
+         j.reached, j.tried
   from judged j
   left join group_verdicts g
     on j.verdict = 'go' and g.recipient_id = j.recipient_id and g.organization_id = j.organization_id
@@ -282,7 +293,7 @@ moved as (
       attempts = n.attempts + case when d.decision = 'claimed' then 1 else 0 end,
       carried_by = d.carried_by,
       sent_payload = coalesce(n.sent_payload, d.first_body),
-      budget_day = case when d.decision = 'claimed' then coalesce(n.budget_day, d.today) end,
+      budget_day = case when d.decision = 'claimed' then coalesce(n.budget_day, d.budget_day) end,
       last_error = case d.decision
                      when 'dead' then coalesce(n.last_error, 'LEASE_EXPIRED')
                      when 'no_device' then case when d.reached then n.last_error else 'NO_DEVICE' end
