@@ -1,0 +1,47 @@
+-- The push pipeline in stages (issue 25): one way into the queue, and the
+-- daily budget as a budget of the send window.
+--
+-- 1. private.enqueue_push is the only writer of push_notices. Every producer
+--    (the expiry sweep, the scenario engine) hands it the notices to push, so
+--    what a queued push must carry, and that a repeat is a no-op, is decided
+--    in one place; the push package owns its own input.
+-- 2. push_budget_days.used counts pushes sent inside the recipient's send
+--    window only: an immediate tier sent at night no longer spends the day's
+--    budget (push/sql/claim.sql decides it; this only says so).
+--
+-- Grants: the function is the owner's, called by the jobs as the owner;
+-- nobody else may execute it (as for the other private push functions).
+-- Idempotent: "create or replace" and "comment on".
+
+create or replace function private.enqueue_push(notices jsonb, at timestamptz)
+returns integer
+language sql
+volatile
+set search_path = ''
+as $$
+  -- One notice per notification: its recipient, organisation, the payload the
+  -- push sends (translation keys, ids, the deep link) and the collapse key.
+  -- Devices are not fixed here: they are read when the push is sent.
+  with queued as (
+    insert into public.push_notices (
+      organization_id, notification_id, recipient_id, payload, collapse_key, status,
+      available_at, created_at
+    )
+    select n.organization_id, n.notification_id, n.recipient_id, n.payload, n.collapse_key,
+           'pending', at, at
+    from jsonb_to_recordset(notices) as n(
+      notification_id uuid, organization_id uuid, recipient_id uuid, payload jsonb,
+      collapse_key text
+    )
+    on conflict do nothing
+    returning 1
+  )
+  select count(*)::integer from queued
+$$;
+comment on function private.enqueue_push(jsonb, timestamptz) is
+  'The one way into the push queue: queues a JSON array of {notification_id, organization_id, recipient_id, payload, collapse_key} as pending notices due at `at`; a notification already queued is left alone. Returns how many were queued.';
+revoke all on function private.enqueue_push(jsonb, timestamptz)
+  from public, anon, authenticated, service_role;
+
+comment on column public.push_budget_days.used is
+  'Pushes sent to the person that day while their send window was open (immediate tiers included, even past the budget); a push sent while it is closed counts on no day.';
