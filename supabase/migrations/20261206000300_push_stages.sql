@@ -7,7 +7,7 @@
 --    in one place; the push package owns its own input.
 -- 2. push_budget_days.used counts pushes sent inside the recipient's send
 --    window only: an immediate tier sent at night no longer spends the day's
---    budget (push/sql/claim.sql decides it; this only says so).
+--    budget (push/sql/budget.sql decides it; this only says so).
 --
 -- Grants: the function is the owner's, called by the jobs as the owner;
 -- nobody else may execute it (as for the other private push functions).

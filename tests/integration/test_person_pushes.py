@@ -526,7 +526,7 @@ async def test_a_device_deleted_while_a_claim_reads_it_is_left_out_not_an_error(
         await deleting.commit()
     claim = await claiming
 
-    assert {"wait_event_type": "Lock", "q": "-- Claim due pushes for one dispatcher: "} in blocked
+    assert {"wait_event_type": "Lock", "q": '-- Stage "claim" of the claim statement '} in blocked
     assert [p for p in claim.pushes if p.recipient_id == mentor] == []
     assert (
         await value(

@@ -28,13 +28,23 @@ from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool, translating
 from mentor_notify.db.errors import ConnectionFailed, ForeignKeyViolation, TransactionConflict
-from mentor_notify.db.sql_files import load_sql
+from mentor_notify.db.sql_files import load_sql, load_stages
 from mentor_notify.push.kinds import Provider
 
 log = structlog.get_logger(__name__)
 
-_CLAIM = load_sql("mentor_notify.push", "claim")
-_RECORD = load_sql("mentor_notify.push", "record")
+# The claim statement, stage by stage (each file says what its stage decides).
+_CLAIM = load_stages(
+    "mentor_notify.push",
+    "claim",
+    "policy",
+    "budget",
+    "digest",
+    "decide",
+    "settle_unsent",
+    "resolve",
+)
+_RECORD = load_sql("mentor_notify.push", "settle")
 _DEAD = load_sql("mentor_notify.push", "dead")
 _RETRY = load_sql("mentor_notify.push", "retry")
 _RENEW = load_sql("mentor_notify.push", "renew")
