@@ -23,9 +23,9 @@ import asyncio
 import contextlib
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -67,6 +67,27 @@ class Sender(Protocol):
 
     async def send(self, push: ClaimedPush) -> SendResult:
         """Send `push`; classify the answer (never raise for a service's refusal)."""
+        ...
+
+
+class PushQueue(Protocol):
+    """What the dispatcher needs of the push queue (`Outbox` in production): claim,
+    keep the leases, ask whether a device is still held, settle."""
+
+    async def claim_batch(self, limit: int, lease: timedelta, now: datetime) -> Claim:
+        """Lease up to `limit` due notices until `now + lease`; one send per device."""
+        ...
+
+    async def renew(self, ids: Sequence[UUID], lease: timedelta, now: datetime) -> int:
+        """Extend the leases still held on `ids`; how many were still held."""
+        ...
+
+    async def still_held(self, pushes: Sequence[ClaimedPush]) -> set[UUID]:
+        """The ids of `pushes` whose device is still their recipient's."""
+        ...
+
+    async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
+        """Settle the sends' outcomes in one go."""
         ...
 
 
@@ -162,7 +183,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        outbox: Outbox,
+        outbox: PushQueue,
         senders: Mapping[str, Sender],
         clock: Clock,
         *,
