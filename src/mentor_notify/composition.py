@@ -18,8 +18,9 @@ from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import Clock, SystemClock
 from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep
 from mentor_notify.expiry.sweep import ProgressCallback
-from mentor_notify.push.dispatcher import Dispatcher, Sender
+from mentor_notify.push.dispatcher import Dispatcher, Sender, SettledPushes
 from mentor_notify.push.senders import open_senders, settings_for_emulator
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 
 
 def real_clock() -> Clock:
@@ -78,14 +79,18 @@ class Runtime:
         """A dispatcher over the configured senders (none configured: it leaves
         the pushes queued), its leases signed with this process and role."""
         return Dispatcher.from_settings(
-            self.pool, self.senders, self.clock, self.settings, self.role
+            self.pool, self.senders, self.clock, self.settings, self.role, self.reactions()
         )
 
     def dispatcher_if_configured(self) -> Dispatcher | None:
         """`dispatcher()`, or None (said in the log) when no push service is configured."""
         return Dispatcher.if_configured(
-            self.pool, self.senders, self.clock, self.settings, self.role
+            self.pool, self.senders, self.clock, self.settings, self.role, self.reactions()
         )
+
+    def reactions(self) -> list[SettledPushes]:
+        """What reacts to settled pushes: the scenarios' bookkeeping."""
+        return [ScenarioPushOutcomes(self.pool)]
 
     def daily_cycle(
         self, dispatcher: Dispatcher | None, progress: CycleProgress | None = None

@@ -20,6 +20,7 @@ from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.outbox import Claim, Outbox, Outcome
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenRepository
 from mentor_notify.scenarios import ScenarioType
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 from tests.expiry_world import World, build_world
 from tests.integration.test_dispatcher import RecordingSender
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
@@ -468,8 +469,10 @@ async def test_a_follow_up_folded_into_a_digest_is_settled_with_it(own_pool: Poo
 
     claim = await outbox.claim_batch(100, LEASE, now)
     (push,) = [p for p in claim.pushes if p.recipient_id == quiet]
-    await outbox.record([Outcome(p.id, "sent") for p in claim.pushes], now)
-    await outbox.record([Outcome(p.id, "sent") for p in claim.pushes], now)  # reported twice
+    reaction = ScenarioPushOutcomes(own_pool)
+    for _ in range(2):  # reported twice, as a dispatcher does: settled, then reacted to
+        counts = await outbox.record([Outcome(p.id, "sent") for p in claim.pushes], now)
+        await reaction.settled(counts.settled_notifications, now)
     log = await rows(
         own_pool, "select peer_mentor_id, status, delivery_channel from follow_up_notification_log"
     )

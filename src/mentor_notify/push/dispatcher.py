@@ -91,6 +91,15 @@ class PushQueue(Protocol):
         ...
 
 
+class SettledPushes(Protocol):
+    """A package that reacts to pushes settled (the scenarios' bookkeeping): it reads
+    what became of them; the push statements write none of its tables."""
+
+    async def settled(self, notification_ids: Sequence[UUID], now: datetime) -> int:
+        """React to the notifications whose push settled."""
+        ...
+
+
 @dataclass(frozen=True)
 class Backoff:
     """Exponential backoff with full jitter: a random wait up to base x 2^(attempt-1),
@@ -129,7 +138,7 @@ class DispatchResult(BaseModel):
 
     def plus(self, claim: Claim, counts: OutcomeCounts) -> "DispatchResult":
         """These totals with one more round added."""
-        outcomes = counts.model_dump(exclude={"notifications_settled"})
+        outcomes = counts.model_dump(exclude={"notifications_settled", "settled_notifications"})
         outcomes["dead"] += claim.dead
         round_ = DispatchResult(
             rounds=1,
@@ -192,10 +201,12 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=2),
         backoff: Backoff | None = None,
         lanes: int = 2,
+        reactions: Sequence[SettledPushes] = (),
     ) -> None:
         """`senders` maps a provider (`fcm`, `apns`) to its sender; at most
         `concurrency` sends are in flight at once. `lanes` rounds run side by side,
-        so one claims or records in the database while another's sends are out."""
+        so one claims or records in the database while another's sends are out.
+        `reactions` hear of every notification whose push settled."""
         self._outbox = outbox
         self._senders = senders
         self._clock = clock
@@ -206,6 +217,7 @@ class Dispatcher:
         self._lanes = lanes
         self._devices = DeviceCheck(outbox.still_held)
         self._capacity = SendCapacity(concurrency, lease / 3)
+        self._reactions = tuple(reactions)
 
     @classmethod
     def from_settings(
@@ -215,9 +227,11 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        reactions: Sequence[SettledPushes] = (),
     ) -> "Dispatcher":
         """A dispatcher on `pool` with the attempts, batch, concurrency and lease of
-        `settings`, its leases signed with this process (and `role`, when given)."""
+        `settings`, its leases signed with this process (and `role`, when given),
+        telling `reactions` of every settled push."""
         return cls(
             Outbox(pool, worker_name(role), max_attempts=settings.push_max_attempts),
             senders,
@@ -225,6 +239,7 @@ class Dispatcher:
             batch_size=settings.push_batch_size,
             concurrency=settings.push_concurrency,
             lease=timedelta(seconds=settings.push_lease_seconds),
+            reactions=reactions,
         )
 
     @classmethod
@@ -235,13 +250,14 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        reactions: Sequence[SettledPushes] = (),
     ) -> "Dispatcher | None":
         """`from_settings`, or None (said in the log) when no push service is
         configured: the pushes then stay queued for a dispatcher that has one."""
         if not senders:
             log.warning("no push service configured: pushes stay queued")
             return None
-        return cls.from_settings(pool, senders, clock, settings, role)
+        return cls.from_settings(pool, senders, clock, settings, role, reactions)
 
     async def run_once(
         self, limit: int | None = None, stop: asyncio.Event | None = None
@@ -306,6 +322,7 @@ class Dispatcher:
         size = await self._capacity.room(size)
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
         self._capacity.taken(len(claim.pushes))
+        await self._react(claim.settled_notifications)
         if not claim.pushes:
             return claim, OutcomeCounts()
         renewing = asyncio.create_task(self._keep_leases(claim.notice_ids))
@@ -316,6 +333,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
         counts = await self._outbox.record(outcomes, self._clock.now())
+        await self._react(counts.settled_notifications)
         log.info(
             "dispatch round done",
             claimed=len(claim.pushes),
@@ -323,9 +341,25 @@ class Dispatcher:
             budget_held=claim.budget_held,
             folded=claim.folded,
             skipped=claim.skipped,
-            **counts.model_dump(exclude={"by_organisation"}),
+            **counts.model_dump(exclude={"by_organisation", "settled_notifications"}),
         )
         return claim, counts
+
+    async def _react(self, notification_ids: list[UUID]) -> None:
+        """Tell the reactions which notifications' pushes settled."""
+        if notification_ids:
+            for reaction in self._reactions:
+                try:
+                    await reaction.settled(notification_ids, self._clock.now())
+                except DatabaseError as exc:
+                    # The pushes are settled already; a reaction that failed is
+                    # said in the log, and the round goes on.
+                    log.warning(
+                        "reaction to settled pushes failed",
+                        reaction=type(reaction).__name__,
+                        notifications=len(notification_ids),
+                        error=type(exc).__name__,
+                    )
 
     async def _keep_leases(self, ids: list[UUID]) -> None:
         """Renew the round's leases (one per carrier notice) every third of the lease

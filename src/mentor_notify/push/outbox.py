@@ -132,6 +132,8 @@ class OutcomeCounts(BaseModel):
     tokens_removed: int = 0
     notifications_settled: int = 0
     by_organisation: dict[UUID, OrganisationPushes] = {}
+    # The notifications whose push settled, for the packages that react to it.
+    settled_notifications: list[UUID] = []
 
 
 class Claim(BaseModel):
@@ -150,6 +152,8 @@ class Claim(BaseModel):
     skipped: int = 0
     no_device: int = 0
     dead: int = 0
+    # The notifications settled without a send, for the packages that react to it.
+    settled_notifications: list[UUID] = []
 
     @property
     def notice_ids(self) -> list[UUID]:
@@ -229,6 +233,9 @@ class Outbox:
             skipped=decisions["skipped"],
             no_device=decisions["no_device"],
             dead=decisions["dead"],
+            settled_notifications=[
+                row["notification_id"] for row in rows if row["decision"] == "settled"
+            ],
         )
 
     async def renew(self, ids: Sequence[UUID], lease: timedelta, now: datetime) -> int:
@@ -278,7 +285,6 @@ class Outbox:
         }
         (row,) = await self._retrying(_RECORD, params)
         counts = dict(row)
-        counts.pop("scenario_settled")
         dead: list[UUID] = counts.pop("dead_tokens", [])
         removed = await self._delete_tokens(dead) if dead else 0
         return OutcomeCounts.model_validate(counts | {"tokens_removed": removed})

@@ -41,7 +41,6 @@ select m.decision, null, m.id, m.notification_id, m.recipient_id, null, null, nu
 from moved m
 where m.decision <> 'claimed'
 union all
--- Read so the scenario bookkeeping runs (a plain CTE runs only when read):
--- how many scenario notifications it settled.
-select 'scenario', null, null, null, null, null, null, null, null, null, s.changed, null
-from scenario s
+-- Each notification settled here, for the packages that react to it.
+select 'settled', null, null, f.notification_id, null, null, null, null, null, null, null, null
+from finished f

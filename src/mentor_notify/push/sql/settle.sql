@@ -15,9 +15,9 @@
 --   none, and then it settles as a notice with no device does;
 -- * the notices folded into a settled carrier, and the notifications of both,
 --   which follow the carrier;
--- * the scenario bookkeeping of every notice in a settled push
---   (private.record_scenario_outcomes: delivery status, cooldown release on
---   failure, follow_up_notification_log).
+-- * and returns the notifications settled, to which other packages react
+--   (the scenarios' bookkeeping: scenarios/sql/push_outcomes.sql); this
+--   statement writes none of their tables.
 --
 -- Only pushes this dispatcher still leases are settled: one whose lease ran
 -- out and was claimed by another dispatcher is that one's to settle. A
@@ -136,15 +136,6 @@ notified as (
   where n.id = f.notification_id
     and n.status is distinct from (case when f.status = 'sent' then 'sent' else 'failed' end)
   returning 1
-),
-scenario as (
-  select private.record_scenario_outcomes(coalesce(jsonb_agg(jsonb_build_object(
-           'notification_id', f.notification_id,
-           'outcome', case when f.status = 'sent' then 'sent' else 'failed' end,
-           'channels', coalesce(f.channels, '{}'),
-           'failure_reason', f.last_error)), '[]'), %(now)s) as changed
-  from finished f
-  having count(*) > 0
 )
 select (select count(*) from recorded where status = 'sent')::integer as sent,
        (select count(*) from recorded where status = 'retry')::integer as retrying,
@@ -152,7 +143,8 @@ select (select count(*) from recorded where status = 'sent')::integer as sent,
        (select count(*) from withdrawn)::integer as withdrawn,
        (select count(*) from settled where status = 'dead')::integer as dead,
        (select count(*) from notified)::integer as notifications_settled,
-       (select changed from scenario) as scenario_settled,
+       -- For the packages that react to settled pushes (the scenarios').
+       (select coalesce(array_agg(notification_id), '{}') from finished) as settled_notifications,
        (select coalesce(array_agg(distinct device_token_id), '{}') from recorded
         where result = 'unregistered' and device_token_id is not null) as dead_tokens,
        -- Per organisation, for the daily cycle's summary: pushes (to a person)

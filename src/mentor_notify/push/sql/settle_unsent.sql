@@ -1,8 +1,10 @@
 -- Stage "settle_unsent" of the claim statement: settles what the policy gave
 -- up on without a send (skipped, dead, no device), with the notices folded
--- into such a carrier and the notifications of both; and the scenario
--- bookkeeping of those (private.record_scenario_outcomes), as the settle
--- statement (settle.sql) does for pushes sent.
+-- into such a carrier and the notifications of both, as the settle statement
+-- (settle.sql) does for pushes sent. The statement returns the notifications
+-- settled; other packages react to them (the scenarios' bookkeeping,
+-- scenarios/sql/push_outcomes.sql), the push statements write none of their
+-- tables.
 -- A carrier given up on here (dead, or no device left) settles the notices
 -- folded into it.
 settled_folded as (
@@ -31,20 +33,4 @@ notified as (
     and n.status is distinct from
         (case f.status when 'sent' then 'sent' when 'skipped' then 'skipped' else 'failed' end)
   returning 1
-),
--- The scenario bookkeeping of what was settled here (the settle statement
--- does the same for pushes sent): one function, private.record_scenario_outcomes.
-scenario as (
-  select private.record_scenario_outcomes(coalesce(jsonb_agg(jsonb_build_object(
-           'notification_id', f.notification_id,
-           'outcome', case f.status when 'sent' then 'sent' when 'skipped' then 'skipped' else 'failed' end,
-           'channels', coalesce(
-             (select array_agg(distinct x.provider) from public.push_deliveries x
-              where x.notice_id = f.carrier_id),
-             (select array_agg(distinct d.provider) from public.device_tokens d
-              where d.user_id = f.recipient_id),
-             '{}'),
-           'failure_reason', f.last_error)), '[]'), %(now)s) as changed
-  from finished f
-  having count(*) > 0
 )
