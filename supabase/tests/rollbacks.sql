@@ -11,11 +11,12 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(45);
+select plan(46);
 
 -- Newest first: add each new migration's rollback at the top.
 \ir ../rollbacks/20261206000300_push_stages.sql
 select hasnt_function('private', 'enqueue_push', '20261206000300 rollback removes the one way into the push queue');
+select hasnt_index('public', 'scenario_notifications', 'scenario_notifications_pending_idx', '20261206000300 rollback removes the index of pending scenario notifications');
 
 \ir ../rollbacks/20261129000800_directory_sweep_index.sql
 select hasnt_index('public', 'mentor_directory', 'mentor_directory_organization_id_suppression_idx', '20261129000800 rollback removes the directory step''s index');

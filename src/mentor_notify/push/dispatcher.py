@@ -99,6 +99,11 @@ class SettledPushes(Protocol):
         """React to the notifications whose push settled."""
         ...
 
+    async def catch_up(self, now: datetime) -> int:
+        """React to whatever settled without the reaction having run (a dispatcher
+        stopped between settling and reacting)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Backoff:
@@ -264,6 +269,7 @@ class Dispatcher:
     ) -> DispatchResult:
         """Send what is due now, round after round, until nothing is (or `limit` were
         claimed, or `stop` is set: the rounds in progress are finished first)."""
+        await self._catch_up()
         totals = _Totals(limit)
 
         async def lane() -> None:
@@ -285,6 +291,7 @@ class Dispatcher:
         """Keep draining until `stop` is set; rounds in progress are finished first.
         While the database cannot be reached, wait (backing off up to 30 s) and
         try again."""
+        await self._catch_up()
         totals = _Totals(None)
 
         async def pause(seconds: float) -> None:
@@ -344,6 +351,19 @@ class Dispatcher:
             **counts.model_dump(exclude={"by_organisation", "settled_notifications"}),
         )
         return claim, counts
+
+    async def _catch_up(self) -> None:
+        """Let the reactions catch up with what settled while none ran (a dispatcher
+        stopped between settling and reacting); a failure is said in the log."""
+        for reaction in self._reactions:
+            try:
+                await reaction.catch_up(self._clock.now())
+            except DatabaseError as exc:
+                log.warning(
+                    "reaction to settled pushes could not catch up",
+                    reaction=type(reaction).__name__,
+                    error=type(exc).__name__,
+                )
 
     async def _react(self, notification_ids: list[UUID]) -> None:
         """Tell the reactions which notifications' pushes settled."""

@@ -24,10 +24,16 @@ class ScenarioPushOutcomes:
         not); returns how many scenario notifications changed."""
         if not notification_ids:
             return 0
+        return await self._record(list(notification_ids), catch_up=False, now=now)
+
+    async def catch_up(self, now: datetime) -> int:
+        """React to every settled push whose scenario notification is still pending (a
+        dispatcher stopped between settling and reacting); returns how many changed."""
+        return await self._record([], catch_up=True, now=now)
+
+    async def _record(self, ids: list[UUID], *, catch_up: bool, now: datetime) -> int:
+        params = {"ids": ids, "catch_up": catch_up, "now": now}
         with translating():
             async with self._pool.connection() as conn:
-                cursor = await conn.execute(
-                    _PUSH_OUTCOMES, {"ids": list(notification_ids), "now": now}
-                )
-                row = await cursor.fetchone()
+                row = await (await conn.execute(_PUSH_OUTCOMES, params)).fetchone()
         return int(row["changed"]) if row else 0

@@ -1,6 +1,9 @@
 -- The scenarios' reaction to settled pushes: for each notification the push
--- queue says it settled (%(ids)s), read what became of its push and record
--- it on the scenario side (private.record_scenario_outcomes): the scenario
+-- queue says it settled (%(ids)s), and with %(catch_up)s for every scenario
+-- notification still pending whose notification has settled (what a
+-- dispatcher stopped between its settle and this reaction left undone, on
+-- the partial index of pending scenario notifications), read what became of
+-- its push and record it on the scenario side (private.record_scenario_outcomes): the scenario
 -- notification's delivery status, the cooldown released when the push
 -- failed, the coordinators' follow-up log once per channel. Notifications
 -- that are no scenario's, or not settled, are passed over; recording again
@@ -23,6 +26,13 @@ select private.record_scenario_outcomes(coalesce(jsonb_agg(jsonb_build_object(
 from public.notifications n
 join public.push_notices p on p.notification_id = n.id
 join public.push_notices c on c.id = coalesce(p.carried_by, p.id)
-where n.id = any (%(ids)s::uuid[])
+where n.id in (
+    select unnest(%(ids)s::uuid[])
+    union
+    select m.id
+    from public.scenario_notifications s
+    join public.notifications m on m.scenario_notification_id = s.id
+    where %(catch_up)s and s.delivery_status = 'pending'
+  )
   and n.scenario_notification_id is not null
   and n.status in ('sent', 'failed', 'skipped')
