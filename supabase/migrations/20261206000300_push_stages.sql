@@ -23,6 +23,7 @@
 
 set local lock_timeout = '5s';
 set local statement_timeout = '10min';
+set local idle_in_transaction_session_timeout = '1min';
 
 create or replace function private.enqueue_push(notices jsonb, at timestamptz)
 returns integer
