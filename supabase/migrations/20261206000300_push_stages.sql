@@ -11,7 +11,9 @@
 --    reading only the pending ones (a handful) of a table of millions.
 -- 3. push_budget_days.used counts pushes sent inside the recipient's send
 --    window only: an immediate tier sent at night no longer spends the day's
---    budget (push/sql/budget.sql decides it; this only says so).
+--    budget (push/sql/budget.sql decides it; this only says so). The
+--    baseline says the same (so re-applying it undoes nothing); this is for a
+--    database that ran the baseline before it did.
 --
 -- Locks: the index build holds a SHARE lock on scenario_notifications (writes
 -- wait) for one pass; as in 20261129000800, give up rather than queue behind

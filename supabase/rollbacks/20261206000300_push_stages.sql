@@ -1,8 +1,7 @@
 -- Rollback of 20261206000300_push_stages: the one way into the push queue goes
--- (the producers' statements of the previous release insert themselves), the
--- index of pending scenario notifications goes, and
--- the ledger's comment says again that every push counts. Idempotent.
+-- (the producers' statements of the previous release insert themselves), and
+-- the index of pending scenario notifications goes. The ledger's comment
+-- stays: the baseline says the same since the merge with supabase/schemas/
+-- (re-applying the baseline must not undo it). Idempotent.
 drop function if exists private.enqueue_push(jsonb, timestamptz);
 drop index if exists public.scenario_notifications_pending_idx;
-comment on column public.push_budget_days.used is
-  'Pushes sent to the person that day (immediate tiers included, even past the budget).';

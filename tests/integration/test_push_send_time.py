@@ -11,6 +11,7 @@ from uuid import UUID
 
 from mentor_notify.db import Pool
 from mentor_notify.domain import SystemClock
+from mentor_notify.metrics import Metrics
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.senders import open_senders
@@ -61,6 +62,7 @@ async def test_devices_that_leave_their_owner_after_the_claim_get_nothing_more(
         )
     service.emulator.rates = FailureRates(slow=1.0)
     service.emulator.slow_seconds = 0.3
+    metrics = Metrics(database=False)
     # One send at a time: after the claim, each send waits for the one before it.
     async with open_senders(service.settings, SystemClock()) as senders:
         dispatcher = Dispatcher(
@@ -70,6 +72,7 @@ async def test_devices_that_leave_their_owner_after_the_claim_get_nothing_more(
             concurrency=1,
             lanes=1,
             lease=timedelta(minutes=1),
+            observer=metrics,
         )
         running = asyncio.create_task(dispatcher.run_once())
         async with asyncio.timeout(30):
@@ -121,6 +124,19 @@ async def test_devices_that_leave_their_owner_after_the_claim_get_nothing_more(
     assert len(reached_after) <= 1
     # Every other send to them was withdrawn unsent.
     assert result.withdrawn == len(set(old.values()) - reached) > 0
+    # The metrics count them as settled unsent, and no request to the push service.
+    registry = metrics.registry
+    assert registry.get_sample_value(
+        "mentor_notify_push_settled_total", {"outcome": "withdrawn"}
+    ) == float(result.withdrawn)
+    for provider in ("fcm", "apns"):
+        assert (
+            registry.get_sample_value(
+                "mentor_notify_push_send_attempts_total",
+                {"kind": "person", "provider": provider, "outcome": "sent", "answer": "2xx"},
+            )
+            or 0.0
+        ) == float(sum(d["provider"] == provider for d in service.emulator.delivered))
     for mentor, token in old.items():
         if token in reached or mentor == mentors[0]:
             # Before the change, or on the wire; or m0's other phone got it.

@@ -97,7 +97,7 @@ class DatabaseJobRunner:
             self._clock,
             self._settings,
             "api",
-            [ScenarioPushOutcomes(self._pool)],
+            reactions=[ScenarioPushOutcomes(self._pool)],
         )
         result = await dispatcher.run_once(limit=request.limit)
         return JobOutcome(

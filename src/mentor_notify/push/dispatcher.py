@@ -37,6 +37,7 @@ from mentor_notify.db import DatabaseError, Pool
 from mentor_notify.db.errors import ConnectionFailed
 from mentor_notify.domain import Clock
 from mentor_notify.push.capacity import SendCapacity
+from mentor_notify.push.observer import PushObserver, Unobserved
 from mentor_notify.push.outbox import (
     Claim,
     ClaimedPush,
@@ -60,6 +61,8 @@ class SendResult:
     result: Result
     error_code: str | None = None
     retry_after: timedelta | None = None
+    # The HTTP status the service answered with (None: no request was made).
+    status: int | None = None
 
 
 class Sender(Protocol):
@@ -138,6 +141,7 @@ class DispatchResult(BaseModel):
     failed: int = 0
     withdrawn: int = 0
     dead: int = 0
+    duplicates: int = 0
     tokens_removed: int = 0
     by_organisation: dict[UUID, OrganisationPushes] = {}
 
@@ -207,11 +211,13 @@ class Dispatcher:
         backoff: Backoff | None = None,
         lanes: int = 2,
         reactions: Sequence[SettledPushes] = (),
+        observer: PushObserver | None = None,
     ) -> None:
         """`senders` maps a provider (`fcm`, `apns`) to its sender; at most
         `concurrency` sends are in flight at once. `lanes` rounds run side by side,
         so one claims or records in the database while another's sends are out.
-        `reactions` hear of every notification whose push settled."""
+        `reactions` hear of every notification whose push settled; `observer` (the
+        metrics) is told of every claim, send, renewal and settle."""
         self._outbox = outbox
         self._senders = senders
         self._clock = clock
@@ -223,6 +229,7 @@ class Dispatcher:
         self._devices = DeviceCheck(outbox.still_held)
         self._capacity = SendCapacity(concurrency, lease / 3)
         self._reactions = tuple(reactions)
+        self._observer = observer or Unobserved()
 
     @classmethod
     def from_settings(
@@ -232,11 +239,13 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        *,
         reactions: Sequence[SettledPushes] = (),
+        observer: PushObserver | None = None,
     ) -> "Dispatcher":
         """A dispatcher on `pool` with the attempts, batch, concurrency and lease of
         `settings`, its leases signed with this process (and `role`, when given),
-        telling `reactions` of every settled push."""
+        telling `reactions` of every settled push, watched by `observer`."""
         return cls(
             Outbox(pool, worker_name(role), max_attempts=settings.push_max_attempts),
             senders,
@@ -245,6 +254,7 @@ class Dispatcher:
             concurrency=settings.push_concurrency,
             lease=timedelta(seconds=settings.push_lease_seconds),
             reactions=reactions,
+            observer=observer,
         )
 
     @classmethod
@@ -255,14 +265,18 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        *,
         reactions: Sequence[SettledPushes] = (),
+        observer: PushObserver | None = None,
     ) -> "Dispatcher | None":
         """`from_settings`, or None (said in the log) when no push service is
         configured: the pushes then stay queued for a dispatcher that has one."""
         if not senders:
             log.warning("no push service configured: pushes stay queued")
             return None
-        return cls.from_settings(pool, senders, clock, settings, role, reactions)
+        return cls.from_settings(
+            pool, senders, clock, settings, role, reactions=reactions, observer=observer
+        )
 
     async def run_once(
         self, limit: int | None = None, stop: asyncio.Event | None = None
@@ -329,6 +343,7 @@ class Dispatcher:
         size = await self._capacity.room(size)
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
         self._capacity.taken(len(claim.pushes))
+        self._observer.claimed(claim)
         await self._react(claim.settled_notifications)
         if not claim.pushes:
             return claim, OutcomeCounts()
@@ -340,6 +355,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
         counts = await self._outbox.record(outcomes, self._clock.now())
+        self._observer.settled_round(counts)
         await self._react(counts.settled_notifications)
         log.info(
             "dispatch round done",
@@ -392,8 +408,10 @@ class Dispatcher:
             try:
                 held = await self._outbox.renew(ids, self._lease, self._clock.now())
             except DatabaseError as exc:
+                self._observer.renewal_failed()
                 log.warning("lease renewal failed", error=type(exc).__name__)
                 continue
+            self._observer.renewed(len(ids), held)
             if held < len(ids):
                 # Nothing settles this round's messages but the round itself, so
                 # these leases ran out unrenewed (the database was away) and may be
@@ -412,19 +430,29 @@ class Dispatcher:
         """The send's outcome, and how long it held its slot (None: it took none)."""
         sender = self._senders.get(push.provider)
         if sender is None:
+            self._observer.sent("person", push.provider, "retry", SendResult("retry"), 0.0)
             return self._retry(push, "NO_SENDER", None), None
         async with self._slots:
-            started = time.monotonic()
+            started = time.perf_counter()
+            requested: float | None = None
             try:
                 # Asked with a slot in hand, right before the request: a send that
-                # waited for a slot may find its device gone to someone else.
+                # waited for a slot may find its device gone to someone else. No
+                # request is made for a withdrawn send: the metrics count it in the
+                # settle's outcomes, not among the requests to a push service.
                 if not await self._devices.held(push):
-                    return Outcome(push.id, "withdrawn"), time.monotonic() - started
+                    return Outcome(push.id, "withdrawn"), time.perf_counter() - started
+                requested = time.perf_counter()
                 answer = await sender.send(push)
             except Exception as exc:  # a network or database error is worth another try
+                if requested is not None:
+                    elapsed = time.perf_counter() - requested
+                    self._observer.sent("person", push.provider, "retry", None, elapsed)
                 log.warning("send failed", push_id=str(push.id), error=type(exc).__name__)
-                return self._retry(push, type(exc).__name__, None), time.monotonic() - started
-            took = time.monotonic() - started
+                return self._retry(push, type(exc).__name__, None), time.perf_counter() - started
+            done = time.perf_counter()
+        self._observer.sent("person", push.provider, answer.result, answer, done - requested)
+        took = done - started
         if answer.result == "retry":
             return self._retry(push, answer.error_code, answer.retry_after), took
         return Outcome(push.id, answer.result, answer.error_code), took
