@@ -10,7 +10,7 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(7);
+select plan(9);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
@@ -18,6 +18,10 @@ select plan(7);
 select hasnt_table('public', 'device_reregistrations', '20261206000500 rollback removes device_reregistrations');
 select hasnt_table('public', 'daily_cycle_successes', '20261206000500 rollback removes daily_cycle_successes');
 select hasnt_column('public', 'organizations', 'reregistration_push', '20261206000500 rollback removes the organisation switch');
+
+\ir ../rollbacks/20261206000300_push_stages.sql
+select hasnt_function('private', 'enqueue_push', '20261206000300 rollback removes the one way into the push queue');
+select hasnt_index('public', 'scenario_notifications', 'scenario_notifications_pending_idx', '20261206000300 rollback removes the index of pending scenario notifications');
 
 \ir ../rollbacks/20261206000100_baseline.sql
 select is_empty(
