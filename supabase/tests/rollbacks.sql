@@ -11,9 +11,14 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(44);
+select plan(47);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261206000400_certificate_sync_ordering.sql
+select hasnt_table('public', 'certificate_sync_mappings', '20261206000400 rollback removes the per-organisation Dataverse mappings');
+select hasnt_column('public', 'certificate_sync_events', 'source_version', '20261206000400 rollback removes the row version');
+select col_not_null('public', 'certificate_sync_events', 'external_person_id', '20261206000400 rollback makes the holder required again');
+
 \ir ../rollbacks/20261129000800_directory_sweep_index.sql
 select hasnt_index('public', 'mentor_directory', 'mentor_directory_organization_id_suppression_idx', '20261129000800 rollback removes the directory step''s index');
 

@@ -21,7 +21,7 @@ from tests.api.credentials import SERVE_ENV
 from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
 from tests.support import fetch_value, free_port, wait_until_answering
 from tests.sync.payloads import Holder, dataverse
-from tests.sync.world import build_sync_world, set_sync
+from tests.sync.world import build_sync_world, caller, set_sync
 
 runner = CliRunner()
 
@@ -44,7 +44,7 @@ async def test_status_replay_and_retry_from_the_command_line(
         body = dataverse(
             "Update", world.certificates["a"], holder, now, expiry=today + timedelta(days=400)
         )
-        await sync.receive(world.world.organization_id, Source.DATAVERSE, body, None)
+        await sync.receive(await caller(own_pool, world), Source.DATAVERSE, body, {})
     db = ("--database-url", own_database_url)
 
     held = await cli(*db, "sync", "replay", "-o", world.slug)
@@ -74,8 +74,9 @@ async def test_status_replay_and_retry_from_the_command_line(
         "dead": 1,
         "oldest_pending_at": None,
     }
-    assert (
-        dead["reason"] == f"unknown person: no mapping for external person id {stranger.contact_id}"
+    assert dead["reason"] == (
+        f"unknown person: no mapping for external person id {stranger.contact_id} "
+        "(add it to certificate_sync_people, then `sync retry`)"
     )
     assert f"dead #{dead['id']}" in text.stdout
     for failed, message in ((not_dead, "not dead events"), (unknown, "no organisation matches")):
@@ -131,17 +132,18 @@ async def test_keys_made_listed_and_revoked_from_the_command_line_admit_only_the
         "wrong": 401,
         "revoked": 401,
         "foreign": 401,
-        # Authenticated, then refused as a message the sync does not handle.
-        "known": 422,
+        # Authenticated, then kept dead as a message the sync does not handle.
+        "known": 202,
     }
-    assert answers["known"][1] == "unknown_message"
+    assert answers["known"][1] == "dead"
 
 
 def post_through_serve(
     database_url: str, calls: dict[str, tuple[str, str]]
 ) -> dict[str, tuple[int, str]]:
     """Start `serve` and POST a Dataverse body for another table to each (path, key
-    as ?code=) of `calls`: each answer's status and error code."""
+    as ?code=) of `calls`: each answer's status and error code (or, when accepted,
+    the event's status)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -160,4 +162,7 @@ def post_through_serve(
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=20)
-    return {name: (a.status_code, a.json()["error"]["code"]) for name, a in answers.items()}
+    return {
+        name: (a.status_code, a.json()["error"]["code"] if a.is_error else a.json()["status"])
+        for name, a in answers.items()
+    }

@@ -341,7 +341,8 @@ async def test_unknown_person_goes_to_the_dead_letter_and_retry_applies_it_once_
     assert [(d.id, d.reason) for d in letters] == [
         (
             dead.json()["event_id"],
-            f"unknown person: no mapping for external person id {stranger.contact_id}",
+            f"unknown person: no mapping for external person id {stranger.contact_id} "
+            "(add it to certificate_sync_people, then `sync retry`)",
         )
     ]
     assert retried.organisations[world.slug].applied == 1
@@ -360,7 +361,8 @@ async def test_an_unknown_certificate_type_goes_to_the_dead_letter(
     assert answer.json()["status"] == "dead"
     assert event == {
         "status": "dead",
-        "reason": "unknown certificate type: no mapping for external type 7",
+        "reason": "unknown certificate type: no mapping for external type 7 "
+        "(add it to certificate_sync_types, then `sync retry`)",
     }
 
 
@@ -561,45 +563,17 @@ async def test_a_v1_issue_creates_the_certificate(
 
 
 @pytest.mark.parametrize(
-    ("path", "body", "status", "code"),
+    ("path", "body", "status"),
     [
-        ("dataverse", b"{not json", 400, "invalid_event"),
-        ("dataverse", b"[1, 2]", 400, "invalid_event"),
-        (
-            "dataverse",
-            json.dumps({"MessageName": "Assign", "PrimaryEntityName": "hlf_certificate"}).encode(),
-            422,
-            "unknown_message",
-        ),
-        (
-            "dataverse",
-            json.dumps({"MessageName": "Update", "PrimaryEntityName": "contact"}).encode(),
-            422,
-            "unknown_message",
-        ),
-        (
-            "dataverse",
-            json.dumps({"MessageName": "Update", "PrimaryEntityName": "hlf_certificate"}).encode(),
-            400,
-            "invalid_event",
-        ),
-        ("events", b"{}", 400, "invalid_event"),
-        ("events", json.dumps({"version": "v2"}).encode(), 400, "invalid_event"),
-        ("events", b"x" * 70_000, 413, "payload_too_large"),
+        ("dataverse", b"{not json", 400),
+        ("dataverse", b"[1, 2]", 400),
+        ("events", b"{not json", 400),
+        ("events", b"x" * 70_000, 413),
     ],
-    ids=[
-        "malformed",
-        "not-an-object",
-        "other-message",
-        "other-table",
-        "incomplete",
-        "v1-empty",
-        "v1-other-version",
-        "oversized",
-    ],
+    ids=["malformed", "not-an-object", "v1-malformed", "oversized"],
 )
-async def test_bad_input_is_a_4xx_json_error_and_stored_nowhere(
-    own_pool: Pool, client: httpx.AsyncClient, path: str, body: bytes, status: int, code: str
+async def test_a_body_that_is_not_a_json_object_is_a_4xx_json_error_and_stored_nowhere(
+    own_pool: Pool, client: httpx.AsyncClient, path: str, body: bytes, status: int
 ) -> None:
     world = await build(own_pool, {"a": 20})
 
@@ -610,8 +584,62 @@ async def test_bad_input_is_a_4xx_json_error_and_stored_nowhere(
     )
 
     assert answer.status_code == status, answer.text
-    assert answer.json()["error"]["code"] == code
+    assert answer.json()["error"]["code"] in ("invalid_event", "payload_too_large")
     assert await rows(own_pool, "select id from public.certificate_sync_events") == []
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "reason"),
+    [
+        (
+            "dataverse",
+            {"MessageName": "Assign", "PrimaryEntityName": "hlf_certificate"},
+            202,
+            "a 'Assign' message of table 'hlf_certificate': this endpoint reads Create, Update "
+            "and Delete of 'hlf_certificate' (check the webhook step, or `sync mappings`)",
+        ),
+        (
+            "dataverse",
+            {"MessageName": "Update", "PrimaryEntityName": "contact"},
+            202,
+            "a 'Update' message of table 'contact': this endpoint reads Create, Update and "
+            "Delete of 'hlf_certificate' (check the webhook step, or `sync mappings`)",
+        ),
+        (
+            "dataverse",
+            {"MessageName": "Update", "PrimaryEntityName": "hlf_certificate"},
+            202,
+            "the delivery has no PrimaryEntityId (1-200 characters)",
+        ),
+        ("events", {}, 422, "version: Field required; event_id: Field required"),
+        ("events", {"version": "v2"}, 422, "version: Input should be 'v1'"),
+    ],
+    ids=["other-message", "other-table", "incomplete", "v1-empty", "v1-other-version"],
+)
+async def test_an_authenticated_json_delivery_that_cannot_be_applied_is_kept_dead_with_its_reason(
+    own_pool: Pool,
+    client: httpx.AsyncClient,
+    path: str,
+    body: dict[str, Any],
+    status: int,
+    reason: str,
+) -> None:
+    world = await build(own_pool, {"a": 20})
+
+    answer = await client.post(f"/v1/sync/{world.slug}/{path}", json=body, headers=AUTH)
+
+    [event] = await rows(own_pool, "select id, status, reason from public.certificate_sync_events")
+    assert answer.status_code == status, answer.text
+    assert (event["status"], event["reason"][: len(reason)]) == ("dead", reason)
+    if status == 202:
+        assert answer.json() == {
+            "event_id": event["id"],
+            "duplicate": False,
+            "status": "dead",
+            "reason": event["reason"],
+        }
+    else:
+        assert f"kept as dead event {event['id']}" in answer.json()["error"]["message"]
 
 
 async def test_v1_fields_beyond_the_contract_are_refused(
@@ -630,8 +658,12 @@ async def test_v1_fields_beyond_the_contract_are_refused(
 
     answer = await client.post(f"/v1/sync/{world.slug}/events", json=event, headers=AUTH)
 
-    assert answer.status_code == 400
+    assert answer.status_code == 422
     assert "full_name" in answer.json()["error"]["message"]
+    stored = await rows(
+        own_pool, "select to_jsonb(t)::text as row from public.certificate_sync_events t"
+    )
+    assert "Kari" not in stored[0]["row"]
 
 
 async def test_an_unknown_organisation_is_401_like_a_wrong_key_and_stores_nothing(

@@ -13,14 +13,19 @@ authentication ("Register a WebHook", learn.microsoft.com, checked
 2026-11-29): HttpHeader (header `apikey: <key>`), WebhookKey (query `?code=<key>`)
 or HttpQueryString (query `?apikey=<key>`).
 
-An authenticated, well-formed event is committed to the inbox before the 202
-answer; a malformed body or an unknown message gets a 4xx JSON error and is
-stored nowhere, and so does an unknown organisation (401, like a wrong key: it
-has no keys); a body over the API's limit gets 413 before it is read.
+Every authenticated JSON delivery is committed to the inbox before the answer
+(issue 24): Dataverse tries a call again only after a 502, 503 or 504, so a 4xx
+would lose it for good ("Use webhooks to create external handlers for server
+events", learn.microsoft.com, checked 2026-12-06). What cannot be applied as
+received (a cut body, another table's message, a person id that is personal
+data) is stored dead with its reason and answered 202 to Dataverse; a `v1` body
+that breaks the contract is stored dead too, and answered 422 so that its sender
+knows. Only a body that is not JSON (400), an unknown organisation or a wrong key
+(401) and a body over the API's limit (413, before it is read) are refused
+without being stored.
 """
 
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, APIKeyQuery
@@ -28,11 +33,12 @@ from fastapi.security import APIKeyHeader, APIKeyQuery
 from mentor_notify.api.api_keys import ApiKeys
 from mentor_notify.api.app import ApiError
 from mentor_notify.sync import (
+    CallerKeys,
     CertificateSync,
+    ContractBroken,
     InvalidEvent,
     Receipt,
     Source,
-    UnknownMessage,
     WebhookKeys,
 )
 from mentor_notify.sync.v1 import v1_json_schema
@@ -58,7 +64,7 @@ def sync_router(sync: CertificateSync, keys: WebhookKeys) -> APIRouter:
         header: Annotated[str | None, Depends(_header)],
         code: Annotated[str | None, Depends(_code)],
         query: Annotated[str | None, Depends(_query)],
-    ) -> UUID:
+    ) -> CallerKeys:
         refused = ApiError(
             401, "unauthorized", f"a valid webhook key of organisation {organization!r} is required"
         )
@@ -71,18 +77,16 @@ def sync_router(sync: CertificateSync, keys: WebhookKeys) -> APIRouter:
         matches = [accepted.accepts(k) for k in given]
         if caller is None or not any(matches):
             raise refused
-        return caller.organization_id
+        return caller
 
-    Caller = Annotated[UUID, Depends(webhook_caller)]
+    Caller = Annotated[CallerKeys, Depends(webhook_caller)]
 
-    async def receive(request: Request, organization_id: UUID, source: Source) -> Receipt:
+    async def receive(request: Request, caller: CallerKeys, source: Source) -> Receipt:
         body = await request.body()
         try:
-            return await sync.receive(
-                organization_id, source, body, request.headers.get("x-request-id")
-            )
-        except UnknownMessage as exc:
-            raise ApiError(422, "unknown_message", str(exc)) from exc
+            return await sync.receive(caller, source, body, request.headers)
+        except ContractBroken as exc:
+            raise ApiError(422, "invalid_event", str(exc)) from exc
         except InvalidEvent as exc:
             raise ApiError(400, "invalid_event", str(exc)) from exc
 

@@ -2,10 +2,13 @@
 and our own `v1` contract into a durable inbox, applied through the certificate
 table while the organisation's sync is on."""
 
-from mentor_notify.sync.dataverse import DataverseMapping, parse_dataverse
+from mentor_notify.sync.dataverse import parse_dataverse
 from mentor_notify.sync.keys import WebhookKeys
 from mentor_notify.sync.models import (
     CallerKeys,
+    ContractBroken,
+    DataverseMapping,
+    DateBehavior,
     DeadEvent,
     EventStatus,
     EventType,
@@ -20,7 +23,6 @@ from mentor_notify.sync.models import (
     SyncEvent,
     UnknownEvents,
     UnknownKey,
-    UnknownMessage,
     V1Event,
     WebhookKey,
 )
@@ -31,7 +33,9 @@ from mentor_notify.sync.v1 import parse_v1, v1_json_schema
 __all__ = [
     "CallerKeys",
     "CertificateSync",
+    "ContractBroken",
     "DataverseMapping",
+    "DateBehavior",
     "DeadEvent",
     "EventStatus",
     "EventType",
@@ -47,7 +51,6 @@ __all__ = [
     "SyncRepository",
     "UnknownEvents",
     "UnknownKey",
-    "UnknownMessage",
     "V1Event",
     "WebhookKey",
     "WebhookKeys",

@@ -28,9 +28,9 @@ class InvalidEvent(SyncError):
     """A body that is not an event this endpoint understands; nothing is stored."""
 
 
-class UnknownMessage(InvalidEvent):
-    """A well-formed message of a kind the sync does not handle (another Dataverse
-    message or table); nothing is stored."""
+class ContractBroken(InvalidEvent):
+    """A `v1` body that breaks the contract: stored dead (nothing authenticated is
+    lost), and refused so that the sender knows."""
 
 
 class UnknownEvents(SyncError):
@@ -71,30 +71,77 @@ class EventStatus(StrEnum):
     DEAD = "dead"
 
 
+class DateBehavior(StrEnum):
+    """How a Dataverse date column stores its values ("Behavior and format of the date
+    and time column", learn.microsoft.com, checked 2026-12-06): UserLocal (the
+    default of a new column) stores an instant in UTC, converted from the entering
+    user's time zone; DateOnly and TimeZoneIndependent store the date as entered."""
+
+    USER_LOCAL = "UserLocal"
+    DATE_ONLY = "DateOnly"
+    TIME_ZONE_INDEPENDENT = "TimeZoneIndependent"
+
+
+_LOGICAL_NAME = r"^[a-z][a-z0-9_]{0,99}$"
+
+
+class DataverseMapping(BaseModel):
+    """Which Dataverse table and columns hold an organisation's certificates, and how
+    its date columns behave. The defaults are the proposal HLF has to confirm (ticket
+    001 risk 1); `sync mappings set` stores an organisation's own (the database's
+    certificate_sync_mappings holds the same name rule)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table: str = Field(default="hlf_certificate", pattern=_LOGICAL_NAME)
+    person: str = Field(default="hlf_contactid", pattern=_LOGICAL_NAME)
+    certificate_type: str = Field(default="hlf_certificatetype", pattern=_LOGICAL_NAME)
+    issued_on: str = Field(default="hlf_issuedon", pattern=_LOGICAL_NAME)
+    expiry_date: str = Field(default="hlf_expireson", pattern=_LOGICAL_NAME)
+    revoked_on: str = Field(default="hlf_revokedon", pattern=_LOGICAL_NAME)
+    state: str = Field(default="statecode", pattern=_LOGICAL_NAME)
+    modified_on: str = Field(default="modifiedon", pattern=_LOGICAL_NAME)
+    version: str = Field(default="versionnumber", pattern=_LOGICAL_NAME)
+    date_behavior: DateBehavior = DateBehavior.USER_LOCAL
+
+
 class SyncEvent(BaseModel):
-    """One certificate event as the inbox stores it, whatever format it came in."""
+    """One certificate event as the inbox stores it, whatever format it came in.
+
+    A Dataverse Update without a post-image carries only the columns it changed, and
+    a Delete without a pre-image none: what is missing is taken from the certificate
+    already known when the event is applied. A delivery that can never be applied as
+    received says why in `receive_problem` and is stored dead."""
 
     model_config = ConfigDict(frozen=True)
 
     source: Source
     source_event_id: str = Field(min_length=1, max_length=200)
-    event_type: EventType
-    external_person_id: str = Field(min_length=1, max_length=200)
-    external_certificate_id: str = Field(min_length=1, max_length=200)
+    event_type: EventType | None
+    external_person_id: str | None = Field(default=None, min_length=1, max_length=200)
+    external_certificate_id: str | None = Field(default=None, min_length=1, max_length=200)
     external_type: str | None = Field(default=None, min_length=1, max_length=200)
     issued_on: date | None = None
     expiry_date: date | None = None
     revoked_on: date | None = None
     source_modified_at: AwareDatetime
+    source_version: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    is_deletion: bool = False
+    receive_problem: str | None = None
 
     @model_validator(mode="after")
     def _dates_fit_the_type(self) -> "SyncEvent":
-        if self.event_type is EventType.REVOKED:
-            if self.revoked_on is None:
-                raise ValueError("a revocation needs revoked_on")
-        elif self.expiry_date is None:
-            raise ValueError(f"a {self.event_type.value} event needs expiry_date")
-        elif self.issued_on is not None and self.issued_on > self.expiry_date:
+        if self.receive_problem is not None:
+            return self
+        if self.event_type is None or self.external_certificate_id is None:
+            raise ValueError("an event needs its type and certificate id")
+        if self.event_type is EventType.REVOKED and self.revoked_on is None:
+            raise ValueError("a revocation needs revoked_on")
+        if (
+            self.issued_on is not None
+            and self.expiry_date is not None
+            and self.issued_on > self.expiry_date
+        ):
             raise ValueError("issued_on is after expiry_date")
         return self
 
@@ -151,10 +198,22 @@ class V1Event(BaseModel):
 
     @model_validator(mode="after")
     def _complete(self) -> "V1Event":
+        # The per-type requirements are also the schema's if/then (v1_json_schema);
+        # the order of the two dates is the one rule JSON Schema cannot state.
         if self.type != "revoked" and self.certificate_type is None:
             raise ValueError(f"a {self.type} event needs certificate_type")
+        if self.type != "revoked" and self.expiry_date is None:
+            raise ValueError(f"a {self.type} event needs expiry_date")
         if self.type == "issued" and self.issued_on is None:
             raise ValueError("an issued event needs issued_on")
+        if self.type == "revoked" and self.revoked_on is None:
+            raise ValueError("a revoked event needs revoked_on")
+        if (
+            self.issued_on is not None
+            and self.expiry_date is not None
+            and self.issued_on > self.expiry_date
+        ):
+            raise ValueError("issued_on is after expiry_date")
         return self
 
 
@@ -166,6 +225,9 @@ class Receipt(BaseModel):
     )
     duplicate: bool = Field(description="The event had been received before; nothing new stored.")
     status: EventStatus | None = Field(description="Where the event is now.")
+    reason: str | None = Field(
+        default=None, description="Why the event is dead (`sync status` shows it too)."
+    )
 
 
 class OutcomeCounts(BaseModel):
@@ -208,7 +270,7 @@ class DeadEvent(BaseModel):
 
     id: int
     slug: str
-    event_type: EventType
+    event_type: EventType | None
     reason: str
 
 
@@ -232,7 +294,10 @@ class NewWebhookKey(BaseModel):
 
 
 class CallerKeys(BaseModel):
-    """The organisation a sync URL names and the hashes of its live webhook keys."""
+    """The organisation a sync URL names, the hashes of its live webhook keys, and what
+    reading its deliveries needs."""
 
     organization_id: UUID
     key_sha256: list[str]
+    timezone: str = Field(description="The organisation's IANA time zone.")
+    mapping: DataverseMapping = Field(description="Its Dataverse names and date behaviour.")

@@ -15,6 +15,7 @@ from mentor_notify.expiry import EXPIRY_LOCK_CLASS
 from mentor_notify.organisations import UnknownOrganisation
 from mentor_notify.sync.models import (
     CallerKeys,
+    DataverseMapping,
     DeadEvent,
     OutcomeCounts,
     StatusRow,
@@ -37,6 +38,8 @@ _WEBHOOK_KEYS = load_sql(_SQL, "webhook_keys")
 _ADD_KEY = load_sql(_SQL, "add_key")
 _KEYS = load_sql(_SQL, "keys")
 _REVOKE_KEY = load_sql(_SQL, "revoke_key")
+_MAPPINGS = load_sql(_SQL, "mappings")
+_SET_MAPPING = load_sql(_SQL, "set_mapping")
 # The listing's visibility rule is the expiry sweep's; the sync runs the same
 # statement so a renewal lists a lapsed mentor again, and a revocation hides
 # one, without a second rule.
@@ -54,7 +57,30 @@ class SyncRepository:
         """The organisation with id or slug `organization` and its live webhook keys'
         hashes; None if there is no such organisation."""
         row = await self._one(_WEBHOOK_KEYS, {"organization": organization})
-        return None if row is None else CallerKeys(**row)
+        if row is None:
+            return None
+        return CallerKeys(
+            organization_id=row["organization_id"],
+            key_sha256=row["key_sha256"],
+            timezone=row["timezone"],
+            mapping=_mapping(row["mapping"]),
+        )
+
+    async def mappings(self, ids: Sequence[UUID]) -> list[tuple[str, DataverseMapping, bool]]:
+        """Each organisation's slug, Dataverse mapping, and whether it stored one (else
+        the mapping is the proposal in the code)."""
+        rows = await self._all(_MAPPINGS, {"organization_ids": list(ids)})
+        return [(r["slug"], _mapping(r["mapping"]), r["mapping"] is not None) for r in rows]
+
+    async def set_mapping(
+        self, organization_id: UUID, mapping: DataverseMapping, now: datetime
+    ) -> None:
+        """Store the organisation's Dataverse mapping."""
+        params: dict[str, Any] = {
+            _COLUMNS.get(field, f"{field}_column"): value
+            for field, value in mapping.model_dump(mode="json").items()
+        }
+        await self._one(_SET_MAPPING, params | {"organization_id": organization_id, "now": now})
 
     async def add_key(self, organization_id: UUID, key_sha256: str, now: datetime) -> WebhookKey:
         """Register the key with hash `key_sha256` for the organisation."""
@@ -149,12 +175,26 @@ class SyncRepository:
     async def _one(self, query: str, params: dict[str, Any]) -> DictRow | None:
         with translating():
             cur = await self._conn.execute(query, params)
-            return await cur.fetchone()
+            return await cur.fetchone() if cur.description else None
 
     async def _all(self, query: str, params: dict[str, Any]) -> list[DictRow]:
         with translating():
             cur = await self._conn.execute(query, params)
             return await cur.fetchall()
+
+
+# certificate_sync_mappings' column for each DataverseMapping field (the rest are
+# the field's name and `_column`).
+_COLUMNS = {"table": "table_name", "date_behavior": "date_behavior"}
+
+
+def _mapping(stored: dict[str, Any] | None) -> DataverseMapping:
+    if stored is None:
+        return DataverseMapping()
+    fields = {
+        field: _COLUMNS.get(field, f"{field}_column") for field in DataverseMapping.model_fields
+    }
+    return DataverseMapping(**{field: stored[column] for field, column in fields.items()})
 
 
 def _webhook_key(row: DictRow) -> WebhookKey:

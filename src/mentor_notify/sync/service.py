@@ -2,7 +2,8 @@
 organisation's sync is on), replay held events, re-queue dead ones, report."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from uuid import UUID
 
 import structlog
@@ -12,6 +13,8 @@ from mentor_notify.domain import Clock, local_today
 from mentor_notify.organisations import covered_organisations
 from mentor_notify.sync.dataverse import parse_dataverse
 from mentor_notify.sync.models import (
+    CallerKeys,
+    ContractBroken,
     DeadEvent,
     EventStatus,
     OutcomeCounts,
@@ -32,11 +35,20 @@ log = structlog.get_logger(__name__)
 REPLAY_BATCH = 1000
 
 
-def parse(source: Source, body: bytes, request_id_header: str | None = None) -> SyncEvent:
-    """The event in `body`, read as `source` says; raises `InvalidEvent`."""
+def parse(
+    source: Source,
+    body: bytes,
+    headers: Mapping[str, str],
+    caller: CallerKeys,
+    received_at: datetime,
+) -> SyncEvent:
+    """The event in `body`, read as `source` says with the organisation's mapping and
+    time zone; raises `InvalidEvent` only when the body is not JSON."""
     if source is Source.DATAVERSE:
-        return parse_dataverse(body, request_id_header)
-    return parse_v1(body)
+        return parse_dataverse(
+            body, headers, mapping=caller.mapping, timezone=caller.timezone, received_at=received_at
+        )
+    return parse_v1(body, received_at)
 
 
 class CertificateSync:
@@ -49,23 +61,33 @@ class CertificateSync:
 
     async def receive(
         self,
-        organization_id: UUID,
+        caller: CallerKeys,
         source: Source,
         body: bytes,
-        request_id_header: str | None,
+        headers: Mapping[str, str],
     ) -> Receipt:
         """Store the event in `body` for the organisation (whose key the caller
         presented), committed before this returns; then, if that organisation's sync
-        is on, apply it at once.
+        is on, apply it at once. A delivery that cannot be applied as received is
+        stored dead, with the reason in the receipt.
 
-        Raises `InvalidEvent` (nothing stored) or `UnknownOrganisation`."""
-        event = parse(source, body, request_id_header)
-        digest = hashlib.sha256(body).hexdigest()
+        Raises `InvalidEvent` (nothing stored: the body is not JSON),
+        `ContractBroken` (a v1 body against the contract: stored dead, then
+        refused) or `UnknownOrganisation`."""
         now = self._clock.now()
+        event = parse(source, body, headers, caller, now)
+        digest = hashlib.sha256(body).hexdigest()
         async with self._pool.connection() as conn, conn.transaction():
-            row = await SyncRepository(conn).receive(organization_id, event, digest, now)
+            row = await SyncRepository(conn).receive(caller.organization_id, event, digest, now)
         status = None if row["status"] is None else EventStatus(row["status"])
-        receipt = Receipt(event_id=row["event_id"], duplicate=row["duplicate"], status=status)
+        receipt = Receipt(
+            event_id=row["event_id"],
+            duplicate=row["duplicate"],
+            status=status,
+            reason=row["reason"],
+        )
+        if source is Source.V1 and event.event_type is None:
+            raise ContractBroken(f"{event.receive_problem} (kept as dead event {receipt.event_id})")
         log.info(
             "sync event received",
             event_id=receipt.event_id,
