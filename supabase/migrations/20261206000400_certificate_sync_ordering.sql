@@ -56,11 +56,6 @@ alter table public.certificate_sync_events add constraint certificate_sync_event
   receive_problem is not null or (event_type is not null and external_certificate_id is not null)
 );
 comment on constraint certificate_sync_events_readable_check on public.certificate_sync_events is 'an event without a type or certificate id must say why (receive_problem)';
-alter table public.certificate_sync_events drop constraint if exists certificate_sync_events_receive_problem_check;
-alter table public.certificate_sync_events add constraint certificate_sync_events_receive_problem_check check (
-  receive_problem is null or status = 'dead'
-);
-comment on constraint certificate_sync_events_receive_problem_check on public.certificate_sync_events is 'an event that cannot be applied as received stays dead';
 -- NOT VALID: rows stored before this check are not re-read (the server kept
 -- no personal data there either); every new or changed row is checked.
 alter table public.certificate_sync_events drop constraint if exists certificate_sync_events_person_id_not_personal_check;

@@ -13,7 +13,6 @@ create index if not exists certificate_sync_events_pending_idx
   on public.certificate_sync_events (organization_id, source_modified_at, id) where status = 'pending';
 alter table public.certificate_sync_people drop constraint if exists certificate_sync_people_person_id_not_personal_check;
 alter table public.certificate_sync_events drop constraint if exists certificate_sync_events_person_id_not_personal_check;
-alter table public.certificate_sync_events drop constraint if exists certificate_sync_events_receive_problem_check;
 alter table public.certificate_sync_events drop constraint if exists certificate_sync_events_readable_check;
 alter table public.certificate_sync_events drop constraint if exists certificate_sync_events_dates_check;
 alter table public.certificate_sync_events add constraint certificate_sync_events_dates_check check (

@@ -8,6 +8,7 @@ import pytest
 
 from mentor_notify.sync import (
     DataverseMapping,
+    DateBehavior,
     EventType,
     InvalidEvent,
     Source,
@@ -128,7 +129,7 @@ def test_an_update_without_a_post_image_carries_only_the_changed_columns() -> No
 def test_date_columns_are_read_by_their_behaviour(behavior: str, sent: str, read_as: date) -> None:
     body = dataverse("Update", uuid4(), HOLDER, MODIFIED, expiry=sent)
 
-    event = read(body, mapping=DataverseMapping(date_behavior=behavior))
+    event = read(body, mapping=DataverseMapping(date_behavior=DateBehavior(behavior)))
 
     assert event.expiry_date == read_as
 

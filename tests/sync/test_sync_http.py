@@ -3,7 +3,6 @@ the inbox (duplicates, reordering, the feature flag, the dead letter), the
 effects on certificates and the listing, and what is never stored."""
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -11,18 +10,13 @@ from uuid import uuid4
 
 import httpx
 import pytest
-import pytest_asyncio
 
-from mentor_notify.api import create_app
 from mentor_notify.api.api_keys import fingerprint, key_sha256
-from mentor_notify.api.app import ApiLimits
-from mentor_notify.api.sync import sync_router
 from mentor_notify.db import Pool
 from mentor_notify.domain import SystemClock
 from mentor_notify.sync import CertificateSync, UnknownEvents, WebhookKeys, v1_json_schema
 from mentor_notify.sync.keys import CALLER_KEYS_TTL
-from tests.api.credentials import SteppingClock, legacy_authenticator
-from tests.api.fake_runner import RecordingRunner
+from tests.api.credentials import SteppingClock
 from tests.support import impersonate
 from tests.sync.payloads import Holder, dataverse, dataverse_headers, v1
 from tests.sync.world import SyncWorld, build_sync_world, set_sync
@@ -41,24 +35,6 @@ def moment(minutes: int) -> datetime:
     """An instant `minutes` from a fixed point an hour ago, so events are in the past
     and their order is explicit."""
     return datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1, minutes=-minutes)
-
-
-@pytest_asyncio.fixture
-async def sync(own_pool: Pool) -> CertificateSync:
-    return CertificateSync(own_pool, SystemClock())
-
-
-@pytest_asyncio.fixture
-async def client(own_pool: Pool, sync: CertificateSync) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(
-        RecordingRunner(),
-        legacy_authenticator(),
-        limits=ApiLimits(max_body_bytes=65536),
-        routers=[sync_router(sync, WebhookKeys(own_pool, SystemClock()))],
-    )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://api") as c:
-        yield c
 
 
 async def build(

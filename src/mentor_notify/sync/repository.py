@@ -26,6 +26,7 @@ from mentor_notify.sync.models import (
 _SQL = "mentor_notify.sync"
 _RECEIVE = load_sql(_SQL, "receive")
 _APPLY_EVENT = load_sql(_SQL, "apply_event")
+_APPLIED_EVENT = load_sql(_SQL, "applied_event")
 _APPLY_PENDING = load_sql(_SQL, "apply_pending")
 _ENABLED = load_sql(_SQL, "enabled")
 # The lock the sweep takes for its listing step (the organisation id as key), so
@@ -118,11 +119,18 @@ class SyncRepository:
             raise UnknownOrganisation(f"no organisation has id {organization_id}")
         return row
 
-    async def apply_event(self, event_id: int, now: datetime) -> tuple[str | None, UUID | None]:
-        """Apply one pending event: its outcome (None if it was not pending) and the
-        mentor it is about (None when their external id has no mapping)."""
+    async def apply_event(
+        self, event_id: int, now: datetime
+    ) -> tuple[str | None, str | None, UUID | None]:
+        """Apply one pending event: its outcome (None if it was not pending), the
+        reason if it is dead, and the mentor it is about (None if unknown)."""
         row = await self._one(_APPLY_EVENT, {"event_id": event_id, "now": now})
-        return (None, None) if row is None else (row["outcome"], row["peer_mentor_id"])
+        outcome = None if row is None else row["outcome"]
+        # A statement of its own: the function's writes are visible only after it.
+        after = await self._one(_APPLIED_EVENT, {"event_id": event_id})
+        if after is None:
+            return outcome, None, None
+        return outcome, after["reason"], after["peer_mentor_id"]
 
     async def apply_pending(
         self, organization_id: UUID, now: datetime, batch: int

@@ -95,11 +95,13 @@ class CertificateSync:
             duplicate=receipt.duplicate,
         )
         if row["enabled"] and receipt.event_id is not None and status is EventStatus.PENDING:
-            outcome = await self._apply_one(
+            outcome, reason = await self._apply_one(
                 row["organization_id"], row["timezone"], receipt.event_id
             )
             if outcome is not None:
-                receipt = receipt.model_copy(update={"status": EventStatus(outcome)})
+                receipt = receipt.model_copy(
+                    update={"status": EventStatus(outcome), "reason": reason}
+                )
         return receipt
 
     async def replay(self, organisations: Sequence[str] | None = None) -> ReplayResult:
@@ -142,11 +144,13 @@ class CertificateSync:
             repo = SyncRepository(conn)
             return await repo.status(ids), await repo.dead(ids, dead_limit)
 
-    async def _apply_one(self, organization_id: UUID, timezone: str, event_id: int) -> str | None:
+    async def _apply_one(
+        self, organization_id: UUID, timezone: str, event_id: int
+    ) -> tuple[str | None, str | None]:
         now = self._clock.now()
         async with self._pool.connection() as conn, conn.transaction():
             repo = SyncRepository(conn)
-            outcome, mentor = await repo.apply_event(event_id, now)
+            outcome, reason, mentor = await repo.apply_event(event_id, now)
             if outcome == EventStatus.APPLIED and mentor is not None:
                 # Only this mentor's listings can have changed: the rest of the
                 # organisation is the nightly sweep's, and a refresh of all of it
@@ -155,7 +159,7 @@ class CertificateSync:
                     organization_id, local_today(self._clock, timezone), now, [mentor]
                 )
         log.info("sync event processed", event_id=event_id, outcome=outcome)
-        return outcome
+        return outcome, reason
 
     async def _replay_one(self, organization_id: UUID, timezone: str) -> OutcomeCounts:
         total = OutcomeCounts()
