@@ -22,7 +22,9 @@ select tables_are('public', array[
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
   'mentor_directory', 'push_preferences',
   'certificate_sync_settings', 'certificate_sync_people', 'certificate_sync_types',
-  'certificate_sync_events', 'certificate_sync_certificates', 'certificate_sync_keys'
+  'certificate_sync_events', 'certificate_sync_certificates', 'certificate_sync_keys',
+  -- Issue 24: Dataverse names per organisation.
+  'certificate_sync_mappings'
 ], 'public holds exactly the tables of the notification schema');
 
 -- Ticket 000: certification_expiry_tracking ------------------------------------
@@ -388,6 +390,7 @@ select results_eq(
     ('certificate_sync_certificates', 'certificate_sync_certificates_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_events', 'certificate_sync_events_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_keys', 'certificate_sync_keys_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('certificate_sync_mappings', 'certificate_sync_mappings_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_people', 'certificate_sync_people_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_people', 'certificate_sync_people_user_id_fkey', 'user_id', 'users', 'id', 'c', 'a'),
     ('certificate_sync_settings', 'certificate_sync_settings_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
