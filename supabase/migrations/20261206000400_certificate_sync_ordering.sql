@@ -276,10 +276,15 @@ $$;
 comment on function private.apply_certificate_sync_event(bigint, timestamptz) is
   'Applies one pending sync event to peer_mentor_certifications (its changed columns onto the known certificate), or marks it superseded (ordered before what was applied: by row version, else source time then arrival) or dead with the reason; returns the outcome, null if it was not pending.';
 
--- Replay and the worker: an organisation's pending events in source order
--- (time, row version, arrival), each in its own subtransaction.
-create or replace function private.apply_certificate_sync_events(org uuid, at timestamptz, max_events integer)
-returns table (outcome text, events integer)
+-- Replay and the applier: an organisation's pending events in source order
+-- (time, row version, arrival), each in its own subtransaction; also names the
+-- mentors whose certificates changed, so that only their listings are
+-- refreshed (a refresh of the whole organisation per round held every ingest
+-- behind the organisation's lock). The result gained a column, so the
+-- function is dropped and made again.
+drop function if exists private.apply_certificate_sync_events(uuid, timestamptz, integer);
+create function private.apply_certificate_sync_events(org uuid, at timestamptz, max_events integer)
+returns table (outcome text, events integer, peer_mentor_ids uuid[])
 language plpgsql
 set search_path = ''
 as $$
@@ -287,6 +292,8 @@ declare
   event_id bigint;
   result text;
   tally jsonb := '{}';
+  mentors uuid[] := '{}';
+  mentor uuid;
 begin
   for event_id in
     select e.id from public.certificate_sync_events e
@@ -302,15 +309,28 @@ begin
       where id = event_id and status = 'pending';
       result := 'dead';
     end;
+    if result = 'applied' then
+      select c.peer_mentor_id into mentor
+      from public.certificate_sync_events e
+      join public.certificate_sync_certificates s
+        on s.organization_id = e.organization_id and s.external_certificate_id = e.external_certificate_id
+      join public.peer_mentor_certifications c on c.id = s.certification_id
+      where e.id = event_id;
+      if mentor is not null and not mentor = any (mentors) then
+        mentors := mentors || mentor;
+      end if;
+    end if;
     if result is not null then
       tally := tally || pg_catalog.jsonb_build_object(result, coalesce((tally ->> result)::integer, 0) + 1);
     end if;
   end loop;
-  return query select t.key, t.value::integer from pg_catalog.jsonb_each_text(tally) t;
+  return query
+    select t.key, t.value::integer, case when t.key = 'applied' then mentors end
+    from pg_catalog.jsonb_each_text(tally) t;
 end
 $$;
 comment on function private.apply_certificate_sync_events(uuid, timestamptz, integer) is
-  'Applies up to max_events pending sync events of an organisation in source order (time, row version, arrival), one subtransaction each; returns how many ended applied, superseded or dead.';
+  'Applies up to max_events pending sync events of an organisation in source order (time, row version, arrival), one subtransaction each; returns how many ended applied, superseded or dead, and the mentors whose certificates the applied ones changed.';
 
 revoke all on function private.apply_certificate_sync_event(bigint, timestamptz) from public;
 revoke all on function private.apply_certificate_sync_events(uuid, timestamptz, integer) from public;

@@ -40,7 +40,9 @@ comment on column public.certificate_sync_events.external_person_id is 'The memb
 comment on column public.certificate_sync_events.external_certificate_id is 'The membership system''s id of the certificate; orders its events by source_modified_at.';
 comment on column public.certificate_sync_events.expiry_date is 'New last valid day of the certificate (all but revocations).';
 
--- The functions as 20261129000400_certificate_sync defined them.
+-- The functions as 20261129000400_certificate_sync defined them (the replay's
+-- result loses its column, so it is dropped first).
+drop function if exists private.apply_certificate_sync_events(uuid, timestamptz, integer);
 create or replace function private.apply_certificate_sync_event(event_id bigint, at timestamptz)
 returns text
 language plpgsql

@@ -115,6 +115,10 @@ class ApiLimits:
 # Never refused for load: an orchestrator that cannot see a busy process is healthy
 # would restart it, and scrapes are how an operator sees the overload.
 UNLIMITED_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
+# Paths with an admission budget of their own, outside the in-flight limit: the
+# certificate sync's webhooks, which a counterpart tries again at most once (so a
+# 503 there loses an event) and which only store a row (issue 24).
+OWN_BUDGET_PREFIXES = ("/v1/sync/",)
 
 
 class ApiError(Exception):
@@ -194,7 +198,11 @@ class LimitInFlight:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or refuse it when the process is full."""
-        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in UNLIMITED_PATHS
+            or scope["path"].startswith(OWN_BUDGET_PREFIXES)
+        ):
             await self._app(scope, receive, send)
             return
         if self._limit and self._counter.now >= self._limit:

@@ -25,6 +25,9 @@ knows. Only a body that is not JSON (400), an unknown organisation or a wrong ke
 without being stored.
 """
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -54,10 +57,42 @@ _query = APIKeyQuery(
 )
 
 
-def sync_router(sync: CertificateSync, keys: WebhookKeys) -> APIRouter:
+class SyncAdmission:
+    """The sync ingest's own admission budget (the API's in-flight limit does not
+    apply to it): at most `limit` deliveries are read and stored at once; the next
+    waits for a place, up to `wait_seconds` (Dataverse waits 60 s for an answer),
+    and only then is answered 503, which Dataverse tries once more. Storing one
+    delivery takes one short statement, so the wait is for the database's
+    connections, not for applying."""
+
+    def __init__(self, limit: int = 512, wait_seconds: float = 30.0) -> None:
+        """At most `limit` at once; a delivery waits up to `wait_seconds` for a place."""
+        self._places = asyncio.Semaphore(limit)
+        self._wait = wait_seconds
+
+    @contextlib.asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold a place while the delivery is stored; `ApiError` 503 if none frees
+        up in time."""
+        try:
+            await asyncio.wait_for(self._places.acquire(), self._wait)
+        except TimeoutError:
+            raise ApiError(
+                503, "overloaded", "the sync ingest is at its limit; try again"
+            ) from None
+        try:
+            yield
+        finally:
+            self._places.release()
+
+
+def sync_router(
+    sync: CertificateSync, keys: WebhookKeys, admission: SyncAdmission | None = None
+) -> APIRouter:
     """The sync endpoints over `sync`, admitting a caller with one of the live `keys`
-    of the organisation its URL names."""
+    of the organisation its URL names, within the `admission` budget."""
     router = APIRouter(prefix="/v1/sync", tags=["sync"])
+    budget = admission or SyncAdmission()
 
     async def webhook_caller(
         organization: str,
@@ -82,9 +117,10 @@ def sync_router(sync: CertificateSync, keys: WebhookKeys) -> APIRouter:
     Caller = Annotated[CallerKeys, Depends(webhook_caller)]
 
     async def receive(request: Request, caller: CallerKeys, source: Source) -> Receipt:
-        body = await request.body()
         try:
-            return await sync.receive(caller, source, body, request.headers)
+            async with budget.admit():
+                body = await request.body()
+                return await sync.receive(caller, source, body, request.headers)
         except ContractBroken as exc:
             raise ApiError(422, "invalid_event", str(exc)) from exc
         except InvalidEvent as exc:

@@ -25,7 +25,7 @@ from mentor_notify.config import ConfigurationError, Settings
 from mentor_notify.db import DatabaseError, Pool, SupabaseLayout, find_supabase_dir
 from mentor_notify.domain import Clock
 from mentor_notify.logging import configure_logging
-from mentor_notify.sync import CertificateSync, WebhookKeys
+from mentor_notify.sync import CertificateSync, SyncApplier, WebhookKeys
 from mentor_notify.vault import with_vault_secrets
 
 log = structlog.get_logger(__name__)
@@ -80,7 +80,10 @@ async def serve_api(
         runner = DatabaseJobRunner(
             pool, settings, clock, runtime.senders, layout=layout, database_url=url
         )
-        sync = sync_router(CertificateSync(pool, clock), WebhookKeys(pool, clock))
+        stored = asyncio.Event()
+        certificate_sync = CertificateSync(pool, clock, on_stored=stored.set)
+        sync = sync_router(certificate_sync, WebhookKeys(pool, clock))
+        applier = asyncio.create_task(SyncApplier(certificate_sync, stored).run())
         app = create_app(
             runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner, routers=[sync]
         )
@@ -99,6 +102,7 @@ async def serve_api(
         finally:
             if watch is not None:
                 watch.cancel()
+            applier.cancel()
             await runner.close()
 
 

@@ -29,6 +29,7 @@ from mentor_notify.sync.models import (
 from mentor_notify.sync.repository import SyncRepository
 from mentor_notify.sync.service import CertificateSync, parse
 from mentor_notify.sync.v1 import parse_v1, v1_json_schema
+from mentor_notify.sync.worker import SyncApplier
 
 __all__ = [
     "CallerKeys",
@@ -46,6 +47,7 @@ __all__ = [
     "ReplayResult",
     "Source",
     "StatusRow",
+    "SyncApplier",
     "SyncError",
     "SyncEvent",
     "SyncRepository",

@@ -25,8 +25,6 @@ from mentor_notify.sync.models import (
 
 _SQL = "mentor_notify.sync"
 _RECEIVE = load_sql(_SQL, "receive")
-_APPLY_EVENT = load_sql(_SQL, "apply_event")
-_APPLIED_EVENT = load_sql(_SQL, "applied_event")
 _APPLY_PENDING = load_sql(_SQL, "apply_pending")
 _ENABLED = load_sql(_SQL, "enabled")
 # The lock the sweep takes for its listing step (the organisation id as key), so
@@ -107,7 +105,7 @@ class SyncRepository:
         self, organization_id: UUID, event: SyncEvent, body_sha256: str, now: datetime
     ) -> DictRow:
         """Store `event` for the organisation, once per source request id. Returns
-        organization_id, enabled, timezone, event_id, status and duplicate; raises
+        organization_id, event_id, status, reason and duplicate; raises
         `UnknownOrganisation` if the organisation is gone."""
         params: dict[str, Any] = event.model_dump() | {
             "organization_id": organization_id,
@@ -119,28 +117,18 @@ class SyncRepository:
             raise UnknownOrganisation(f"no organisation has id {organization_id}")
         return row
 
-    async def apply_event(
-        self, event_id: int, now: datetime
-    ) -> tuple[str | None, str | None, UUID | None]:
-        """Apply one pending event: its outcome (None if it was not pending), the
-        reason if it is dead, and the mentor it is about (None if unknown)."""
-        row = await self._one(_APPLY_EVENT, {"event_id": event_id, "now": now})
-        outcome = None if row is None else row["outcome"]
-        # A statement of its own: the function's writes are visible only after it.
-        after = await self._one(_APPLIED_EVENT, {"event_id": event_id})
-        if after is None:
-            return outcome, None, None
-        return outcome, after["reason"], after["peer_mentor_id"]
-
     async def apply_pending(
         self, organization_id: UUID, now: datetime, batch: int
-    ) -> OutcomeCounts:
-        """Apply up to `batch` held events of the organisation, oldest modification first."""
+    ) -> tuple[OutcomeCounts, list[UUID]]:
+        """Apply up to `batch` held events of the organisation in source order: how
+        they ended, and the mentors whose certificates changed."""
         counts = OutcomeCounts()
+        mentors: list[UUID] = []
         params = {"organization_id": organization_id, "now": now, "batch": batch}
         for row in await self._all(_APPLY_PENDING, params):
             counts.add(row["outcome"], row["events"])
-        return counts
+            mentors += row["peer_mentor_ids"] or []
+        return counts, mentors
 
     async def refresh_directory(
         self,

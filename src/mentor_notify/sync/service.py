@@ -1,8 +1,9 @@
-"""The inbound certificate sync: receive an event (store it, apply it if the
-organisation's sync is on), replay held events, re-queue dead ones, report."""
+"""The inbound certificate sync: receive an event (store it; the applier applies
+it if the organisation's sync is on), replay held events, re-queue dead ones,
+report."""
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -54,10 +55,14 @@ def parse(
 class CertificateSync:
     """The sync over `pool`; instants come from `clock` (the real one in production)."""
 
-    def __init__(self, pool: Pool, clock: Clock) -> None:
-        """Work on `pool`, stamping with `clock`."""
+    def __init__(
+        self, pool: Pool, clock: Clock, on_stored: Callable[[], None] | None = None
+    ) -> None:
+        """Work on `pool`, stamping with `clock`; `on_stored` is called after each new
+        event is stored for applying (it wakes the applier)."""
         self._pool = pool
         self._clock = clock
+        self._on_stored = on_stored
 
     async def receive(
         self,
@@ -67,9 +72,10 @@ class CertificateSync:
         headers: Mapping[str, str],
     ) -> Receipt:
         """Store the event in `body` for the organisation (whose key the caller
-        presented), committed before this returns; then, if that organisation's sync
-        is on, apply it at once. A delivery that cannot be applied as received is
-        stored dead, with the reason in the receipt.
+        presented), committed before this returns, and wake the applier
+        (`SyncApplier`), which applies it if that organisation's sync is on. A
+        delivery that cannot be applied as received is stored dead, with the reason
+        in the receipt.
 
         Raises `InvalidEvent` (nothing stored: the body is not JSON),
         `ContractBroken` (a v1 body against the contract: stored dead, then
@@ -94,14 +100,8 @@ class CertificateSync:
             source=source.value,
             duplicate=receipt.duplicate,
         )
-        if row["enabled"] and receipt.event_id is not None and status is EventStatus.PENDING:
-            outcome, reason = await self._apply_one(
-                row["organization_id"], row["timezone"], receipt.event_id
-            )
-            if outcome is not None:
-                receipt = receipt.model_copy(
-                    update={"status": EventStatus(outcome), "reason": reason}
-                )
+        if status is EventStatus.PENDING and not receipt.duplicate and self._on_stored:
+            self._on_stored()
         return receipt
 
     async def replay(self, organisations: Sequence[str] | None = None) -> ReplayResult:
@@ -144,33 +144,18 @@ class CertificateSync:
             repo = SyncRepository(conn)
             return await repo.status(ids), await repo.dead(ids, dead_limit)
 
-    async def _apply_one(
-        self, organization_id: UUID, timezone: str, event_id: int
-    ) -> tuple[str | None, str | None]:
-        now = self._clock.now()
-        async with self._pool.connection() as conn, conn.transaction():
-            repo = SyncRepository(conn)
-            outcome, reason, mentor = await repo.apply_event(event_id, now)
-            if outcome == EventStatus.APPLIED and mentor is not None:
-                # Only this mentor's listings can have changed: the rest of the
-                # organisation is the nightly sweep's, and a refresh of all of it
-                # per event held every ingest behind the organisation's lock.
-                await repo.refresh_directory(
-                    organization_id, local_today(self._clock, timezone), now, [mentor]
-                )
-        log.info("sync event processed", event_id=event_id, outcome=outcome)
-        return outcome, reason
-
     async def _replay_one(self, organization_id: UUID, timezone: str) -> OutcomeCounts:
         total = OutcomeCounts()
         while True:
             now = self._clock.now()
             async with self._pool.connection() as conn, conn.transaction():
                 repo = SyncRepository(conn)
-                counts = await repo.apply_pending(organization_id, now, REPLAY_BATCH)
-                if counts.applied:
+                counts, mentors = await repo.apply_pending(organization_id, now, REPLAY_BATCH)
+                if mentors:
+                    # Only these mentors' listings can have changed: the rest of
+                    # the organisation is the nightly sweep's.
                     await repo.refresh_directory(
-                        organization_id, local_today(self._clock, timezone), now
+                        organization_id, local_today(self._clock, timezone), now, mentors
                     )
             for outcome, n in counts.model_dump().items():
                 total.add(outcome, n)

@@ -2,13 +2,9 @@
 -- never lose an event), for the organisation the caller's key was checked
 -- against; no row back means it no longer exists. A delivery that can never be
 -- applied as received (its receive_problem says why) is stored dead at once. A repeat of the same request id stores nothing and
--- reports the event already held. Also says whether the organisation's sync
--- is on, so the caller knows whether to apply the event now.
+-- reports the event already held.
 with org as (
-  select o.id, o.timezone, coalesce(s.enabled, false) as enabled
-  from public.organizations o
-  left join public.certificate_sync_settings s on s.organization_id = o.id
-  where o.id = %(organization_id)s
+  select o.id from public.organizations o where o.id = %(organization_id)s
 ),
 inserted as (
   insert into public.certificate_sync_events (
@@ -29,8 +25,6 @@ inserted as (
   returning id, status, reason
 )
 select org.id as organization_id,
-       org.enabled,
-       org.timezone,
        coalesce(i.id, e.id) as event_id,
        coalesce(i.status, e.status) as status,
        case when i.id is null then e.reason else i.reason end as reason,
