@@ -1,17 +1,21 @@
 """What the inbound certificate sync reads, stores and reports: typed, and free of
 personal data by construction (a parsed event has no field a name could go in)."""
 
+import re
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -146,6 +150,55 @@ class SyncEvent(BaseModel):
         return self
 
 
+# The v1 contract's formats, as patterns both the server and the published schema
+# apply (JSON Schema's `date-time` is RFC 3339: a 'T', seconds, an offset or 'Z';
+# `date` is the full date). A number is neither; a date-time is not a date.
+RFC3339_DATE_TIME = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+FULL_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _read_as(pattern: str, read: Callable[[str], object], what: str) -> BeforeValidator:
+    """Text matching `pattern`, read by `read` (so the strict model gets the value,
+    never a coerced number)."""
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if not isinstance(value, str) or not compiled.match(value):
+            raise ValueError(f"must be {what} written as text")
+        try:
+            return read(value)
+        except ValueError:
+            raise ValueError(f"must be {what}: {value!r} is no such thing") from None
+
+    return BeforeValidator(check)
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    _read_as(RFC3339_DATE_TIME, datetime.fromisoformat, "an RFC 3339 date-time with an offset"),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_DATE_TIME}),
+]
+Day = Annotated[
+    date,
+    _read_as(FULL_DATE, date.fromisoformat, "a date (YYYY-MM-DD)"),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": FULL_DATE}),
+]
+
+# What each event type needs besides the common fields: the server's rule and the
+# published schema's if/then, from this one table.
+V1_REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "issued": ("certificate_type", "issued_on", "expiry_date"),
+    "renewed": ("certificate_type", "expiry_date"),
+    "expiry_changed": ("certificate_type", "expiry_date"),
+    "revoked": ("revoked_on",),
+}
+# The one rule JSON Schema cannot state; named in the schema's description.
+V1_UNSTATED_RULE = "issued_on, when given with expiry_date, must not be after it"
+
+
 class V1Event(BaseModel):
     """Our own versioned certificate event contract, `v1`, for membership systems other
     than Dataverse. Published as JSON Schema (schemas/certificate-event-v1.schema.json)
@@ -154,6 +207,7 @@ class V1Event(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         title="CertificateEventV1",
         json_schema_extra={
             "$id": "https://mentor-notify.example/schemas/certificate-event-v1.json"
@@ -170,12 +224,16 @@ class V1Event(BaseModel):
     type: Literal["issued", "renewed", "expiry_changed", "revoked"] = Field(
         description="What happened to the certificate."
     )
-    occurred_at: AwareDatetime = Field(
-        description="When the sender's system modified the certificate, with a UTC offset; "
-        "an event older than one already applied for the certificate is superseded."
+    occurred_at: Timestamp = Field(
+        description="When the sender's system modified the certificate (RFC 3339, with a UTC "
+        "offset); an event older than one already applied for the certificate is superseded, "
+        "and of two at the same instant the later to arrive wins."
     )
     person_id: str = Field(
-        min_length=1, max_length=200, description="The sender's id of the certificate holder."
+        min_length=1,
+        max_length=200,
+        description="The sender's id of the certificate holder: an id, never an e-mail "
+        "address, phone number or national identity number (such an event is kept dead).",
     )
     certificate_id: str = Field(
         min_length=1, max_length=200, description="The sender's id of the certificate."
@@ -186,28 +244,21 @@ class V1Event(BaseModel):
         max_length=200,
         description="The sender's certificate type; required unless type is revoked.",
     )
-    issued_on: date | None = Field(
+    issued_on: Day | None = Field(
         default=None, description="First day of the certificate period (required for issued)."
     )
-    expiry_date: date | None = Field(
+    expiry_date: Day | None = Field(
         default=None, description="Last valid day (required unless type is revoked)."
     )
-    revoked_on: date | None = Field(
+    revoked_on: Day | None = Field(
         default=None, description="First day no longer valid (required for revoked)."
     )
 
     @model_validator(mode="after")
     def _complete(self) -> "V1Event":
-        # The per-type requirements are also the schema's if/then (v1_json_schema);
-        # the order of the two dates is the one rule JSON Schema cannot state.
-        if self.type != "revoked" and self.certificate_type is None:
-            raise ValueError(f"a {self.type} event needs certificate_type")
-        if self.type != "revoked" and self.expiry_date is None:
-            raise ValueError(f"a {self.type} event needs expiry_date")
-        if self.type == "issued" and self.issued_on is None:
-            raise ValueError("an issued event needs issued_on")
-        if self.type == "revoked" and self.revoked_on is None:
-            raise ValueError("a revoked event needs revoked_on")
+        missing = [f for f in V1_REQUIRED_BY_TYPE[self.type] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.type} event needs " + " and ".join(missing))
         if (
             self.issued_on is not None
             and self.expiry_date is not None

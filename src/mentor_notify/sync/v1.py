@@ -9,6 +9,8 @@ from pydantic import ValidationError
 
 from mentor_notify.sync.ids import personal_data_problem
 from mentor_notify.sync.models import (
+    V1_REQUIRED_BY_TYPE,
+    V1_UNSTATED_RULE,
     EventType,
     InvalidEvent,
     Source,
@@ -55,6 +57,21 @@ def parse_v1(body: bytes, received_at: datetime) -> SyncEvent:
 
 
 def v1_json_schema() -> dict[str, Any]:
-    """The `v1` contract as JSON Schema (draft 2020-12), as published."""
+    """The `v1` contract as JSON Schema (draft 2020-12), as published: the model's
+    fields and formats, and per event type (if/then) the fields it needs, from the
+    table the server checks (`V1_REQUIRED_BY_TYPE`)."""
     schema = V1Event.model_json_schema()
+    schema["description"] += (
+        f" Beyond what this schema states, the server checks one rule: {V1_UNSTATED_RULE}."
+    )
+    schema["allOf"] = [
+        {
+            "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+            "then": {
+                "required": list(fields),
+                "properties": {f: {"not": {"type": "null"}} for f in fields},
+            },
+        }
+        for kind, fields in V1_REQUIRED_BY_TYPE.items()
+    ]
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
