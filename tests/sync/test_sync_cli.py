@@ -166,3 +166,38 @@ def post_through_serve(
         name: (a.status_code, a.json()["error"]["code"] if a.is_error else a.json()["status"])
         for name, a in answers.items()
     }
+
+
+async def test_mappings_are_shown_and_set_per_organisation(
+    own_pool: Pool, own_database_url: str
+) -> None:
+    today = SystemClock().now().date()
+    async with own_pool.connection() as conn:
+        world = await build_sync_world(conn, today, {"a": 20})
+    db = ("--database-url", own_database_url)
+
+    before = await cli(*db, "sync", "mappings", "show", "-o", world.slug, "--json")
+    changed = await cli(
+        *db, "sync", "mappings", "set", "-o", world.slug, "date_behavior=DateOnly", "table=nhf_cert"
+    )
+    again = await cli(*db, "sync", "mappings", "set", "-o", world.slug, "date_behavior=DateOnly")
+    after = await cli(*db, "sync", "mappings", "show", "-o", world.slug, "--json")
+    wrong_value = await cli(*db, "sync", "mappings", "set", "-o", world.slug, "table=Bad Name")
+    wrong_field = await cli(*db, "sync", "mappings", "set", "-o", world.slug, "colour=red")
+    read = await caller(own_pool, world)
+
+    [shown_before] = json.loads(before.stdout)
+    [shown_after] = json.loads(after.stdout)
+    assert (shown_before["stored"], shown_before["date_behavior"]) == (False, "UserLocal")
+    assert changed.exit_code == 0, changed.output
+    assert again.exit_code == 0, again.output
+    assert shown_after | {"stored": True} == shown_before | {
+        "stored": True,
+        "date_behavior": "DateOnly",
+        "table": "nhf_cert",
+    }
+    assert (read.mapping.table, read.mapping.date_behavior) == ("nhf_cert", "DateOnly")
+    for refused, says in ((wrong_value, "table"), (wrong_field, "colour")):
+        assert refused.exit_code == 1
+        assert says in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1

@@ -41,6 +41,10 @@ class UnknownEvents(SyncError):
     """`sync retry` named events that do not exist or are not dead."""
 
 
+class InvalidMapping(SyncError):
+    """`sync mappings set` was given a name or behaviour Dataverse cannot have."""
+
+
 class UnknownKey(SyncError):
     """`sync keys revoke` named a fingerprint that is no key of the organisation."""
 

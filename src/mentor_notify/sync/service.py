@@ -8,6 +8,7 @@ from datetime import datetime
 from uuid import UUID
 
 import structlog
+from pydantic import ValidationError
 
 from mentor_notify.db import Pool
 from mentor_notify.domain import Clock, local_today
@@ -16,8 +17,10 @@ from mentor_notify.sync.dataverse import parse_dataverse
 from mentor_notify.sync.models import (
     CallerKeys,
     ContractBroken,
+    DataverseMapping,
     DeadEvent,
     EventStatus,
+    InvalidMapping,
     OutcomeCounts,
     Receipt,
     ReplayResult,
@@ -25,6 +28,7 @@ from mentor_notify.sync.models import (
     StatusRow,
     SyncEvent,
     UnknownEvents,
+    problems,
 )
 from mentor_notify.sync.repository import SyncRepository
 from mentor_notify.sync.v1 import parse_v1
@@ -134,6 +138,31 @@ class CertificateSync:
                     + ", ".join(str(i) for i in missing)
                 )
         return await self.replay(sorted({str(r["organization_id"]) for r in rows}))
+
+    async def mappings(
+        self, organisations: Sequence[str] | None = None
+    ) -> list[tuple[str, DataverseMapping, bool]]:
+        """Each organisation's slug, Dataverse mapping, and whether it stored one (else
+        it reads with the proposal in the code)."""
+        async with self._pool.connection() as conn:
+            ids = [o.id for o in await covered_organisations(conn, organisations)]
+            return await SyncRepository(conn).mappings(ids)
+
+    async def set_mapping(self, organization: str, changes: Mapping[str, str]) -> DataverseMapping:
+        """Change the organisation's Dataverse names or date behaviour (the fields of
+        `DataverseMapping` named in `changes`), keeping the rest; the mapping stored.
+        Raises `InvalidMapping` (nothing changed) or `UnknownOrganisation`. Servers
+        read it again within CALLER_KEYS_TTL."""
+        async with self._pool.connection() as conn, conn.transaction():
+            [org] = await covered_organisations(conn, [organization])
+            repo = SyncRepository(conn)
+            [(_, current, _)] = await repo.mappings([org.id])
+            try:
+                mapping = DataverseMapping.model_validate(current.model_dump() | dict(changes))
+            except ValidationError as exc:
+                raise InvalidMapping(problems(exc)) from None
+            await repo.set_mapping(org.id, mapping, self._clock.now())
+        return mapping
 
     async def status(
         self, organisations: Sequence[str] | None = None, dead_limit: int = 50
