@@ -275,6 +275,10 @@ def ingest(url: str, args: Any, rng: random.Random) -> dict[str, dict[str, Any]]
                 before, pg_before = cpu_seconds(pids), cpu_seconds(pg)
                 busy_before, wall = busy_cpu_seconds(), time.perf_counter()
                 result = asyncio.run(post_all(base, slug, payloads, args.clients))
+                if ORGS[slug]:
+                    # The applier applies in the background: until it is done.
+                    applied_s = until_applied(url, slug, wall)
+                    result["applied_events_per_s"] = round(args.events / applied_s, 1)
                 server = cpu_since(before, pids)
                 postgres = cpu_since(pg_before, postgres_pids(database))
                 busy = busy_cpu_seconds() - busy_before
@@ -290,15 +294,24 @@ def ingest(url: str, args: Any, rng: random.Random) -> dict[str, dict[str, Any]]
     return results
 
 
-def live_events(url: str) -> dict[str, int]:
-    """bench-live's stored events by status."""
+def live_events(url: str, slug: str = "bench-live") -> dict[str, int]:
+    """The organisation's stored events by status."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "select e.status, count(*) from public.certificate_sync_events e "
             "join public.organizations o on o.id = e.organization_id "
-            "where o.slug = 'bench-live' group by e.status"
+            "where o.slug = %s group by e.status",
+            [slug],
         ).fetchall()
     return {status: n for status, n in rows}
+
+
+def until_applied(url: str, slug: str, since: float, limit_s: float = 120.0) -> float:
+    """Seconds from `since` until the organisation holds no pending event (the
+    server's applier caught up), at most `limit_s`."""
+    while live_events(url, slug).get("pending", 0) and time.perf_counter() - since < limit_s:
+        time.sleep(0.05)
+    return time.perf_counter() - since
 
 
 def burst(url: str, deliveries: int, workers: int, rng: random.Random) -> dict[str, Any]:
@@ -312,9 +325,7 @@ def burst(url: str, deliveries: int, workers: int, rng: random.Random) -> dict[s
         began = time.perf_counter()
         posted = asyncio.run(post_all(base, "bench-live", payloads, deliveries, limit_s=60.0))
         answered = time.perf_counter() - began
-        while live_events(url).get("pending", 0) and time.perf_counter() - began < 120:
-            time.sleep(0.05)
-        settled = time.perf_counter() - began
+        settled = until_applied(url, "bench-live", began)
         events = live_events(url)
     stored = sum(events.values()) - before
     return {

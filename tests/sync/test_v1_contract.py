@@ -81,6 +81,7 @@ INVALID = {
     "missing-type": without(RENEWED, "type"),
     "boolean-type": RENEWED | {"certificate_type": True},
     "array": [RENEWED],
+    "nul-in-id": RENEWED | {"certificate_id": "c\u0000"},
 }
 # Valid by the schema, refused by the server: the rule the schema names in its
 # description and cannot state.

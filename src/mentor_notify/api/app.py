@@ -578,7 +578,10 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        # Starlette names the methods a 405's path takes in `Allow` (RFC 9110 requires
+        # it); the JSON answer keeps it.
+        headers = None if exc.headers is None else dict(exc.headers)
+        return _error(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(UnknownOrganisation)
     async def unknown_organisation(_: Request, exc: UnknownOrganisation) -> JSONResponse:

@@ -46,14 +46,30 @@ from mentor_notify.sync import (
 )
 from mentor_notify.sync.v1 import v1_json_schema
 
+# One security scheme per way Dataverse can present the key, each named apart from
+# the jobs' API keys (which never admit to these endpoints, nor these keys to jobs).
+_KEY_RULE = (
+    " A key of the organisation the URL names, as `mentor-notify sync keys add` made it "
+    "(43 URL-safe base64 characters: A-Z a-z 0-9 - _)."
+)
 _header = APIKeyHeader(
-    name="apikey", auto_error=False, description="A webhook key (Dataverse HttpHeader)."
+    name="apikey",
+    scheme_name="WebhookKeyHeader",
+    auto_error=False,
+    description="A webhook key in the `apikey` header (Dataverse HttpHeader)." + _KEY_RULE,
 )
 _code = APIKeyQuery(
-    name="code", auto_error=False, description="A webhook key (Dataverse WebhookKey)."
+    name="code",
+    scheme_name="WebhookKeyCode",
+    auto_error=False,
+    description="A webhook key in the `code` query parameter (Dataverse WebhookKey)." + _KEY_RULE,
 )
 _query = APIKeyQuery(
-    name="apikey", auto_error=False, description="A webhook key (Dataverse HttpQueryString)."
+    name="apikey",
+    scheme_name="WebhookKeyQuery",
+    auto_error=False,
+    description="A webhook key in the `apikey` query parameter (Dataverse HttpQueryString)."
+    + _KEY_RULE,
 )
 
 
@@ -146,17 +162,113 @@ def _v1_body() -> dict[str, Any]:
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": schema}},
-        }
+        },
+        "responses": _METHOD_NOT_ALLOWED,
     }
 
 
 def _dataverse_body() -> dict[str, Any]:
+    text = {"type": "string"}
+    nullable_text = {"type": ["string", "null"]}
+    pairs = {
+        "type": "array",
+        "description": "A dictionary as data-contract JSON: a list of key/value pairs.",
+        "items": {
+            "type": "object",
+            "properties": {"key": text, "value": {}},
+            "required": ["key"],
+        },
+    }
+    entity = {
+        "type": "object",
+        "description": "An Entity: the row's logical name, id and changed columns.",
+        "properties": {
+            "LogicalName": text,
+            "Id": text,
+            "Attributes": pairs,
+            "RowVersion": nullable_text,
+        },
+    }
+    images = {
+        "type": "array",
+        "description": "Entity images keyed by the alias given at registration.",
+        "items": {
+            "type": "object",
+            "properties": {"key": text, "value": entity},
+            "required": ["key"],
+        },
+    }
+    context = {
+        "type": "object",
+        "title": "RemoteExecutionContext",
+        "description": "Dataverse's serialised RemoteExecutionContext as its webhooks post it "
+        '("Use webhooks to create external handlers for server events", learn.microsoft.com, '
+        "checked 2026-12-06). Only the mapped certificate columns (`sync mappings`) and the "
+        "fields below are read. Any JSON object is stored before the answer: one that cannot "
+        "be applied (another message or table, a body cut past 256 KB, no PrimaryEntityId, a "
+        "person id that is personal data) is answered 202 and kept dead with its reason, "
+        "because Dataverse never sends a call again after a 4xx.",
+        "properties": {
+            "MessageName": {**text, "description": "Create, Update or Delete."},
+            "PrimaryEntityName": {**text, "description": "The certificate table's logical name."},
+            "PrimaryEntityId": {**text, "minLength": 1, "maxLength": 200},
+            "RequestId": {
+                **nullable_text,
+                "description": "The idempotency key; null in asynchronous steps, then the "
+                "x-request-id header, else a hash of OperationId, CorrelationId, MessageName, "
+                "PrimaryEntityName, PrimaryEntityId, OperationCreatedOn, Stage and Depth.",
+            },
+            "OperationId": nullable_text,
+            "CorrelationId": nullable_text,
+            "OperationCreatedOn": {
+                **nullable_text,
+                "description": "When the operation ran, as /Date(ms)/ or /Date(ms+hhmm)/ "
+                "(milliseconds since 1970 UTC); orders a Delete.",
+            },
+            "Stage": {"type": ["integer", "null"]},
+            "Depth": {"type": ["integer", "null"]},
+            "InputParameters": {
+                **pairs,
+                "description": "Target: the Entity (Create, Update) "
+                "or an EntityReference (Delete).",
+            },
+            "PreEntityImages": images,
+            "PostEntityImages": images,
+        },
+        "additionalProperties": True,
+    }
+    headers = [
+        {
+            "name": "x-ms-dynamics-msg-size-exceeded",
+            "in": "header",
+            "required": False,
+            "description": "Sent by Dataverse when the body passed 256 KB and lost its "
+            "InputParameters, ParentContext and images: such a Create or Update is kept dead.",
+            "schema": text,
+        },
+        {
+            "name": "x-request-id",
+            "in": "header",
+            "required": False,
+            "description": "The idempotency key when the body's RequestId is null.",
+            "schema": {**text, "minLength": 1, "maxLength": 200},
+        },
+    ]
     return {
+        "parameters": headers,
         "requestBody": {
             "required": True,
-            "description": "Dataverse's serialised RemoteExecutionContext (MessageName, "
-            "PrimaryEntityName, PrimaryEntityId, RequestId, InputParameters.Target.Attributes, "
-            "entity images). Only the mapped certificate columns are read.",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        }
+            "content": {"application/json": {"schema": context}},
+        },
+        "responses": _METHOD_NOT_ALLOWED,
     }
+
+
+# Starlette answers another method on these paths 405 with the methods they take.
+_METHOD_NOT_ALLOWED: dict[str, Any] = {
+    "405": {
+        "description": "Another method than POST; `Allow` names the one these paths take.",
+        "headers": {"Allow": {"description": "POST", "schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+}

@@ -77,7 +77,7 @@ def parse_dataverse(
     context = _json_object(body)
     request_id = _request_id(context, headers, body)
     entity_id = context.get("PrimaryEntityId")
-    certificate_id = entity_id if isinstance(entity_id, str) and 0 < len(entity_id) <= 200 else None
+    certificate_id = entity_id if _storable_id(entity_id) else None
     try:
         event = _read(context, headers, mapping, ZoneInfo(timezone), request_id, certificate_id)
     except _Unreadable as exc:
@@ -184,8 +184,8 @@ def _request_id(context: dict[str, Any], headers: Mapping[str, str], body: bytes
     else (an asynchronous step sends "RequestId": null) a hash of the fields that name
     the operation, which Dataverse's one retry of the same call repeats."""
     for candidate in (context.get("RequestId"), headers.get("x-request-id")):
-        if isinstance(candidate, str) and 0 < len(candidate) <= 200:
-            return candidate
+        if _storable_id(candidate):
+            return str(candidate)
     names = [
         context.get(k)
         for k in (
@@ -201,6 +201,10 @@ def _request_id(context: dict[str, Any], headers: Mapping[str, str], body: bytes
     ]
     material = json.dumps(names) if any(names) else body.decode("utf-8", "replace")
     return "context:" + hashlib.sha256(material.encode()).hexdigest()
+
+
+def _storable_id(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= 200 and "\x00" not in value
 
 
 def _operation_time(context: dict[str, Any]) -> datetime | None:

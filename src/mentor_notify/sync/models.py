@@ -91,6 +91,8 @@ class DateBehavior(StrEnum):
 
 
 _LOGICAL_NAME = r"^[a-z][a-z0-9_]{0,99}$"
+# Text the database can store: PostgreSQL's text holds no NUL character.
+NO_NUL = r"^[^\x00]*$"
 
 
 class DataverseMapping(BaseModel):
@@ -124,11 +126,15 @@ class SyncEvent(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     source: Source
-    source_event_id: str = Field(min_length=1, max_length=200)
+    source_event_id: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     event_type: EventType | None
-    external_person_id: str | None = Field(default=None, min_length=1, max_length=200)
-    external_certificate_id: str | None = Field(default=None, min_length=1, max_length=200)
-    external_type: str | None = Field(default=None, min_length=1, max_length=200)
+    external_person_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=NO_NUL
+    )
+    external_certificate_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=NO_NUL
+    )
+    external_type: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
     issued_on: date | None = None
     expiry_date: date | None = None
     revoked_on: date | None = None
@@ -222,6 +228,7 @@ class V1Event(BaseModel):
     event_id: str = Field(
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description="The sender's unique id of this event; a repeat delivery with the same id "
         "is stored and applied once.",
     )
@@ -236,16 +243,21 @@ class V1Event(BaseModel):
     person_id: str = Field(
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description="The sender's id of the certificate holder: an id, never an e-mail "
         "address, phone number or national identity number (such an event is kept dead).",
     )
     certificate_id: str = Field(
-        min_length=1, max_length=200, description="The sender's id of the certificate."
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="The sender's id of the certificate.",
     )
     certificate_type: str | None = Field(
         default=None,
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description="The sender's certificate type; required unless type is revoked.",
     )
     issued_on: Day | None = Field(
