@@ -51,6 +51,8 @@ VALID = {
     "fraction": RENEWED | {"occurred_at": "2026-11-20T08:30:00.123456+00:00"},
     "optional-null": REVOKED | {"certificate_type": None, "expiry_date": None},
     "long-ids": RENEWED | {"event_id": "e" * 200, "person_id": "p" * 200},
+    "year-range-ends": RENEWED
+    | {"occurred_at": "1800-01-01T00:00:00Z", "expiry_date": "9999-12-31"},
 }
 INVALID = {
     "issued-without-issued-on": without(ISSUED, "issued_on"),
@@ -82,6 +84,8 @@ INVALID = {
     "boolean-type": RENEWED | {"certificate_type": True},
     "array": [RENEWED],
     "nul-in-id": RENEWED | {"certificate_id": "c\u0000"},
+    "year-0000": RENEWED | {"expiry_date": "0000-01-01"},
+    "year-before-1800": RENEWED | {"occurred_at": "1799-12-31T23:59:59Z"},
 }
 # Valid by the schema, refused by the server: the rule the schema names in its
 # description and cannot state.

@@ -162,12 +162,15 @@ class SyncEvent(BaseModel):
 
 # The v1 contract's formats, as patterns both the server and the published schema
 # apply (JSON Schema's `date-time` is RFC 3339: a 'T', seconds, an offset or 'Z';
-# `date` is the full date). A number is neither; a date-time is not a date.
+# `date` is the full date). A number is neither; a date-time is not a date. Years
+# run from 1800 to 9999: a certificate is of this era, and every such date fits
+# the database's and Python's ranges in any offset.
+_YEAR = "(1[89]|[2-9][0-9])[0-9]{2}"
 RFC3339_DATE_TIME = (
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]{{1,6}})?"
     r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
 )
-FULL_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+FULL_DATE = rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}$"
 
 
 def _read_as(pattern: str, read: Callable[[str], object], what: str) -> BeforeValidator:
