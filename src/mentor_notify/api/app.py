@@ -587,9 +587,20 @@ def create_app(
     async def unknown_organisation(_: Request, exc: UnknownOrganisation) -> JSONResponse:
         return _error(404, "not_found", str(exc))
 
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return _error(403, "forbidden", str(exc))
+
     @app.exception_handler(ConstraintViolation)
     async def constraint_violation(_: Request, exc: ConstraintViolation) -> JSONResponse:
-        return _error(422, "constraint_violation", str(exc))
+        # The message names tables and constraints: for the operator's log, not for
+        # an app user (issue 26).
+        log.warning("request refused by a database rule", error=str(exc))
+        return _error(
+            422,
+            "constraint_violation",
+            "the request breaks a rule of the stored data; the server log has the details",
+        )
 
     @app.exception_handler(ConnectionFailed)
     async def database_down(_: Request, exc: ConnectionFailed) -> JSONResponse:

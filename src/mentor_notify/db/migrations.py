@@ -10,8 +10,8 @@ migration file as one element: the CLI splits files with its own SQL parser,
 which this runner does not replicate, and nothing reads the split back.
 
 The unreleased history 20261122000100..20261129000200 was squashed into the
-baseline 20261129000010..0070, which builds the same schema (README, "Where to
-read the schema"). A database that ran that whole history adopts the baseline:
+baseline 20261129000010..0070, which builds the same schema (docs/database.md, "Where
+to read the schema"). A database that ran that whole history adopts the baseline:
 its history rows are replaced by the baseline's, nothing is re-applied. One
 that ran only part of it cannot, and `migrate()` says so.
 
