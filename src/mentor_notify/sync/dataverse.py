@@ -19,11 +19,15 @@ included, loses the call for good, so every authenticated JSON object is
 stored, and what cannot be applied goes to the dead letter with its reason.
 
 Order: `modifiedon` has whole seconds, so two saves in one second cannot be told
-apart by it. The row version (`versionnumber`, a counter Dataverse raises on
-every write of the row; the Web API's ETag `W/"<versionnumber>"`, "Perform
-conditional operations using the Web API", checked 2026-12-06) orders them when
-the images carry it; a Delete is ordered at `OperationCreatedOn`, when it was
-executed, never at its pre-image's `modifiedon` (which is the last Update's).
+apart by it. The row version (`versionnumber`; the Web API's weak ETag is
+`W/"<versionnumber>"`, "Perform conditional operations using the Web API", checked
+2026-12-06) orders them when the images carry it: it is a SQL Server rowversion,
+taken from a counter the database raises on every insert or update ("rowversion
+(Transact-SQL)", checked 2026-12-06). Microsoft warns clients not to read an order
+into ETag strings, whose form may change; the column's number is what is compared,
+and only where the step's image carries it. A Delete is ordered at
+`OperationCreatedOn`, when it was executed, never at its pre-image's `modifiedon`
+(which is the last Update's).
 
 Only the attributes named in `DataverseMapping` are read; everything else in the
 payload (the holder's name, e-mail address and phone number among them) is never
