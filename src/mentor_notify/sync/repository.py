@@ -27,6 +27,7 @@ _SQL = "mentor_notify.sync"
 _RECEIVE = load_sql(_SQL, "receive")
 _APPLY_PENDING = load_sql(_SQL, "apply_pending")
 _ENABLED = load_sql(_SQL, "enabled")
+_ENABLED_ORGANISATIONS = load_sql(_SQL, "enabled_organisations")
 # The lock the sweep takes for its listing step (the organisation id as key), so
 # the sync's listing refresh and the sweep's never interleave.
 _LOCK_DIRECTORY = load_sql("mentor_notify.expiry", "lock_slice")
@@ -154,6 +155,10 @@ class SyncRepository:
     async def organisations(self, ids: Sequence[UUID]) -> list[DictRow]:
         """Flag, slug, timezone and held events of each organisation in `ids`."""
         return await self._all(_ENABLED, {"organization_ids": list(ids)})
+
+    async def enabled_organisations(self) -> list[DictRow]:
+        """Id, slug and time zone of every organisation whose sync is on."""
+        return await self._all(_ENABLED_ORGANISATIONS, {})
 
     async def status(self, ids: Sequence[UUID]) -> list[StatusRow]:
         """Events per status of each organisation in `ids`."""

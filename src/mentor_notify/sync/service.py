@@ -126,6 +126,18 @@ class CertificateSync:
             )
         return result
 
+    async def apply_held(self) -> ReplayResult:
+        """Apply the held events of every organisation whose sync is on (the
+        applier's round); the others' are left alone and not counted."""
+        async with self._pool.connection() as conn:
+            rows = await SyncRepository(conn).enabled_organisations()
+        result = ReplayResult()
+        for row in rows:
+            result.organisations[row["slug"]] = await self._replay_one(
+                row["organization_id"], row["timezone"]
+            )
+        return result
+
     async def retry(self, event_ids: Sequence[int]) -> ReplayResult:
         """Re-queue the dead events `event_ids` and replay their organisations.
         Raises `UnknownEvents`, changing nothing, if any id is not a dead event."""
@@ -190,5 +202,6 @@ class CertificateSync:
                 total.add(outcome, n)
             if counts.applied + counts.superseded + counts.dead < REPLAY_BATCH:
                 break
-        log.info("sync replayed", organization_id=str(organization_id), **total.model_dump())
+        if total.applied + total.superseded + total.dead:
+            log.info("sync replayed", organization_id=str(organization_id), **total.model_dump())
         return total

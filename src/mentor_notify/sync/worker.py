@@ -11,7 +11,6 @@ from datetime import timedelta
 import structlog
 
 from mentor_notify.db import DatabaseError
-from mentor_notify.organisations import NoOrganisationVisible
 from mentor_notify.sync.models import ReplayResult
 from mentor_notify.sync.service import CertificateSync
 
@@ -36,11 +35,7 @@ class SyncApplier:
     async def run_once(self) -> ReplayResult:
         """Apply what is held now (the organisations whose sync is on)."""
         self._woken.clear()
-        try:
-            return await self._sync.replay()
-        except NoOrganisationVisible:
-            # A database without organisations holds no events yet.
-            return ReplayResult()
+        return await self._sync.apply_held()
 
     async def run(self) -> None:
         """Apply held events until cancelled; a failing round (the database away) is
