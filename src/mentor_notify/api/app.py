@@ -34,7 +34,6 @@ from mentor_notify.api.jobs import (
     JobRunner,
     ScenarioRequest,
 )
-from mentor_notify.api.metrics import Metrics
 from mentor_notify.api.signing_keys import SigningKeysUnavailable
 from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError
@@ -42,6 +41,7 @@ from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
 from mentor_notify.db.probe import Readiness
 from mentor_notify.domain.problems import describe_problems
 from mentor_notify.expiry import UnknownOrganisation
+from mentor_notify.metrics import Metrics
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
 log = structlog.get_logger(__name__)
@@ -391,7 +391,7 @@ def create_app(
         "(health checks and /metrics never are).",
         responses=_ERRORS,
     )
-    metrics = Metrics()
+    metrics = Metrics(database=False)
     in_flight = InFlight()
     shed = Counter(
         "mentor_notify_http_requests_shed",

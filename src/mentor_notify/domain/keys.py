@@ -5,7 +5,7 @@ are ids (UUIDs in canonical lowercase form), tier codes and ISO dates, never
 names or contact details, and the hash hides even those. Where SQL must derive
 a key for a whole set (a push per device, found in SQL when it is sent; the
 scenario delivery)
-it calls `private.idempotency_key` (migration 20261129000300), the same
+it calls `private.idempotency_key` (supabase/schemas/08_rule_functions.sql), the same
 function as `idempotency_key` here; tests/integration/test_rule_functions.py
 holds the two equal. The expiry notices' keys are derived here only: the
 expiry job's one path (the orchestrator) writes them.

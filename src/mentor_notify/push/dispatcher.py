@@ -19,6 +19,7 @@ it logs it, waits with backoff, and carries on.
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,6 +33,7 @@ from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError, Pool
 from mentor_notify.db.errors import ConnectionFailed
 from mentor_notify.domain import Clock
+from mentor_notify.push.observer import PushObserver, Unobserved
 from mentor_notify.push.outbox import (
     Claim,
     ClaimedPush,
@@ -54,6 +56,8 @@ class SendResult:
     result: Result
     error_code: str | None = None
     retry_after: timedelta | None = None
+    # The HTTP status the service answered with (None: no request was made).
+    status: int | None = None
 
 
 class Sender(Protocol):
@@ -96,6 +100,7 @@ class DispatchResult(BaseModel):
     retrying: int = 0
     failed: int = 0
     dead: int = 0
+    duplicates: int = 0
     tokens_removed: int = 0
     by_organisation: dict[UUID, OrganisationPushes] = {}
 
@@ -164,10 +169,12 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=2),
         backoff: Backoff | None = None,
         lanes: int = 2,
+        observer: PushObserver | None = None,
     ) -> None:
         """`senders` maps a provider (`fcm`, `apns`) to its sender; at most
         `concurrency` sends are in flight at once. `lanes` rounds run side by side,
-        so one claims or records in the database while another's sends are out."""
+        so one claims or records in the database while another's sends are out.
+        `observer` (the metrics) is told of every claim, send, renewal and settle."""
         self._outbox = outbox
         self._senders = senders
         self._clock = clock
@@ -176,6 +183,7 @@ class Dispatcher:
         self._lease = lease
         self._backoff = backoff or Backoff()
         self._lanes = lanes
+        self._observer = observer or Unobserved()
 
     @classmethod
     def from_settings(
@@ -185,9 +193,11 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        observer: PushObserver | None = None,
     ) -> "Dispatcher":
         """A dispatcher on `pool` with the attempts, batch, concurrency and lease of
-        `settings`, its leases signed with this process (and `role`, when given)."""
+        `settings`, its leases signed with this process (and `role`, when given),
+        watched by `observer`."""
         return cls(
             Outbox(pool, worker_name(role), max_attempts=settings.push_max_attempts),
             senders,
@@ -195,6 +205,7 @@ class Dispatcher:
             batch_size=settings.push_batch_size,
             concurrency=settings.push_concurrency,
             lease=timedelta(seconds=settings.push_lease_seconds),
+            observer=observer,
         )
 
     @classmethod
@@ -205,13 +216,14 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        observer: PushObserver | None = None,
     ) -> "Dispatcher | None":
         """`from_settings`, or None (said in the log) when no push service is
         configured: the pushes then stay queued for a dispatcher that has one."""
         if not senders:
             log.warning("no push service configured: pushes stay queued")
             return None
-        return cls.from_settings(pool, senders, clock, settings, role)
+        return cls.from_settings(pool, senders, clock, settings, role, observer)
 
     async def run_once(
         self, limit: int | None = None, stop: asyncio.Event | None = None
@@ -273,6 +285,7 @@ class Dispatcher:
         """Claim up to `size` messages, send those due now (renewing their leases
         meanwhile), settle them."""
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
+        self._observer.claimed(claim)
         if not claim.pushes:
             return claim, OutcomeCounts()
         renewing = asyncio.create_task(self._keep_leases(claim.notice_ids))
@@ -283,6 +296,7 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
         counts = await self._outbox.record(outcomes, self._clock.now())
+        self._observer.settled_round(counts)
         log.info(
             "dispatch round done",
             claimed=len(claim.pushes),
@@ -305,8 +319,10 @@ class Dispatcher:
             try:
                 held = await self._outbox.renew(ids, self._lease, self._clock.now())
             except DatabaseError as exc:
+                self._observer.renewal_failed()
                 log.warning("lease renewal failed", error=type(exc).__name__)
                 continue
+            self._observer.renewed(len(ids), held)
             if held < len(ids):
                 # Nothing settles this round's messages but the round itself, so
                 # these leases ran out unrenewed (the database was away) and may be
@@ -316,13 +332,19 @@ class Dispatcher:
     async def _send(self, push: ClaimedPush) -> Outcome:
         sender = self._senders.get(push.provider)
         if sender is None:
+            self._observer.sent("person", push.provider, "retry", SendResult("retry"), 0.0)
             return self._retry(push, "NO_SENDER", None)
         async with self._slots:
+            started = time.perf_counter()
             try:
                 answer = await sender.send(push)
             except Exception as exc:  # a network error is worth another try
+                elapsed = time.perf_counter() - started
+                self._observer.sent("person", push.provider, "retry", None, elapsed)
                 log.warning("send failed", push_id=str(push.id), error=type(exc).__name__)
                 return self._retry(push, type(exc).__name__, None)
+        elapsed = time.perf_counter() - started
+        self._observer.sent("person", push.provider, answer.result, answer, elapsed)
         if answer.result == "retry":
             return self._retry(push, answer.error_code, answer.retry_after)
         return Outcome(push.id, answer.result, answer.error_code)

@@ -106,7 +106,8 @@ def add_tallies(
 
 class OutcomeCounts(BaseModel):
     """What one `record` call changed: device sends delivered, to retry and refused,
-    pushes out of attempts, notifications settled."""
+    pushes out of attempts, sends accepted for a delivery already sent (duplicates),
+    notifications settled."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -114,6 +115,7 @@ class OutcomeCounts(BaseModel):
     retrying: int = 0
     failed: int = 0
     dead: int = 0
+    duplicates: int = 0
     tokens_removed: int = 0
     notifications_settled: int = 0
     by_organisation: dict[UUID, OrganisationPushes] = {}

@@ -19,6 +19,9 @@
 -- delivery is recorded whatever became of the lease, so a device that got
 -- the push is never sent it again for want of its record. Tokens the service
 -- called dead are returned, and deleted by delete_tokens.sql afterwards.
+-- A send accepted for a delivery already recorded as sent (two dispatchers
+-- sent the same key: a lease ran out while its sends were out) changes
+-- nothing and is counted as a duplicate, for the duplicate-dispatch alert.
 with outcome as (
   select *
   from jsonb_to_recordset(%(outcomes)s::jsonb) as o(
@@ -126,6 +129,9 @@ scenario as (
   having count(*) > 0
 )
 select (select count(*) from recorded where status = 'sent')::integer as sent,
+       -- Read from the statement's snapshot: deliveries sent before this settle.
+       (select count(*) from outcome o join public.push_deliveries x on x.id = o.id
+        where o.result = 'sent' and x.status = 'sent')::integer as duplicates,
        (select count(*) from recorded where status = 'retry')::integer as retrying,
        (select count(*) from recorded where status in ('failed', 'unregistered'))::integer as failed,
        (select count(*) from settled where status = 'dead')::integer as dead,
