@@ -19,10 +19,11 @@ from mentor_notify.domain import Clock, SystemClock
 from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep
 from mentor_notify.expiry.sweep import ProgressCallback
 from mentor_notify.metrics import DatabaseGauges, Metrics
-from mentor_notify.push.dispatcher import Dispatcher, Sender
+from mentor_notify.push.dispatcher import Dispatcher, Sender, SettledPushes
 from mentor_notify.push.observer import PushObserver
 from mentor_notify.push.senders import open_senders, settings_for_emulator
 from mentor_notify.reregistration import BackgroundSender, Reregistration
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 
 
 def real_clock() -> Clock:
@@ -99,14 +100,30 @@ class Runtime:
         the pushes queued), its leases signed with this process and role, counted
         in this process's metrics."""
         return Dispatcher.from_settings(
-            self.pool, self.senders, self.clock, self.settings, self.role, self.metrics
+            self.pool,
+            self.senders,
+            self.clock,
+            self.settings,
+            self.role,
+            reactions=self.reactions(),
+            observer=self.metrics,
         )
 
     def dispatcher_if_configured(self) -> Dispatcher | None:
         """`dispatcher()`, or None (said in the log) when no push service is configured."""
         return Dispatcher.if_configured(
-            self.pool, self.senders, self.clock, self.settings, self.role, self.metrics
+            self.pool,
+            self.senders,
+            self.clock,
+            self.settings,
+            self.role,
+            reactions=self.reactions(),
+            observer=self.metrics,
         )
+
+    def reactions(self) -> list[SettledPushes]:
+        """What reacts to settled pushes: the scenarios' bookkeeping."""
+        return [ScenarioPushOutcomes(self.pool)]
 
     def reregistration(self) -> Reregistration | None:
         """The silent re-registration push over the configured senders (None when

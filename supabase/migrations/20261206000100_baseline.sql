@@ -1360,7 +1360,8 @@ comment on table public.push_budget_days is
 comment on column public.push_budget_days.recipient_id is 'The person.';
 comment on column public.push_budget_days.organization_id is 'The organisation whose budget and calendar apply.';
 comment on column public.push_budget_days.local_day is 'The day in the organisation''s timezone.';
-comment on column public.push_budget_days.used is 'Pushes sent to the person that day (immediate tiers included, even past the budget).';
+comment on column public.push_budget_days.used is
+  'Pushes sent to the person that day while their send window was open (immediate tiers included, even past the budget); a push sent while it is closed counts on no day.';
 comment on constraint push_budget_days_used_check on public.push_budget_days is 'pushes used cannot be negative';
 create index if not exists push_budget_days_organization_id_idx on public.push_budget_days (organization_id);
 

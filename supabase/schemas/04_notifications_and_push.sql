@@ -11,22 +11,24 @@
 -- tiers an organisation names in push_immediate_tiers go out at once. Held
 -- pushes are rows with a later available_at, so they survive restarts.
 --
---   push_notices     one row per notification to push to its recipient. The
---                    dispatcher's claim reads the recipient's devices at send
---                    time (a device that changed hands or was registered
---                    meanwhile gets what its owner at that moment should),
---                    applies their daily budget and folds what is due
---                    together into one push (a digest).
+--   push_notices     one row per notification to push to its recipient,
+--                    written only by private.enqueue_push (below). The
+--                    dispatcher's stages (mentor_notify/push/sql/) decide
+--                    when and as what it goes (send window, daily budget,
+--                    folding what is due into one push, a digest), read the
+--                    recipient's devices at send time and ask again right
+--                    before each request whether the device is still theirs.
 --   push_deliveries  one row per pushed notice and device: each device's own
 --                    outcome, so a retry goes only to the devices that failed.
---   push_budget_days the pushes each person got per organisation-local day;
---                    its row lock serialises two dispatchers deciding for one
---                    person.
+--   push_budget_days the pushes each person got inside their send window per
+--                    organisation-local day; its row lock serialises two
+--                    dispatchers deciding for one person.
 --
 -- Settling is explicit: the dispatcher's settle statement
--- (mentor_notify/push/sql/record.sql) moves the notice, its notification and
--- the scenario bookkeeping (private.record_scenario_outcomes, in
--- 05_activities_and_scenarios.sql) in one statement.
+-- (mentor_notify/push/sql/settle.sql) moves the notice and its notification
+-- in one statement and returns the notifications settled; the scenarios'
+-- bookkeeping is their own reaction to it (private.record_scenario_outcomes,
+-- in 05_activities_and_scenarios.sql).
 
 create table if not exists public.notifications (
   id uuid primary key default gen_random_uuid(),
@@ -429,7 +431,8 @@ comment on table public.push_budget_days is
 comment on column public.push_budget_days.recipient_id is 'The person.';
 comment on column public.push_budget_days.organization_id is 'The organisation whose budget and calendar apply.';
 comment on column public.push_budget_days.local_day is 'The day in the organisation''s timezone.';
-comment on column public.push_budget_days.used is 'Pushes sent to the person that day (immediate tiers included, even past the budget).';
+comment on column public.push_budget_days.used is
+  'Pushes sent to the person that day while their send window was open (immediate tiers included, even past the budget); a push sent while it is closed counts on no day.';
 comment on constraint push_budget_days_used_check on public.push_budget_days is 'pushes used cannot be negative';
 create index if not exists push_budget_days_organization_id_idx on public.push_budget_days (organization_id);
 
@@ -487,3 +490,40 @@ revoke all on public.push_notices, public.push_deliveries, public.push_budget_da
 grant select, insert, update, delete on public.push_notices, public.push_deliveries,
   public.push_budget_days
   to service_role;
+
+-- The one way into the queue ---------------------------------------------------
+
+-- Every producer (the expiry sweep's expiry/sql/enqueue.sql, the scenario
+-- engine's scenarios/sql/deliver_hits.sql) hands its notices to push here, so
+-- what a queued push carries, and that a repeat is a no-op, is decided in one
+-- place: the push package owns its own input (issue 25). The function is the
+-- owner's, called by the jobs as the owner; nobody else may execute it.
+create or replace function private.enqueue_push(notices jsonb, at timestamptz)
+returns integer
+language sql
+volatile
+set search_path = ''
+as $$
+  -- One notice per notification: its recipient, organisation, the payload the
+  -- push sends (translation keys, ids, the deep link) and the collapse key.
+  -- Devices are not fixed here: they are read when the push is sent.
+  with queued as (
+    insert into public.push_notices (
+      organization_id, notification_id, recipient_id, payload, collapse_key, status,
+      available_at, created_at
+    )
+    select n.organization_id, n.notification_id, n.recipient_id, n.payload, n.collapse_key,
+           'pending', at, at
+    from jsonb_to_recordset(notices) as n(
+      notification_id uuid, organization_id uuid, recipient_id uuid, payload jsonb,
+      collapse_key text
+    )
+    on conflict do nothing
+    returning 1
+  )
+  select count(*)::integer from queued
+$$;
+comment on function private.enqueue_push(jsonb, timestamptz) is
+  'The one way into the push queue: queues a JSON array of {notification_id, organization_id, recipient_id, payload, collapse_key} as pending notices due at `at`; a notification already queued is left alone. Returns how many were queued.';
+revoke all on function private.enqueue_push(jsonb, timestamptz)
+  from public, anon, authenticated, service_role;

@@ -251,6 +251,13 @@ create index if not exists scenario_notifications_scenario_rule_id_idx
   on public.scenario_notifications (scenario_rule_id);
 comment on index public.scenario_notifications_scenario_rule_id_idx is
   'Serves the foreign key to scenario_rules (deleting a rule clears the reference).';
+-- The scenarios' reaction to settled pushes (scenarios/sql/push_outcomes.sql)
+-- catches up, when a dispatcher starts, with the pushes that settled while it
+-- did not run, reading only the pending ones (a handful) of millions.
+create index if not exists scenario_notifications_pending_idx
+  on public.scenario_notifications (id) where delivery_status = 'pending';
+comment on index public.scenario_notifications_pending_idx is
+  'Lets the scenarios'' reaction to settled pushes find the scenario notifications still pending without reading the others.';
 
 create unique index if not exists scenario_notifications_milestone_once_key
   on public.scenario_notifications (user_id, organization_id, milestone_value)
@@ -399,8 +406,9 @@ create index if not exists follow_up_notification_log_delivered_at_idx
 comment on index public.follow_up_notification_log_delivered_at_idx is
   'Lets the retention job find the oldest delivery records without scanning the table.';
 
--- The scenario side of a push outcome, one place for the claim (skipped,
--- dead, no device) and the settle statement (sent, failed): the scenario
+-- The scenario side of a push outcome, called by the scenarios' reaction to
+-- settled pushes (scenarios/sql/push_outcomes.sql), whatever settled them (the
+-- claim: skipped, dead, no device; the settle: sent, failed): the scenario
 -- notification's delivery status, the cooldown release when it failed (the
 -- notice reached nobody; a later cooldown that took over is left alone), and
 -- the coordinators' follow-up log, once per scenario notification and

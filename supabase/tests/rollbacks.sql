@@ -10,7 +10,7 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(10);
+select plan(12);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
@@ -21,8 +21,12 @@ select hasnt_column('public', 'organizations', 'reregistration_push', '202612060
 
 \ir ../rollbacks/20261206000400_certificate_sync_ordering.sql
 select hasnt_table('public', 'certificate_sync_mappings', '20261206000400 rollback removes the per-organisation Dataverse mappings');
-select hasnt_column('public', 'certificate_sync_events', 'source_version', '20261206000400 rollback removes the row version');
+select hasnt_column('public', 'certificate_sync_events', 'source_version', '20261206000400 rollback makes the row version go');
 select col_not_null('public', 'certificate_sync_events', 'external_person_id', '20261206000400 rollback makes the holder required again');
+
+\ir ../rollbacks/20261206000300_push_stages.sql
+select hasnt_function('private', 'enqueue_push', '20261206000300 rollback removes the one way into the push queue');
+select hasnt_index('public', 'scenario_notifications', 'scenario_notifications_pending_idx', '20261206000300 rollback removes the index of pending scenario notifications');
 
 \ir ../rollbacks/20261206000100_baseline.sql
 select is_empty(

@@ -26,6 +26,7 @@ from mentor_notify.push.tokens import (
     DeviceTokenResponse,
 )
 from mentor_notify.scenarios.engine import ScenarioEngine
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +92,12 @@ class DatabaseJobRunner:
     async def dispatch(self, request: DispatchRequest, run_id: str) -> JobOutcome:
         """Send the due pushes once (at most `request.limit`)."""
         dispatcher = Dispatcher.from_settings(
-            self._pool, self._senders, self._clock, self._settings, "api"
+            self._pool,
+            self._senders,
+            self._clock,
+            self._settings,
+            "api",
+            reactions=[ScenarioPushOutcomes(self._pool)],
         )
         result = await dispatcher.run_once(limit=request.limit)
         return JobOutcome(

@@ -17,7 +17,7 @@ expiry job's one path (the orchestrator) writes them.
 * Expiry log (`cert_notification_log.idempotency_key`):
   `certification id | tier | expiry date | recipient id`.
 * Push to a device: `push notice id | device token id` (the carrier notice of
-  the push, `push_notices.id`); derived by the claim (push/sql/claim.sql) and
+  the push, `push_notices.id`); derived by the claim (push/sql/resolve.sql) and
   sent to the push services, the same on every retry, so a receiver can drop
   a duplicate.
 """

@@ -124,8 +124,9 @@ class Metrics:
         # The settle stage.
         self.settled = Counter(
             "mentor_notify_push_settled",
-            "Device sends and pushes settled, by outcome: sent, retrying, failed (device "
-            "sends), dead (pushes out of attempts).",
+            "Device sends and pushes settled, by outcome: sent, retrying, failed, withdrawn "
+            "(device sends; withdrawn: the device left its recipient before the request), "
+            "dead (pushes out of attempts).",
             ["outcome"],
             registry=r,
         )
@@ -166,7 +167,7 @@ class Metrics:
 
     def settled_round(self, counts: OutcomeCounts) -> None:
         """Count what one settle recorded."""
-        for outcome in ("sent", "retrying", "failed", "dead"):
+        for outcome in ("sent", "retrying", "failed", "withdrawn", "dead"):
             if n := getattr(counts, outcome):
                 self.settled.labels(outcome).inc(n)
         if counts.duplicates:

@@ -8,11 +8,16 @@
 --   the earliest retry time, while a device may still take it (the next claim
 --   sends to those devices only); failed when none took it and none is left
 --   to try, dead when retries ran out;
+-- * a send withdrawn unsent (its device left the recipient after the claim,
+--   still_held.sql) leaves no delivery: the device was never the push's to
+--   reach. A push with no delivery left goes back to pending, due now, so
+--   the next claim reads the recipient's devices again: their other ones, or
+--   none, and then it settles as a notice with no device does;
 -- * the notices folded into a settled carrier, and the notifications of both,
 --   which follow the carrier;
--- * the scenario bookkeeping of every notice in a settled push
---   (private.record_scenario_outcomes: delivery status, cooldown release on
---   failure, follow_up_notification_log).
+-- * and returns the notifications settled, to which other packages react
+--   (the scenarios' bookkeeping: scenarios/sql/push_outcomes.sql); this
+--   statement writes none of their tables.
 --
 -- Only pushes this dispatcher still leases are settled: one whose lease ran
 -- out and was claimed by another dispatcher is that one's to settle. A
@@ -52,9 +57,16 @@ recorded as (
       sent_at = case when o.result = 'sent' then %(now)s end
   from outcome o, carriers c
   where x.id = o.id and c.id = x.notice_id and x.status <> 'sent'
-    and (c.mine or o.result = 'sent')
+    and (c.mine or o.result = 'sent') and o.result <> 'withdrawn'
   returning x.id, x.notice_id, x.device_token_id, x.provider, x.status, o.result, o.retry_at,
             o.error_code
+),
+withdrawn as (
+  delete from public.push_deliveries x
+  using outcome o, carriers c
+  where x.id = o.id and o.result = 'withdrawn' and c.id = x.notice_id and c.mine
+    and x.status <> 'sent'
+  returning x.id, x.notice_id
 ),
 -- Each carrier's devices after this round: this round's outcomes over the
 -- earlier ones. Only this round's retries count as retryable: every device
@@ -70,8 +82,17 @@ tally as (
   from carriers c
   join public.push_deliveries x on x.notice_id = c.id
   left join recorded r on r.id = x.id
-  where c.mine
+  where c.mine and x.id not in (select id from withdrawn)
   group by c.id, c.attempts
+),
+requeued as (
+  update public.push_notices n
+  set status = 'pending', available_at = %(now)s, leased_until = null, leased_by = null
+  from carriers c
+  where n.id = c.id and c.mine
+    and c.id in (select notice_id from withdrawn)
+    and c.id not in (select id from tally)
+  returning n.id
 ),
 settled as (
   update public.push_notices n
@@ -118,15 +139,6 @@ notified as (
   where n.id = f.notification_id
     and n.status is distinct from (case when f.status = 'sent' then 'sent' else 'failed' end)
   returning 1
-),
-scenario as (
-  select private.record_scenario_outcomes(coalesce(jsonb_agg(jsonb_build_object(
-           'notification_id', f.notification_id,
-           'outcome', case when f.status = 'sent' then 'sent' else 'failed' end,
-           'channels', coalesce(f.channels, '{}'),
-           'failure_reason', f.last_error)), '[]'), %(now)s) as changed
-  from finished f
-  having count(*) > 0
 )
 select (select count(*) from recorded where status = 'sent')::integer as sent,
        -- Read from the statement's snapshot: deliveries sent before this settle.
@@ -134,9 +146,11 @@ select (select count(*) from recorded where status = 'sent')::integer as sent,
         where o.result = 'sent' and x.status = 'sent')::integer as duplicates,
        (select count(*) from recorded where status = 'retry')::integer as retrying,
        (select count(*) from recorded where status in ('failed', 'unregistered'))::integer as failed,
+       (select count(*) from withdrawn)::integer as withdrawn,
        (select count(*) from settled where status = 'dead')::integer as dead,
        (select count(*) from notified)::integer as notifications_settled,
-       (select changed from scenario) as scenario_settled,
+       -- For the packages that react to settled pushes (the scenarios').
+       (select coalesce(array_agg(notification_id), '{}') from finished) as settled_notifications,
        (select coalesce(array_agg(distinct device_token_id), '{}') from recorded
         where result = 'unregistered' and device_token_id is not null) as dead_tokens,
        -- Per organisation, for the daily cycle's summary: pushes (to a person)
