@@ -56,6 +56,7 @@ comment on column public.certificate_sync_people.created_at is 'When the mapping
 comment on constraint certificate_sync_people_external_person_id_check on public.certificate_sync_people is 'an external person id is 1-200 characters without spaces';
 create index if not exists certificate_sync_people_user_id_idx on public.certificate_sync_people (user_id);
 alter table public.certificate_sync_people
+  drop constraint if exists certificate_sync_people_person_id_not_personal_check,
   add constraint certificate_sync_people_person_id_not_personal_check
     check (not private.text_contains_personal_data(external_person_id)) not valid;
 comment on constraint certificate_sync_people_person_id_not_personal_check on public.certificate_sync_people is 'an external person id must be an id, not an e-mail address, phone number or national identity number';
@@ -157,6 +158,7 @@ comment on constraint certificate_sync_events_readable_check on public.certifica
 -- NOT VALID as the migration made it: rows stored before issue 24 are not
 -- re-read; every new or changed row is checked.
 alter table public.certificate_sync_events
+  drop constraint if exists certificate_sync_events_person_id_not_personal_check,
   add constraint certificate_sync_events_person_id_not_personal_check
     check (external_person_id is null or not private.text_contains_personal_data(external_person_id)) not valid;
 comment on constraint certificate_sync_events_person_id_not_personal_check on public.certificate_sync_events is 'an external person id must be an id, not an e-mail address, phone number or national identity number';
