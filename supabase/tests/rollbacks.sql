@@ -11,9 +11,13 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(44);
+select plan(46);
 
 -- Newest first: add each new migration's rollback at the top.
+\ir ../rollbacks/20261206000200_expiry_notices_in_sql.sql
+select hasnt_function('private', 'expiry_push_payload', '20261206000200 rollback removes the expiry push payload rule');
+select has_function('private', 'renewal_link', '20261206000200 rollback leaves the older rule functions');
+
 \ir ../rollbacks/20261129000800_directory_sweep_index.sql
 select hasnt_index('public', 'mentor_directory', 'mentor_directory_organization_id_suppression_idx', '20261129000800 rollback removes the directory step''s index');
 

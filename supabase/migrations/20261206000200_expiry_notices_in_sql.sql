@@ -1,0 +1,180 @@
+-- The expiry notice decided once, in the database (issue 28).
+--
+-- The expiry job's notices are built for a whole set by one write path
+-- (src/mentor_notify/expiry/sql/write_notices.sql), fed either by the sweep's
+-- own selection of a slice or by the ticket-004 orchestrator's batch. These
+-- are the SQL forms of the rules that path applies to every notice, each the
+-- twin of one Python definition that tests/integration/test_rule_functions.py
+-- holds it equal to:
+--
+--   private.expiry_notification_key / private.cert_log_key  the notice's and
+--       its log row's idempotency keys (mentor_notify.domain.keys), composed
+--       on private.idempotency_key.
+--   private.expiry_message_key(audience, tier)  notifications.message_key
+--       (mentor_notify.domain.expiry_messages.message_key).
+--   private.coordinator_follow_up_link  the coordinator's v1 link
+--       (mentor_notify.domain.deep_links.coordinator_follow_up_link); with
+--       private.renewal_link, private.expiry_deep_link picks one by audience
+--       (mentor_notify.domain.expiry_messages.deep_link).
+--   private.expiry_notice_data  notifications.data (ExpiryMessage.data).
+--   private.expiry_push_payload  push_notices.payload (ExpiryMessage.push_payload).
+--   private.expiry_collapse_key  push_notices.collapse_key (collapse_key).
+--
+-- Pure (immutable), pinned to an empty search_path, in the unexposed private
+-- schema; the jobs call them as the owner role, so EXECUTE is taken from
+-- everyone else, as for the other rule functions. Idempotent: "create or
+-- replace".
+
+create or replace function private.expiry_notification_key(
+  certification_id uuid, tier text, expiry_date date, recipient_id uuid
+)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- The expiry date is the cycle: a renewal brings new keys, re-runs the same.
+  select private.idempotency_key('certification_expiry', certification_id::text, tier,
+                                 expiry_date::text, recipient_id::text)
+$$;
+comment on function private.expiry_notification_key(uuid, text, date, uuid) is
+  'notifications.idempotency_key of an expiry notice. Mirrors mentor_notify.domain.keys.expiry_notification_key.';
+
+create or replace function private.cert_log_key(
+  certification_id uuid, tier text, expiry_date date, recipient_id uuid
+)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select private.idempotency_key(certification_id::text, tier, expiry_date::text,
+                                 recipient_id::text)
+$$;
+comment on function private.cert_log_key(uuid, text, date, uuid) is
+  'cert_notification_log.idempotency_key of an expiry notice. Mirrors mentor_notify.domain.keys.cert_log_key.';
+
+create or replace function private.expiry_message_key(audience text, tier text)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Chapter admins standing in for a coordinator read the coordinators' texts.
+  select 'certification_expiry.'
+         || case when audience = 'mentor' then 'mentor' else 'coordinator' end
+         || '.' || tier
+$$;
+comment on function private.expiry_message_key(text, text) is
+  'notifications.message_key of an expiry notice for an audience (mentor, coordinator, chapter_admin) and tier. Mirrors mentor_notify.domain.expiry_messages.message_key.';
+
+create or replace function private.coordinator_follow_up_link(
+  mentor_id uuid, certification_id uuid, tier text
+)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Ids and tier codes need no URL escaping.
+  select 'mentornotify://v1/mentors/' || mentor_id || '/certification?certification_id='
+         || certification_id || '&tier=' || tier
+$$;
+comment on function private.coordinator_follow_up_link(uuid, uuid, text) is
+  'A coordinator''s v1 deep link to a mentor''s certification. Mirrors mentor_notify.domain.deep_links.coordinator_follow_up_link.';
+
+create or replace function private.expiry_deep_link(
+  audience text, mentor_id uuid, certification_id uuid, certificate_type text, tier text
+)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Renewal for the mentor, follow-up for whoever is told about the mentor.
+  select case when audience = 'mentor'
+              then private.renewal_link(certification_id, certificate_type, tier)
+              else private.coordinator_follow_up_link(mentor_id, certification_id, tier) end
+$$;
+comment on function private.expiry_deep_link(text, uuid, uuid, text, text) is
+  'Deep link of an expiry notice for its audience. Mirrors mentor_notify.domain.expiry_messages.deep_link.';
+
+create or replace function private.expiry_notice_data(
+  audience text, certification_id uuid, expiry_date date, deep_link text
+)
+returns jsonb
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Ids, codes, a date and the link: nothing personal in a stored notice.
+  select pg_catalog.jsonb_build_object(
+           'audience', audience,
+           'certification_id', certification_id::text,
+           'expiry_date', expiry_date::text,
+           'deep_link', deep_link)
+$$;
+comment on function private.expiry_notice_data(text, uuid, date, text) is
+  'notifications.data of an expiry notice. Mirrors mentor_notify.domain.expiry_messages.ExpiryMessage.data.';
+
+create or replace function private.expiry_push_payload(
+  notification_id uuid, audience text, tier text, certificate_type text, certification_id uuid,
+  mentor_id uuid, expiry_date date, deep_link text
+)
+returns jsonb
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- Provider-neutral: the senders map the keys onto FCM and APNs. The 7-day
+  -- and lapsed notices are urgent (high priority).
+  select pg_catalog.jsonb_build_object(
+           'category', 'certification_expiry',
+           'title_key', k.key || '.title',
+           'body_key', k.key || '.body',
+           'priority', case when tier in ('expiry_warning_7d', 'expired') then 'high'
+                            else 'normal' end,
+           'data', pg_catalog.jsonb_build_object(
+                     'notification_id', notification_id::text,
+                     'category', 'certification_expiry',
+                     'tier', tier,
+                     'certificate_type', certificate_type,
+                     'certification_id', certification_id::text,
+                     'subject_mentor_id', mentor_id::text,
+                     'expiry_date', expiry_date::text,
+                     'deep_link', deep_link))
+  from (select private.expiry_message_key(audience, tier) as key) k
+$$;
+comment on function private.expiry_push_payload(uuid, text, text, text, uuid, uuid, date, text) is
+  'push_notices.payload announcing a stored expiry notice. Mirrors mentor_notify.domain.expiry_messages.ExpiryMessage.push_payload.';
+
+create or replace function private.expiry_collapse_key(certification_id uuid)
+returns text
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  -- One per certificate: a newer tier replaces an older one on the device.
+  select 'expiry:' || certification_id
+$$;
+comment on function private.expiry_collapse_key(uuid) is
+  'push_notices.collapse_key of an expiry push. Mirrors mentor_notify.domain.expiry_messages.collapse_key.';
+
+revoke all on function
+  private.expiry_notification_key(uuid, text, date, uuid),
+  private.cert_log_key(uuid, text, date, uuid),
+  private.expiry_message_key(text, text),
+  private.coordinator_follow_up_link(uuid, uuid, text),
+  private.expiry_deep_link(text, uuid, uuid, text, text),
+  private.expiry_notice_data(text, uuid, date, text),
+  private.expiry_push_payload(uuid, text, text, text, uuid, uuid, date, text),
+  private.expiry_collapse_key(uuid)
+from public, anon, authenticated, service_role;
