@@ -1,38 +1,83 @@
 -- The expiry notice decided once, in the database (issue 28).
 --
--- The expiry job's notices are built for a whole set by one write path
--- (src/mentor_notify/expiry/sql/write_notices.sql), fed either by the sweep's
--- own selection of a slice or by the ticket-004 orchestrator's batch. These
--- are the SQL forms of the rules that path applies to every notice, each the
--- twin of one Python definition that tests/integration/test_rule_functions.py
--- holds it equal to:
+-- 1. The rules of an expiry notice in SQL. The expiry job's notices are built
+--    for a whole set by one write path (src/mentor_notify/expiry/sql/
+--    write_notices.sql), fed either by the sweep's selection of a slice or by
+--    the ticket-004 orchestrator's batch. These are the SQL forms of the rules
+--    it applies to every notice, each the twin of one Python definition that
+--    tests/integration/test_rule_functions.py holds it equal to:
 --
---   private.expiry_notification_key / private.cert_log_key  the notice's and
---       its log row's idempotency keys (mentor_notify.domain.keys), composed
---       on private.idempotency_key.
---   private.expiry_message_key(audience, tier)  notifications.message_key
---       (mentor_notify.domain.expiry_messages.message_key).
---   private.coordinator_follow_up_link  the coordinator's v1 link
---       (mentor_notify.domain.deep_links.coordinator_follow_up_link); with
---       private.renewal_link, private.expiry_deep_link picks one by audience
---       (mentor_notify.domain.expiry_messages.deep_link).
---   private.expiry_notice_data  notifications.data (ExpiryMessage.data).
---   private.expiry_push_payload  push_notices.payload (ExpiryMessage.push_payload).
---   private.expiry_collapse_key  push_notices.collapse_key (collapse_key).
+--    private.expiry_notification_key / private.cert_log_key  the notice's and
+--        its log row's idempotency keys (mentor_notify.domain.keys), composed
+--        on private.idempotency_key.
+--    private.expiry_message_key(audience, tier)  notifications.message_key
+--        (mentor_notify.domain.expiry_messages.message_key).
+--    private.coordinator_follow_up_link  the coordinator's v1 link
+--        (mentor_notify.domain.deep_links.coordinator_follow_up_link); with
+--        private.renewal_link, private.expiry_deep_link picks one by audience
+--        (mentor_notify.domain.expiry_messages.deep_link).
+--    private.expiry_notice_data  notifications.data (ExpiryMessage.data).
+--    private.expiry_push_payload  push_notices.payload (ExpiryMessage.push_payload).
+--    private.expiry_collapse_key  push_notices.collapse_key (collapse_key).
 --
--- Pure (immutable), pinned to an empty search_path, in the unexposed private
--- schema; the jobs call them as the owner role, so EXECUTE is taken from
--- everyone else, as for the other rule functions. Idempotent: "create or
--- replace".
+-- 2. Inlined, so each is evaluated as the expression it is. A SQL function
+--    with its own search_path (a SET clause) is never inlined: every call then
+--    goes through the function manager and saves and restores the setting,
+--    5-7 us a call measured here, and nested rules multiply it: about a dozen
+--    calls a notice, 60-80 us, more than writing the notice costs. So these
+--    functions, and private.idempotency_key and private.renewal_link they
+--    build on (redefined here the same, without their SET clause), are plain
+--    SQL expressions the planner folds into the calling statement (checked:
+--    EXPLAIN VERBOSE shows no call left). Without a pinned search_path their
+--    bodies are safe because every function is called schema-qualified, every
+--    value is cast to text before || or =, so each operator has an exact
+--    match in pg_catalog (searched first), and none of them is SECURITY
+--    DEFINER: they run with the caller's rights anyway. Their volatility is
+--    what their bodies are (STABLE where a text conversion is), as the
+--    planner requires to inline them. supabase/tests/00_schema_shape.sql lists
+--    them as the only functions without a pinned search_path.
+--
+-- They live in the unexposed private schema; the jobs call them as the owner
+-- role, so EXECUTE is taken from everyone else, as for the other rule
+-- functions. Idempotent: "create or replace".
+
+create or replace function private.idempotency_key(variadic parts text[])
+returns text
+language sql
+stable
+parallel safe
+as $$
+  select pg_catalog.encode(
+           pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.array_to_string(parts, '|'), 'UTF8')),
+           'hex')
+$$;
+alter function private.idempotency_key(text[]) reset all;
+comment on function private.idempotency_key(text[]) is
+  'Idempotency key: lowercase hex SHA-256 of the parts joined by |. Mirrors mentor_notify.domain.keys.idempotency_key. Inlined (no SET clause; see migration 20261206000200).';
+
+create or replace function private.renewal_link(
+  certification_id uuid, certificate_type text, tier text
+)
+returns text
+language sql
+immutable
+parallel safe
+as $$
+  -- Ids, known certificate codes and tier codes need no URL escaping.
+  select 'mentornotify://v1/course-enrolment?certification_id=' || certification_id::text
+         || '&certificate_type=' || certificate_type || '&tier=' || tier
+$$;
+alter function private.renewal_link(uuid, text, text) reset all;
+comment on function private.renewal_link(uuid, text, text) is
+  'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link. Inlined (no SET clause; see migration 20261206000200).';
 
 create or replace function private.expiry_notification_key(
   certification_id uuid, tier text, expiry_date date, recipient_id uuid
 )
 returns text
 language sql
-immutable
+stable
 parallel safe
-set search_path = ''
 as $$
   -- The expiry date is the cycle: a renewal brings new keys, re-runs the same.
   select private.idempotency_key('certification_expiry', certification_id::text, tier,
@@ -46,9 +91,8 @@ create or replace function private.cert_log_key(
 )
 returns text
 language sql
-immutable
+stable
 parallel safe
-set search_path = ''
 as $$
   select private.idempotency_key(certification_id::text, tier, expiry_date::text,
                                  recipient_id::text)
@@ -61,7 +105,6 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   -- Chapter admins standing in for a coordinator read the coordinators' texts.
   select 'certification_expiry.'
@@ -78,11 +121,10 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   -- Ids and tier codes need no URL escaping.
-  select 'mentornotify://v1/mentors/' || mentor_id || '/certification?certification_id='
-         || certification_id || '&tier=' || tier
+  select 'mentornotify://v1/mentors/' || mentor_id::text || '/certification?certification_id='
+         || certification_id::text || '&tier=' || tier
 $$;
 comment on function private.coordinator_follow_up_link(uuid, uuid, text) is
   'A coordinator''s v1 deep link to a mentor''s certification. Mirrors mentor_notify.domain.deep_links.coordinator_follow_up_link.';
@@ -94,7 +136,6 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   -- Renewal for the mentor, follow-up for whoever is told about the mentor.
   select case when audience = 'mentor'
@@ -109,9 +150,8 @@ create or replace function private.expiry_notice_data(
 )
 returns jsonb
 language sql
-immutable
+stable
 parallel safe
-set search_path = ''
 as $$
   -- Ids, codes, a date and the link: nothing personal in a stored notice.
   select pg_catalog.jsonb_build_object(
@@ -129,16 +169,15 @@ create or replace function private.expiry_push_payload(
 )
 returns jsonb
 language sql
-immutable
+stable
 parallel safe
-set search_path = ''
 as $$
   -- Provider-neutral: the senders map the keys onto FCM and APNs. The 7-day
   -- and lapsed notices are urgent (high priority).
   select pg_catalog.jsonb_build_object(
            'category', 'certification_expiry',
-           'title_key', k.key || '.title',
-           'body_key', k.key || '.body',
+           'title_key', private.expiry_message_key(audience, tier) || '.title',
+           'body_key', private.expiry_message_key(audience, tier) || '.body',
            'priority', case when tier in ('expiry_warning_7d', 'expired') then 'high'
                             else 'normal' end,
            'data', pg_catalog.jsonb_build_object(
@@ -150,7 +189,6 @@ as $$
                      'subject_mentor_id', mentor_id::text,
                      'expiry_date', expiry_date::text,
                      'deep_link', deep_link))
-  from (select private.expiry_message_key(audience, tier) as key) k
 $$;
 comment on function private.expiry_push_payload(uuid, text, text, text, uuid, uuid, date, text) is
   'push_notices.payload announcing a stored expiry notice. Mirrors mentor_notify.domain.expiry_messages.ExpiryMessage.push_payload.';
@@ -160,10 +198,9 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   -- One per certificate: a newer tier replaces an older one on the device.
-  select 'expiry:' || certification_id
+  select 'expiry:' || certification_id::text
 $$;
 comment on function private.expiry_collapse_key(uuid) is
   'push_notices.collapse_key of an expiry push. Mirrors mentor_notify.domain.expiry_messages.collapse_key.';

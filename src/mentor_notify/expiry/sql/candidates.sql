@@ -30,15 +30,16 @@ tiers as materialized (
   from pairs p
 ),
 due_tiers as materialized (
-  select days_left, tiers_sent, tier
+  select days_left, tiers_sent, tier, private.expiry_tier_days(tier) as days
   from tiers
   where tier is not null
 )
 insert into expiry_due (
-  certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date, tier, day
+  certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date, tier, days,
+  day
 )
 select w.certification_id, w.organization_id, w.peer_mentor_id, w.certificate_type,
-       w.expiry_date, x.tier, %(today)s::date
+       w.expiry_date, x.tier, x.days, %(today)s::date
 from in_window w
 join due_tiers x
   on x.days_left = w.days_left and x.tiers_sent = w.notification_thresholds_sent

@@ -22,10 +22,11 @@ decided as (
 ),
 due as (
   insert into expiry_due (
-    certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date, tier, day
+    certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date, tier, days,
+    day
   )
   select certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date,
-         tier, day
+         tier, private.expiry_tier_days(tier), day
   from decided
   where tier is not null
   returning certification_id, tier

@@ -69,14 +69,13 @@ logged as (
 ),
 marked as (
   update public.certification_expiry_tracking t
-  set notification_thresholds_sent = t.notification_thresholds_sent
-                                     || private.expiry_tier_days(d.tier),
+  set notification_thresholds_sent = t.notification_thresholds_sent || d.days,
       last_notified_at = %(now)s,
       last_notified_on = d.day
   from expiry_due d
   where t.certification_id = d.certification_id
     and t.expiry_date = d.expiry_date
-    and not (private.expiry_tier_days(d.tier) = any (t.notification_thresholds_sent))
+    and not (d.days = any (t.notification_thresholds_sent))
   returning 1
 ),
 announced as (
