@@ -26,7 +26,8 @@
 --    5-7 us a call measured here, and nested rules multiply it: about a dozen
 --    calls a notice, 60-80 us, more than writing the notice costs. So these
 --    functions, and private.idempotency_key and private.renewal_link they
---    build on (redefined here the same, without their SET clause), are plain
+--    build on (redefined here the same, without their SET clause; and
+--    private.is_known_certificate_type, see 3.), are plain
 --    SQL expressions the planner folds into the calling statement (checked:
 --    EXPLAIN VERBOSE shows no call left). Without a pinned search_path their
 --    bodies are safe because every function is called schema-qualified, every
@@ -36,6 +37,59 @@
 --    what their bodies are (STABLE where a text conversion is), as the
 --    planner requires to inline them. supabase/tests/00_schema_shape.sql lists
 --    them as the only functions without a pinned search_path.
+--
+-- 3. What a notice costs, and what each object on the tables it writes is for.
+--    Measured (bench numbers in BENCHMARKS.md, issue 28): the server CPU of
+--    write_notices.sql and enqueue.sql over 26,000 notices (100,000
+--    certificates), each object dropped in a transaction rolled back, the
+--    tables vacuumed between, 2 alternating rounds; the baseline moved by
+--    +-5 %, so smaller effects are noise. Of 3.5 s:
+--
+--    CHECK constraints of the four tables, together          17 %
+--      (of which notifications_data_privacy_check           5 %)
+--    foreign keys of push_notices                           10 %
+--    non-unique indexes of certification_expiry_tracking    10 %
+--      (of which the GIN on notification_thresholds_sent    2 %)
+--    foreign keys of cert_notification_log                    9 %
+--    foreign keys of notifications                            4 %
+--    non-unique indexes of notifications, cert_notification_log,
+--      push_notices; the tracking table's foreign keys and
+--      its before-update trigger                           < 2 % each
+--
+--    Kept, each for a query or a guarantee:
+--    * every foreign key: a person's or an organisation's deletion cascades
+--      to their notices, log rows and pushes (erasure), and nothing points at
+--      a person who does not exist (test_orchestrator_db's poisoned record).
+--    * every CHECK: what the app reads is valid, and no personal data is
+--      stored (the privacy check); the writers are many, the check one.
+--    * notifications: the unique keys (idempotency; ticket 004's duplicate
+--      check, notifications_expiry_duplicate_key); recipient/created_at (the
+--      inbox), the unread badge index, created_at (maintenance prune),
+--      organization_id and subject_mentor_id (the foreign keys' deletes).
+--    * cert_notification_log: the unique key; (certification_id,
+--      notification_type), recipient_id, organization_id (the foreign keys'
+--      deletes); sent_at (maintenance prune).
+--    * push_notices: notification_id unique (one push per notice); pending
+--      and pending-recipient (the claim), recipient_id, organization_id (the
+--      foreign keys' deletes); the other partial indexes cost a pending
+--      insert nothing (their predicate is false).
+--    * certification_expiry_tracking: its indexes serve ticket 000's queries.
+--      The GIN index on notification_thresholds_sent serves only ticket 000's
+--      `@>` query (supabase/tests/explain_plans.sql), which no job runs, and
+--      it cannot coexist with HOT tier marks: a tier mark changes the indexed
+--      array, so it is never a heap-only update and writes an entry into every
+--      index of the table (the 10 % above; the GIN's own entry is 2 %).
+--      Dropping it would make tier marks HOT only on pages with free room,
+--      which needs a fillfactor below 100 and a rewrite of the table. Kept,
+--      because ticket 000 asks for it; dropping it with fillfactor 90 is the
+--      next step if that criterion is let go.
+--    * the tracking table's before-update trigger: a renewal resets the tiers
+--      sent (once per tier per expiry cycle).
+--
+--    Made cheaper: private.is_known_certificate_type, the CHECK of every
+--    certificate_type column, is inlined like the rule functions above (a
+--    call with its own search_path costs 5-7 us a row; it runs for every
+--    notice and every tier mark).
 --
 -- They live in the unexposed private schema; the jobs call them as the owner
 -- role, so EXECUTE is taken from everyone else, as for the other rule
@@ -70,6 +124,17 @@ $$;
 alter function private.renewal_link(uuid, text, text) reset all;
 comment on function private.renewal_link(uuid, text, text) is
   'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link. Inlined (no SET clause; see migration 20261206000200).';
+
+create or replace function private.is_known_certificate_type(certificate_type text)
+returns boolean
+language sql
+immutable
+as $$
+  select certificate_type in ('hlf_peer_mentor', 'nhf_peer_mentor', 'blindeforbundet_peer_mentor')
+$$;
+alter function private.is_known_certificate_type(text) reset all;
+comment on function private.is_known_certificate_type(text) is
+  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type. Inlined (no SET clause; see migration 20261206000200).';
 
 create or replace function private.expiry_notification_key(
   certification_id uuid, tier text, expiry_date date, recipient_id uuid

@@ -9,8 +9,9 @@ drop function if exists private.expiry_message_key(text, text);
 drop function if exists private.cert_log_key(uuid, text, date, uuid);
 drop function if exists private.expiry_notification_key(uuid, text, date, uuid);
 drop function if exists private.expiry_collapse_key(uuid);
--- The two rules the notice's are composed on, back as 20261129000300 defined
--- them (with their own search_path, so no longer inlined).
+-- The rules the notice's are composed on, and the certificate-type check, back
+-- as 20261129000300 and 20261129000010 defined them (with their own
+-- search_path, so no longer inlined).
 create or replace function private.idempotency_key(variadic parts text[])
 returns text
 language sql
@@ -39,3 +40,13 @@ as $$
 $$;
 comment on function private.renewal_link(uuid, text, text) is
   'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link.';
+create or replace function private.is_known_certificate_type(certificate_type text)
+returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select certificate_type in ('hlf_peer_mentor', 'nhf_peer_mentor', 'blindeforbundet_peer_mentor')
+$$;
+comment on function private.is_known_certificate_type(text) is
+  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type.';

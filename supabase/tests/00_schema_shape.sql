@@ -490,7 +490,8 @@ select is(
         where n.nspname in ('public', 'private')
           and not exists (select 1 from unnest(p.proconfig) cfg where cfg like 'search_path=%')
           and not (n.nspname = 'private' and p.proname in (
-                     'idempotency_key', 'renewal_link', 'expiry_notification_key', 'cert_log_key',
+                     'idempotency_key', 'renewal_link', 'is_known_certificate_type',
+                     'expiry_notification_key', 'cert_log_key',
                      'expiry_message_key', 'coordinator_follow_up_link', 'expiry_deep_link',
                      'expiry_notice_data', 'expiry_push_payload', 'expiry_collapse_key')
                    and p.prolang = (select oid from pg_language where lanname = 'sql')
