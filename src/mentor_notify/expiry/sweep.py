@@ -12,7 +12,8 @@ whatever the slice's size; no record comes to Python. Then a short transaction
 updates directory visibility. An organisation's certificates are split into
 `partitions` disjoint slices (by a hash of the certificate id), swept side by
 side on separate connections, each slice in one transaction: the inserts are
-CPU-bound in the server, and this uses its cores.
+CPU-bound in the server, and this uses its cores. Organisations are swept side
+by side too, never more than `partitions` transactions at once.
 
 Exactly once, whatever runs when:
 
@@ -207,16 +208,22 @@ class ExpirySweep:
         if today is not None:
             as_of = AsOf.on(today)
         as_of = as_of or AsOf.current(self._clock)
-        results: list[OrganisationSweep] = []
         with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="expiry_sweep"):
             # Raises for an unknown organisation, or when none is visible at all.
             orgs = await self._organisations(organisations)
             log.info("expiry sweep started", organisations=len(orgs), dry_run=dry_run)
-            for org in orgs:
-                result = await self._sweep_organisation(org, as_of, dry_run)
-                results.append(result)
+            # Organisations side by side, at most `partitions` transactions at
+            # once (_slots): a small organisation's slices and directory step
+            # fill the connections while a large one's slice still writes.
+            slots = asyncio.Semaphore(self._partitions)
+
+            async def sweep_one(org: _Organisation) -> OrganisationSweep:
+                result = await self._sweep_organisation(org, as_of, dry_run, slots)
                 if self._on_progress is not None:
                     self._on_progress(result)
+                return result
+
+            results = list(await asyncio.gather(*(sweep_one(org) for org in orgs)))
             sweep = SweepResult(
                 run_id=run_id, started_at=started_at, dry_run=dry_run, organisations=results
             )
@@ -254,7 +261,7 @@ class ExpirySweep:
         ]
 
     async def _sweep_organisation(
-        self, org: _Organisation, as_of: AsOf, dry_run: bool
+        self, org: _Organisation, as_of: AsOf, dry_run: bool, slots: asyncio.Semaphore
     ) -> OrganisationSweep:
         started = time.perf_counter()
         day = as_of.local_date(org.timezone)
@@ -264,7 +271,7 @@ class ExpirySweep:
             try:
                 slices = await asyncio.gather(
                     *(
-                        self._deliver(org, as_of, day, now, dry_run, part)
+                        self._deliver(org, as_of, day, now, dry_run, part, slots)
                         for part in range(self._partitions)
                     )
                 )
@@ -274,7 +281,8 @@ class ExpirySweep:
                     delivery.add(one)
                     failed += slice_failures
                 delivery.sort()
-                suppressed, restored = await self._directory(org, day, now, dry_run)
+                async with slots:
+                    suppressed, restored = await self._directory(org, day, now, dry_run)
             except DatabaseError as exc:
                 log.error("expiry sweep of organisation failed", reason=type(exc).__name__)
                 return OrganisationSweep(**base, error=str(exc), duration_ms=_ms_since(started))
@@ -337,10 +345,15 @@ class ExpirySweep:
         now: datetime,
         dry_run: bool,
         part: int,
+        slots: asyncio.Semaphore,
     ) -> tuple[_Delivery, list[FailedRecord]]:
         params = self._params(org, today, now, part)
         with translating():
-            async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
+            async with (
+                slots,
+                self._pool.connection() as conn,
+                conn.transaction(force_rollback=dry_run),
+            ):
                 await conn.execute(_LOCK, params)
                 await conn.execute(_STAGE)
                 await conn.execute(_CANDIDATES, params)
