@@ -733,8 +733,10 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_before": load_average(),
         "small": {"certificates": args.small} | small_rounds(small, args.runs, args.parallel),
     }
-    reset(small)
-    orchestrated = [asyncio.run(timed_orchestrator(small, 200)) for _ in range(args.runs)]
+    orchestrated = []
+    for _ in range(args.runs):
+        reset(small)
+        orchestrated.append(asyncio.run(timed_orchestrator(small, 200)))
     figures["orchestrator_200"] = _summary(orchestrated)
     if args.certificates:
         big = ensure_database(
