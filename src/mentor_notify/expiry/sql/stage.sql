@@ -29,4 +29,6 @@ create temp table if not exists expiry_pushes (
   payload jsonb not null,
   collapse_key text not null
 ) on commit drop;
-truncate expiry_due, expiry_recipients, expiry_pushes;
+delete from expiry_due;
+delete from expiry_recipients;
+delete from expiry_pushes;
