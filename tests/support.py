@@ -5,6 +5,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
@@ -14,6 +15,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
+import psycopg
 import pytest
 from psycopg import AsyncConnection, sql
 from psycopg.rows import tuple_row
@@ -85,6 +87,25 @@ def schema_dump(url: str, *extra_args: str) -> str:
     )
     volatile = ("-- Dumped from", "-- Dumped by", "\\restrict", "\\unrestrict")
     return "\n".join(line for line in result.stdout.splitlines() if not line.startswith(volatile))
+
+
+def schema_catalog(url: str, layout: SupabaseLayout) -> str:
+    """What scripts/schema-diff compares, for the database at `url`: its normalised
+    `pg_dump --schema-only` (tables, columns, constraints, indexes, functions,
+    triggers, views, comments, grants) and the access catalog (privileges, RLS,
+    policies), both from tools/schema-diff/."""
+    tools = layout.root.parent / "tools" / "schema-diff"
+    normalised = subprocess.run(
+        [sys.executable, str(tools / "normalise.py")],
+        input=schema_dump(url),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    with psycopg.connect(url) as conn, conn.cursor(row_factory=tuple_row) as cur:
+        cur.execute((tools / "catalog.sql").read_bytes())
+        facts = [" | ".join(map(str, row)) for row in cur.fetchall()]
+    return normalised + "\n".join(facts) + "\n"
 
 
 def bootstrap_only_layout(layout: SupabaseLayout, root: Path) -> SupabaseLayout:

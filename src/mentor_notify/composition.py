@@ -10,7 +10,7 @@ module only.
 import contextlib
 import functools
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mentor_notify.config import Settings
 from mentor_notify.daily import CycleProgress, DailyCycle
@@ -18,8 +18,12 @@ from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import Clock, SystemClock
 from mentor_notify.expiry import DEFAULT_PARTITIONS, ExpirySweep
 from mentor_notify.expiry.sweep import ProgressCallback
-from mentor_notify.push.dispatcher import Dispatcher, Sender
+from mentor_notify.metrics import DatabaseGauges, Metrics
+from mentor_notify.push.dispatcher import Dispatcher, Sender, SettledPushes
+from mentor_notify.push.observer import PushObserver
 from mentor_notify.push.senders import open_senders, settings_for_emulator
+from mentor_notify.reregistration import BackgroundSender, Reregistration
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 
 
 def real_clock() -> Clock:
@@ -52,16 +56,32 @@ def daily_cycle(
     dispatcher: Dispatcher | None,
     *,
     progress: CycleProgress | None = None,
+    reregistration: Reregistration | None = None,
 ) -> DailyCycle:
     """The daily cycle on `pool`, its sweep made by `expiry_job`; without a
-    `dispatcher` it has no delivery step (the pushes stay queued)."""
+    `dispatcher` it has no delivery step (the pushes stay queued), without a
+    `reregistration` no re-registration push."""
     return DailyCycle(
         pool,
         clock,
         dispatcher,
         expiry_job=functools.partial(expiry_job, pool, clock),
         progress=progress,
+        reregistration=reregistration,
     )
+
+
+def reregistration(
+    pool: Pool,
+    senders: Mapping[str, BackgroundSender],
+    clock: Clock,
+    observer: PushObserver | None = None,
+) -> Reregistration | None:
+    """The silent re-registration push over `senders`, or None when no push
+    service is configured (there is nothing to send it with)."""
+    if not senders:
+        return None
+    return Reregistration(pool, senders, clock, observer=observer)
 
 
 @dataclass(frozen=True)
@@ -73,25 +93,67 @@ class Runtime:
     clock: Clock
     senders: Mapping[str, Sender]
     role: str | None
+    metrics: Metrics = field(default_factory=Metrics)
 
     def dispatcher(self) -> Dispatcher:
         """A dispatcher over the configured senders (none configured: it leaves
-        the pushes queued), its leases signed with this process and role."""
+        the pushes queued), its leases signed with this process and role, counted
+        in this process's metrics."""
         return Dispatcher.from_settings(
-            self.pool, self.senders, self.clock, self.settings, self.role
+            self.pool,
+            self.senders,
+            self.clock,
+            self.settings,
+            self.role,
+            reactions=self.reactions(),
+            observer=self.metrics,
         )
 
     def dispatcher_if_configured(self) -> Dispatcher | None:
         """`dispatcher()`, or None (said in the log) when no push service is configured."""
         return Dispatcher.if_configured(
-            self.pool, self.senders, self.clock, self.settings, self.role
+            self.pool,
+            self.senders,
+            self.clock,
+            self.settings,
+            self.role,
+            reactions=self.reactions(),
+            observer=self.metrics,
         )
+
+    def reactions(self) -> list[SettledPushes]:
+        """What reacts to settled pushes: the scenarios' bookkeeping."""
+        return [ScenarioPushOutcomes(self.pool)]
+
+    def reregistration(self) -> Reregistration | None:
+        """The silent re-registration push over the configured senders (None when
+        none is configured), counted in this process's metrics."""
+        return reregistration(self.pool, self._background_senders(), self.clock, self.metrics)
+
+    def gauges(self) -> DatabaseGauges:
+        """The database gauges of this process's /metrics, read on its pool."""
+        return DatabaseGauges(self.pool, self.clock)
 
     def daily_cycle(
         self, dispatcher: Dispatcher | None, progress: CycleProgress | None = None
     ) -> DailyCycle:
-        """The daily cycle on this runtime's pool and clock."""
-        return daily_cycle(self.pool, self.clock, dispatcher, progress=progress)
+        """The daily cycle on this runtime's pool and clock (with the re-registration
+        push when a push service is configured)."""
+        return daily_cycle(
+            self.pool,
+            self.clock,
+            dispatcher,
+            progress=progress,
+            reregistration=self.reregistration(),
+        )
+
+    def _background_senders(self) -> dict[str, BackgroundSender]:
+        # The configured senders are the FCM and APNs senders, which send both kinds.
+        return {
+            provider: sender
+            for provider, sender in self.senders.items()
+            if isinstance(sender, BackgroundSender)
+        }
 
 
 @contextlib.asynccontextmanager

@@ -7,21 +7,26 @@ step is idempotent, so running the cycle again, or two at once, sends nothing
 twice.
 """
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol, TypeVar
 
 import structlog
 from pydantic import BaseModel, ConfigDict
 
-from mentor_notify.db import Pool
+from mentor_notify.db import Pool, translating
+from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.expiry.models import SweepResult
 from mentor_notify.expiry.sweep import ProgressCallback
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
+from mentor_notify.reregistration import Reregistration, ReregistrationResult
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
 
 log = structlog.get_logger(__name__)
+
+_SUCCEEDED = load_sql("mentor_notify", "cycle_succeeded")
 
 T = TypeVar("T")
 
@@ -61,6 +66,7 @@ class DailyResult(BaseModel):
 
     expiry: SweepResult | None = None
     scenarios: EngineResult | None = None
+    reregistration: ReregistrationResult | None = None
     dispatch: DispatchResult | None = None
     failed_steps: list[str] = []
 
@@ -81,18 +87,22 @@ class DailyCycle:
         *,
         expiry_job: ExpiryJobFactory,
         progress: CycleProgress | None = None,
+        reregistration: Reregistration | None = None,
     ) -> None:
         """`clock` is the real clock: it stamps rows, leases pushes and signs
         provider tokens, whatever date the cycle decides for. Without a
         `dispatcher` there is no delivery step: the pushes stay queued
         (no push service configured, or a worker's dispatcher delivers them).
         `expiry_job` makes the sweep step's job. `progress` is told as steps
-        start and end, and as the sweep finishes each organisation."""
+        start and end, and as the sweep finishes each organisation. With
+        `reregistration` (push senders configured), the silent re-registration
+        push goes to the stale devices of the organisations that turned it on."""
         self._pool = pool
         self._clock = clock
         self._dispatcher = dispatcher
         self._expiry_job = expiry_job
         self._progress = progress or _Silent()
+        self._reregistration = reregistration
 
     async def run(
         self,
@@ -120,12 +130,41 @@ class DailyCycle:
 
         expiry = await self._step("expiry", failed, sweep, await self._count(only))
         scenarios = await self._step("scenarios", failed, scenarios_for)
+        reregistered = None
+        if (reregistration := self._reregistration) is not None:
+            reregistered = await self._step(
+                "reregistration", failed, lambda: reregistration.run(only)
+            )
+        if expiry is not None and not failed:
+            try:
+                await self._record_success(expiry)
+            except Exception as exc:  # the cycle's work stands; its record is missing
+                log.error("daily cycle not recorded", error=type(exc).__name__)
+                failed.append("record")
         dispatch = None
         if (dispatcher := self._dispatcher) is not None:
             dispatch = await self._step("dispatch", failed, dispatcher.run_once)
         return DailyResult(
-            expiry=expiry, scenarios=scenarios, dispatch=dispatch, failed_steps=failed
+            expiry=expiry,
+            scenarios=scenarios,
+            reregistration=reregistered,
+            dispatch=dispatch,
+            failed_steps=failed,
         )
+
+    async def _record_success(self, expiry: SweepResult) -> None:
+        """Record the organisations whose cycle is done (their sweep had no failure;
+        the scenarios ran): the missed-cycle alert reads it. Delivery is not part of
+        it: pushes still queued are the queue alerts' business."""
+        done = [
+            {"organization_id": str(o.organization_id), "local_date": o.today.isoformat()}
+            for o in expiry.organisations
+            if o.error is None and not o.failed
+        ]
+        params = {"done": json.dumps(done), "now": self._clock.now()}
+        with translating():
+            async with self._pool.connection() as conn:
+                await conn.execute(_SUCCEEDED, params)
 
     async def _count(self, only: list[str] | None) -> int | None:
         """Organisations the sweep will cover, for its progress bar (None if unknown:

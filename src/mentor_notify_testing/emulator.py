@@ -145,6 +145,22 @@ def _apns_error(status: int, reason: str, *headers: tuple[str, str]) -> Reply:
     return _json_reply(status, document, *headers)
 
 
+def _shows_something(aps: object) -> bool:
+    """Whether an aps dictionary makes the device show or play something."""
+    return isinstance(aps, dict) and any(key in aps for key in ("alert", "sound", "badge"))
+
+
+def _background_problem(aps: object) -> str | None:
+    """Why an aps dictionary is not a background notification's, or None when it is:
+    content-available 1 and nothing that shows or plays (Apple, "Pushing background
+    updates to your App", checked 2026-12-06)."""
+    if not isinstance(aps, dict) or aps.get("content-available") != 1:
+        return "A background notification needs aps content-available 1."
+    if _shows_something(aps):
+        return "A background notification must not carry alert, sound or badge."
+    return None
+
+
 @dataclass
 class Emulator:
     """The emulated services' state: credentials issued, scripts, what was delivered."""
@@ -352,6 +368,19 @@ class Emulator:
         headers = message.get("apns", {}).get("headers", {})
         if not all(isinstance(v, str) for v in headers.values()):
             raise _fcm_invalid("message.apns.headers", "header values must be strings.")
+        aps = message.get("apns", {}).get("payload", {}).get("aps", {})
+        # Google, "Set the priority of a message" (checked 2026-12-06): a data
+        # message to Apple devices must have priority 5 (normal); high priority is
+        # rejected with INVALID_ARGUMENT. The emulator cannot tell an Apple token
+        # from an Android one, and Google documents no default for a message that
+        # sets no APNs priority, so only an explicit 10 is refused.
+        data_only = "notification" not in message and not _shows_something(aps)
+        if data_only and headers.get("apns-priority") == "10":
+            raise _fcm_invalid(
+                "message.apns.headers", "Data messages to Apple devices need apns-priority 5."
+            )
+        if headers.get("apns-push-type") == "background" and (problem := _background_problem(aps)):
+            raise _fcm_invalid("message.apns.payload", problem)
         return message
 
     async def _apns(self, request: Request, token: str) -> Reply:
@@ -394,6 +423,16 @@ class Emulator:
             return _apns_error(400, "PayloadEmpty")
         if not isinstance(payload, dict) or not isinstance(payload.get("aps"), dict):
             return _apns_error(400, "PayloadEmpty")
+        if headers.get("apns-push-type", "alert") == "background":
+            # Apple, "Pushing background updates to your App" (checked 2026-12-06):
+            # a background notification is sent with apns-priority 5 and an aps
+            # dictionary holding only content-available. APNs itself may accept
+            # other shapes and then not wake the app (or show an alert); the
+            # emulator refuses them, so a test fails where a device would.
+            if headers.get("apns-priority", "10") != "5":
+                return _apns_error(400, "BadPriority")
+            if _background_problem(payload["aps"]):
+                return _apns_error(400, "InvalidPushType")
         answer = self._injected(token)
         if answer == "unregistered":
             return _apns_error(410, "Unregistered")

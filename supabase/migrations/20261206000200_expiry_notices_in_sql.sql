@@ -1,4 +1,8 @@
 -- The expiry notice decided once, in the database (issue 28).
+-- The current definitions are in supabase/schemas/08_rule_functions.sql
+-- (and 01_organisations_and_people.sql for private.is_known_certificate_type);
+-- the baseline carries the three redefined functions' new text too, so
+-- applying it again does not undo this migration.
 --
 -- 1. The rules of an expiry notice in SQL. The expiry job's notices are built
 --    for a whole set by one write path (src/mentor_notify/expiry/sql/

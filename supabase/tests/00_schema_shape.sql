@@ -22,7 +22,8 @@ select tables_are('public', array[
   'activities', 'scenario_rules', 'scenario_notifications', 'follow_up_notification_log',
   'mentor_directory', 'push_preferences',
   'certificate_sync_settings', 'certificate_sync_people', 'certificate_sync_types',
-  'certificate_sync_events', 'certificate_sync_certificates', 'certificate_sync_keys'
+  'certificate_sync_events', 'certificate_sync_certificates', 'certificate_sync_keys',
+  'daily_cycle_successes', 'device_reregistrations'
 ], 'public holds exactly the tables of the notification schema');
 
 -- Ticket 000: certification_expiry_tracking ------------------------------------
@@ -183,6 +184,19 @@ insert into column_spec (tbl, col, type, not_null, dflt) values
   ('coordinator_assignments', 'coordinator_role', 'text', true,  'generated: ''coordinator''::text'),
   ('coordinator_assignments', 'peer_mentor_role', 'text', true,  'generated: ''peer_mentor''::text'),
   ('coordinator_assignments', 'created_at', 'timestamp with time zone', true,  'now()'),
+  -- daily_cycle_successes
+  ('daily_cycle_successes', 'organization_id', 'uuid', true,  null),
+  ('daily_cycle_successes', 'local_date', 'date', true,  null),
+  ('daily_cycle_successes', 'finished_at', 'timestamp with time zone', true,  null),
+  -- device_reregistrations
+  ('device_reregistrations', 'device_token_id', 'uuid', true,  null),
+  ('device_reregistrations', 'week_start', 'date', true,  null),
+  ('device_reregistrations', 'organization_id', 'uuid', true,  null),
+  ('device_reregistrations', 'provider', 'text', true,  null),
+  ('device_reregistrations', 'status', 'text', true,  '''sending''::text'),
+  ('device_reregistrations', 'error_code', 'text', false, null),
+  ('device_reregistrations', 'created_at', 'timestamp with time zone', true,  'now()'),
+  ('device_reregistrations', 'sent_at', 'timestamp with time zone', false, null),
   -- device_tokens
   ('device_tokens', 'id', 'uuid', true,  'gen_random_uuid()'),
   ('device_tokens', 'user_id', 'uuid', true,  null),
@@ -249,6 +263,7 @@ insert into column_spec (tbl, col, type, not_null, dflt) values
   ('organizations', 'push_window_end', 'time without time zone', true,  '''21:00:00''::time without time zone'),
   ('organizations', 'push_immediate_tiers', 'text[]', true,  '''{}''::text[]'),
   ('organizations', 'push_daily_budget', 'smallint', true,  '1'),
+  ('organizations', 'reregistration_push', 'boolean', true,  'false'),
   -- push_preferences
   ('push_preferences', 'user_id', 'uuid', true,  null),
   ('push_preferences', 'muted_categories', 'text[]', true,  '''{}''::text[]'),
@@ -401,6 +416,9 @@ select results_eq(
     ('coordinator_assignments', 'coordinator_assignments_chapter_fkey', 'organization_id,chapter_id', 'chapters', 'organization_id,id', 'c', 'a'),
     ('coordinator_assignments', 'coordinator_assignments_coordinator_fkey', 'chapter_id,coordinator_id,coordinator_role', 'chapter_memberships', 'chapter_id,user_id,role', 'c', 'a'),
     ('coordinator_assignments', 'coordinator_assignments_peer_mentor_fkey', 'chapter_id,peer_mentor_id,peer_mentor_role', 'chapter_memberships', 'chapter_id,user_id,role', 'c', 'a'),
+    ('daily_cycle_successes', 'daily_cycle_successes_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('device_reregistrations', 'device_reregistrations_device_token_id_fkey', 'device_token_id', 'device_tokens', 'id', 'c', 'a'),
+    ('device_reregistrations', 'device_reregistrations_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('device_tokens', 'device_tokens_user_id_fkey', 'user_id', 'users', 'id', 'c', 'a'),
     ('follow_up_notification_log', 'follow_up_notification_log_chapter_fkey', 'organization_id,chapter_id', 'chapters', 'organization_id,id', 'c', 'a'),
     ('follow_up_notification_log', 'follow_up_notification_log_notification_id_fkey', 'notification_id', 'notifications', 'id', 'n', 'a'),
@@ -554,17 +572,11 @@ select is_empty(
   $$select version from supabase_migrations.schema_migrations group by version having count(*) > 1$$,
   'no migration is recorded twice'
 );
--- Later migrations add rows; these are the ones that build the schema above.
+-- Later migrations add rows; the baseline builds the schema above.
 select bag_has(
   $$select version, name from supabase_migrations.schema_migrations$$,
-  $$values ('20261129000010', 'organisations_and_people'),
-           ('20261129000020', 'privacy_guard'),
-           ('20261129000030', 'certifications'),
-           ('20261129000040', 'notifications_and_push'),
-           ('20261129000050', 'activities_and_scenarios'),
-           ('20261129000060', 'mentor_directory'),
-           ('20261129000070', 'live_inbox')$$,
-  'each schema migration is recorded in supabase_migrations.schema_migrations (version, name)'
+  $$values ('20261206000100', 'baseline')$$,
+  'the baseline is recorded in supabase_migrations.schema_migrations (version, name)'
 );
 
 select * from finish();

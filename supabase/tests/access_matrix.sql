@@ -90,6 +90,14 @@ cross join unnest(array[
   'certificate_sync_settings', 'certificate_sync_people', 'certificate_sync_types',
   'certificate_sync_events', 'certificate_sync_certificates']) t
 cross join unnest(array['select', 'insert', 'update', 'delete']) o;
+-- Issue 27: the operations records (the last successful cycle, the weekly
+-- re-registration pushes) are the back end's to read and write; nobody deletes
+-- them through the API (a deleted organisation or device takes its rows).
+insert into access_matrix (role, tbl, op, allowed)
+select r, t, o, case when r = 'service_role' and o <> 'delete' then 'true' else 'false' end
+from unnest(array['anon', 'authenticated', 'service_role']) r
+cross join unnest(array['daily_cycle_successes', 'device_reregistrations']) t
+cross join unnest(array['select', 'insert', 'update', 'delete']) o;
 -- Issue 19: the hashes of the sync's webhook keys are not even service_role's
 -- (the server reads them as the owner).
 insert into access_matrix (role, tbl, op, allowed)

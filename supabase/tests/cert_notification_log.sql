@@ -3,7 +3,7 @@
 -- unique_violation; (2) deleting a peer_mentor_certifications row cascades to
 -- its log rows; (3) an invalid notification_type raises check_violation;
 -- integration: the cron job's duplicate attempt with ON CONFLICT DO NOTHING
--- returns cleanly. Plus the accepted tier set (DESIGN: 90/60/30/7 + expired),
+-- returns cleanly. Plus the accepted tier set (90/60/30/7 days + expired),
 -- the key format (a hash, never readable data), NOT NULLs, defaults, and that
 -- app users have no access at all (no policy) while service_role writes.
 

@@ -1,8 +1,9 @@
 -- The chapter admins' data-quality report (issue 19, ticket 004 risk 2): an
 -- admin sees the findings of the chapters they administer and of no other;
 -- coordinators, mentors and visitors see none; the rows carry ids, never
--- names; the sync tables stay closed to app users; and the inbox refuses an
--- incomplete event with a readable message.
+-- names; the database role, never the JWT's role claim, decides who sees
+-- every chapter; the sync tables stay closed to app users; and the inbox
+-- refuses an incomplete event with a readable message.
 --
 -- Fixture (world.psql): ADB administers chapter B (mentors MB and MAB, neither
 -- assigned a coordinator there); chapter A has MA and MAB (assigned) and MAC
@@ -16,7 +17,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(12);
+select plan(15);
 
 -- Findings in both chapters of O1.
 update public.device_tokens set last_refreshed_at = now() - interval '31 days'
@@ -70,6 +71,35 @@ reset role;
 
 select pg_temp.act_as(null);
 select throws_ok('select * from public.data_quality_report', '42501', null, 'a visitor may not read the report');
+reset role;
+
+-- The database role decides, never the JWT's role claim: PostgREST cannot
+-- produce these pairings, but a SQL session can, and the function must hold.
+create function pg_temp.act_as_claiming(db_role text, uid uuid, claimed_role text) returns void
+language plpgsql as $$
+begin
+  perform set_config('role', db_role, true);
+  perform set_config('request.jwt.claims',
+    jsonb_strip_nulls(jsonb_build_object('sub', uid, 'role', claimed_role))::text, true);
+end
+$$;
+select pg_temp.act_as_claiming('authenticated', :MA, 'service_role');
+select is((select count(*)::int from public.data_quality_report), 0,
+  'a mentor acting as authenticated whose claims say service_role still gets an empty report');
+reset role;
+select pg_temp.act_as_claiming('authenticated', :ADB, 'service_role');
+select is(
+  (select array_agg(distinct chapter_id) from public.data_quality_report),
+  array['b0000000-0000-4000-8000-00000000000b'::uuid],
+  'the admin of B acting as authenticated with a service_role claim still sees B only'
+);
+reset role;
+select pg_temp.act_as_claiming('service_role', null, 'authenticated');
+select is(
+  (select count(distinct chapter_id)::int from public.data_quality_report
+   where chapter_id in ('b0000000-0000-4000-8000-00000000000a', 'b0000000-0000-4000-8000-00000000000b')),
+  2, 'acting as service_role, whatever the claims say, the back end sees the findings of chapters A and B'
+);
 reset role;
 
 select pg_temp.act_as_service();

@@ -1,4 +1,4 @@
--- The inbox, live and countable (20261129000070_live_inbox.sql):
+-- The inbox, live and countable (supabase/schemas/07_live_inbox.sql):
 --   * the app's badge counts and "mark all as read"/"mark all as seen", run as
 --     the very statements PostgREST builds for the documented HTTP requests,
 --     as `authenticated`, reach only the caller's own notifications;
@@ -9,24 +9,18 @@
 --     present, a new notice or a changed seen/read/archived mark is sent to
 --     the recipient's private topic inbox:<recipient id>, nothing else is,
 --     and the policy on realtime.messages lets a person join only their own
---     topic and send on none;
---   * the rollback removes all of it, and applying the migration twice is
+--     topic, read only its messages and send on none;
+--   * the rollback removes all of it, and applying the definition twice is
 --     harmless.
 --
 -- On plain PostgreSQL there is no `realtime` schema. To exercise the
--- migration's Realtime code path, this test then creates a minimal stand-in
--- of the three Realtime objects it uses, inside this transaction (rolled back
--- at the end), with Supabase's signatures and behaviour as published:
--- realtime.messages (topic, extension, payload, event, private, ...; RLS on),
--- realtime.topic() (the topic being joined, from the `realtime.topic`
--- setting), realtime.send() (sets that setting and inserts an 'broadcast'
--- message, private by default) and realtime.broadcast_changes() (builds
--- {old_record, record, operation, table, schema} and calls realtime.send)
--- (Supabase guides "Broadcast" > "Broadcast from the Database",
--- "Subscribing to Database Changes" and "Realtime Authorization", and the
--- Realtime schema's function definitions; checked 2026-11-29). It proves what
--- our migration does with those objects; it does not prove Realtime itself.
--- On a Supabase database (`supabase test db`) the real objects are used.
+-- schema's Realtime code path, this test then creates a minimal stand-in of
+-- the Realtime objects it uses (fixtures/realtime.psql), inside this
+-- transaction (rolled back at the end).
+-- On a Supabase database (`supabase test db`) the real objects are used, and
+-- the broadcast triggers already fired when the fixture's notices were
+-- written: the messages this test expects are those written after it notes
+-- which ones were there before (earlier_messages).
 
 begin;
 set local client_min_messages = warning;
@@ -35,7 +29,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(55);
+select plan(56);
 
 -- Machinery -------------------------------------------------------------------------------
 
@@ -260,66 +254,18 @@ select ok(
 );
 
 -- A stand-in for Supabase Realtime where there is none (see the header), then the
--- migration applied again: its guarded Realtime part now runs.
-do $$
-begin
-  if to_regnamespace('realtime') is not null then
-    return;  -- a Supabase database: use the real objects
-  end if;
-  create schema realtime;
-  grant usage on schema realtime to anon, authenticated, service_role;
-  create table realtime.messages (
-    topic text not null,
-    extension text not null,
-    payload jsonb,
-    event text,
-    private boolean default false,
-    updated_at timestamp not null default now(),
-    inserted_at timestamp not null default now(),
-    id uuid not null default gen_random_uuid()
-  );
-  alter table realtime.messages enable row level security;
-  -- The platform lets the API roles at the table; RLS decides what they reach.
-  grant select, insert on realtime.messages to anon, authenticated;
-  create function realtime.topic() returns text language sql stable
-    as $f$ select nullif(current_setting('realtime.topic', true), '') $f$;
-  create function realtime.send(payload jsonb, event text, topic text, private boolean default true) returns void
-  language plpgsql as $f$
-  begin
-    begin
-      execute format('set local realtime.topic to %L', topic);
-      insert into realtime.messages (payload, event, topic, private, extension)
-      values (payload, event, topic, private, 'broadcast');
-    exception when others then
-      raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
-    end;
-  end
-  $f$;
-  create function realtime.broadcast_changes(topic_name text, event_name text, operation text, table_name text,
-                                             table_schema text, new record, old record, level text default 'ROW')
-  returns void language plpgsql as $f$
-  begin
-    if level = 'STATEMENT' then
-      raise exception 'function can only be triggered for each row, not for each statement';
-    end if;
-    if operation in ('INSERT', 'UPDATE', 'DELETE') then
-      perform realtime.send(jsonb_build_object('old_record', old, 'record', new, 'operation', operation,
-                                               'table', table_name, 'schema', table_schema),
-                            event_name, topic_name);
-    else
-      raise exception 'Unexpected operation type: %', operation;
-    end if;
-  end
-  $f$;
-end
-$$;
+-- live inbox's definition applied again: its guarded Realtime part now runs.
+select to_regnamespace('realtime') is null as no_realtime \gset
+\if :no_realtime
+\ir fixtures/realtime.psql
+\endif
 
-\ir ../migrations/20261129000070_live_inbox.sql
+\ir ../schemas/07_live_inbox.sql
 
 select is(
   array(select tgname::text from pg_trigger where tgrelid = 'public.notifications'::regclass and tgname like 'notifications_broadcast_%' order by 1),
   array['notifications_broadcast_insert', 'notifications_broadcast_marks'],
-  'with Realtime present, the migration installs the insert and the marks triggers'
+  'with Realtime present, the live inbox has the insert and the marks triggers'
 );
 select is(
   (select pg_get_triggerdef(oid) from pg_trigger where tgname = 'notifications_broadcast_marks'),
@@ -336,10 +282,14 @@ select ok(
   'nobody can call the broadcast function; it only fires as a trigger'
 );
 
+-- What was broadcast before this point (on Supabase, the fixture's own notices
+-- and marks) is not what the checks below are about.
+create temp table earlier_messages as select m.id from realtime.messages m;
 create function pg_temp.messages(topic text) returns table (event text, id uuid, private boolean, extension text, read boolean)
 language sql as $$
   select m.event, (m.payload -> 'record' ->> 'id')::uuid, m.private, m.extension, m.payload -> 'record' ->> 'read_at' is not null
-  from realtime.messages m where m.topic = messages.topic
+  from realtime.messages m
+  where m.topic = messages.topic and m.id not in (select e.id from earlier_messages e)
   order by m.inserted_at, m.event, m.payload -> 'record' ->> 'read_at' is not null
 $$;
 
@@ -378,7 +328,8 @@ select pg_temp.act_as(:MA);
 select lives_ok($$update notifications set read_at = read_at, seen_at = seen_at$$, 'MA writes the marks MA already has');
 reset role;
 select is((select count(*)::int from realtime.messages
-           where topic in ('inbox:c0000000-0000-4000-8000-000000000001', 'inbox:c0000000-0000-4000-8000-000000000002')), 3,
+           where topic in ('inbox:c0000000-0000-4000-8000-000000000001', 'inbox:c0000000-0000-4000-8000-000000000002')
+             and id not in (select e.id from earlier_messages e)), 3,
           'neither a status change nor an unchanged mark is broadcast (still the three messages above)');
 
 -- Who may listen. Realtime checks a join by reading realtime.messages as the
@@ -408,6 +359,10 @@ select pg_temp.act_as(:MA);
 select pg_temp.join_topic('inbox:c0000000-0000-4000-8000-000000000001');
 select is((select array_agg(distinct extension) from realtime.messages), array['broadcast'],
           'on their topic a person receives Broadcast messages only');
+select is(
+  (select count(*)::int from realtime.messages where topic = 'inbox:c0000000-0000-4000-8000-000000000002'),
+  0, 'joined to their own inbox, MA still reads none of the messages on MB''s topic (the policy checks each message''s topic too)'
+);
 select throws_ok(
   $$insert into realtime.messages (topic, extension, payload, event) values ('inbox:c0000000-0000-4000-8000-000000000001', 'broadcast', '{}', 'INSERT')$$,
   '42501', null, 'nobody may send on an inbox topic, not even its owner: no forged notices (42501)'
@@ -415,13 +370,13 @@ select throws_ok(
 reset role;
 select is(
   (select pg_get_expr(p.polqual, p.polrelid) from pg_policy p where p.polname = 'mentor_notify_inbox_receive_own'),
-  '((extension = ''broadcast''::text) AND (( SELECT realtime.topic() AS topic) = (''inbox:''::text || (( SELECT auth.uid() AS uid))::text)))',
-  'the channel policy compares the joined topic with the caller''s own, each evaluated once per statement'
+  '((extension = ''broadcast''::text) AND (( SELECT realtime.topic() AS topic) = (''inbox:''::text || (( SELECT auth.uid() AS uid))::text)) AND (topic = (''inbox:''::text || (( SELECT auth.uid() AS uid))::text)))',
+  'the channel policy compares the joined topic and the message''s topic with the caller''s own, auth.uid() and the joined topic evaluated once per statement'
 );
 
 -- Applying twice is harmless ------------------------------------------------------------------
 
-\ir ../migrations/20261129000070_live_inbox.sql
+\ir ../schemas/07_live_inbox.sql
 select is(
   (select count(*)::int from pg_trigger where tgrelid = 'public.notifications'::regclass and tgname like 'notifications_broadcast_%')
   + (select count(*)::int from pg_policy where polname = 'mentor_notify_inbox_receive_own')
@@ -431,13 +386,20 @@ select is(
 
 -- The rollback removes all of it -------------------------------------------------------------
 
-\ir ../rollbacks/20261129000070_live_inbox.sql
+-- (the baseline's rollback, which takes the rest of the schema with it; the
+-- later migrations' rollbacks first, newest first, as in rollbacks.sql, since
+-- their objects refer to the baseline's)
+\ir ../rollbacks/20261206000500_operations_and_reregistration.sql
+\ir ../rollbacks/20261206000300_push_stages.sql
+\ir ../rollbacks/20261206000200_expiry_notices_in_sql.sql
+\ir ../rollbacks/20261206000100_baseline.sql
 select hasnt_index('public', 'notifications', 'notifications_unread_idx', 'the rollback removes the badge index');
 select is(
-  (select count(*)::int from pg_trigger where tgrelid = 'public.notifications'::regclass and tgname like 'notifications_broadcast_%'),
+  (select count(*)::int from pg_trigger where tgname like 'notifications_broadcast_%'),
   0, 'the rollback removes the broadcast triggers'
 );
-select hasnt_function('private', 'notifications_broadcast_to_inbox', 'the rollback removes the broadcast function');
+select is((select count(*)::int from pg_proc where proname = 'notifications_broadcast_to_inbox'), 0,
+          'the rollback removes the broadcast function');
 select is((select count(*)::int from pg_policy where polname = 'mentor_notify_inbox_receive_own'), 0,
           'the rollback removes the channel policy');
 

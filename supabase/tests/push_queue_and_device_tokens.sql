@@ -11,7 +11,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(42);
+select plan(45);
 
 -- device_tokens ------------------------------------------------------------------------------
 
@@ -113,6 +113,36 @@ select results_eq(
     where n.idempotency_key = encode(sha256('q1'::bytea), 'hex')$$,
   $$values ('pending'::text, 0, true, true, true, true)$$,
   'a queued notice is pending, never attempted, available now, unleased, unsettled, not yet sent'
+);
+-- The one way in: a notification is queued once, however often it is handed over.
+select is(
+  private.enqueue_push(jsonb_build_array(jsonb_build_object(
+    'notification_id', (select notification_id from push_notices limit 1),
+    'organization_id', 'a0000000-0000-4000-8000-000000000001',
+    'recipient_id', 'c0000000-0000-4000-8000-000000000001',
+    'payload', '{"data": {}}'::jsonb)), now()),
+  0, 'enqueue_push leaves a notification already queued alone');
+create temp table enqueued on commit drop as
+with n as (
+  insert into public.notifications (organization_id, recipient_id, subject_mentor_id, category,
+                                    message_key, idempotency_key)
+  values ('a0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000001',
+          'c0000000-0000-4000-8000-000000000001', 'inactivity', 'scenario.inactivity',
+          encode(sha256('enqueued'::bytea), 'hex'))
+  returning id, organization_id, recipient_id)
+select private.enqueue_push(jsonb_agg(jsonb_build_object(
+         'notification_id', n.id, 'organization_id', n.organization_id,
+         'recipient_id', n.recipient_id, 'payload', '{"data": {}}'::jsonb,
+         'collapse_key', 'k')), now()) as queued
+from n;
+select is((select queued from enqueued), 1,
+          'enqueue_push queues a notification handed over in the same statement');
+select results_eq(
+  $$select p.status, p.available_at = now(), p.collapse_key
+    from push_notices p join notifications n on n.id = p.notification_id
+    where n.idempotency_key = encode(sha256('enqueued'::bytea), 'hex')$$,
+  $$values ('pending'::text, true, 'k'::text)$$,
+  'an enqueued notice is pending, due at the time given, with its collapse key'
 );
 select throws_ok($$insert into push_notices (organization_id, notification_id, recipient_id, payload)
                    select organization_id, notification_id, recipient_id, payload from push_notices

@@ -6,6 +6,7 @@ service-role key."""
 import base64
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -88,6 +89,67 @@ def test_a_token_with_the_wrong_claims_is_refused(
 
     assert response.status_code in (401, 403)
     assert fragment in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+@pytest.mark.parametrize("ahead", [1, 5])
+def test_a_token_stamped_a_few_seconds_ahead_of_this_clock_is_accepted(
+    jwks: JwksServer, clock: SteppingClock, claim: str, ahead: int
+) -> None:
+    # Supabase's clock a little ahead of this server's: a fresh token's iat (and
+    # nbf) is then in this server's future.
+    claims = jwks.user_claims()
+    claims[claim] = int(time.time()) + ahead
+
+    response = register(client_for(jwks, clock), jwks.keys[0].sign(claims))
+
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf"])
+def test_a_token_stamped_well_ahead_of_this_clock_is_refused(
+    jwks: JwksServer, clock: SteppingClock, claim: str
+) -> None:
+    claims = jwks.user_claims()
+    claims[claim] = int(time.time()) + 120
+
+    response = register(client_for(jwks, clock), jwks.keys[0].sign(claims))
+
+    assert response.status_code == 401
+    assert "not valid yet" in response.json()["error"]["message"]
+
+
+def test_the_clock_leeway_does_not_extend_expiry(jwks: JwksServer, clock: SteppingClock) -> None:
+    now = int(time.time())
+    claims = jwks.user_claims(iat=now - 3600, exp=now - 2)
+
+    response = register(client_for(jwks, clock), jwks.keys[0].sign(claims))
+
+    assert response.status_code == 401
+    assert "expired" in response.json()["error"]["message"]
+
+
+def test_an_anonymous_sign_in_is_refused_with_a_plain_403(
+    jwks: JwksServer, clock: SteppingClock
+) -> None:
+    # What Supabase Auth issues after signInAnonymously(): role authenticated, a real
+    # user id, and is_anonymous true.
+    claims = jwks.user_claims(is_anonymous=True)
+
+    response = register(client_for(jwks, clock), jwks.keys[0].sign(claims))
+
+    assert response.status_code == 403
+    assert "anonymous sign-ins" in response.json()["error"]["message"]
+
+
+def test_a_permanent_user_whose_token_says_is_anonymous_false_is_accepted(
+    jwks: JwksServer, clock: SteppingClock
+) -> None:
+    claims = jwks.user_claims(is_anonymous=False)
+
+    response = register(client_for(jwks, clock), jwks.keys[0].sign(claims))
+
+    assert response.status_code == 201, response.text
 
 
 def test_a_token_without_an_expiry_is_refused(jwks: JwksServer, clock: SteppingClock) -> None:

@@ -135,6 +135,30 @@ async def test_a_user_registers_and_deletes_only_their_own_device(
     assert health.status_code == 200
 
 
+async def test_a_signed_in_user_without_a_profile_is_refused_in_plain_words(
+    own_pool: Pool, client: httpx.AsyncClient
+) -> None:
+    # Signed in to Supabase (an auth.users row would exist), but never added to any
+    # organisation's programme: no public.users row.
+    stranger = bearer(token("authenticated"))
+
+    answer = await client.post(
+        "/v1/device-tokens",
+        json={"token": "stranger-device-token-1", "platform": "android", "provider": "fcm"},
+        headers=stranger,
+    )
+
+    assert answer.status_code == 403, answer.text
+    message = answer.json()["error"]["message"]
+    assert "ask your coordinator" in message
+    for internal in ("device_tokens", "fkey", "users", "constraint"):
+        assert internal not in answer.text
+    async with own_pool.connection() as conn:
+        stored = await (await conn.execute("select count(*) from public.device_tokens")).fetchone()
+    assert stored is not None
+    assert next(iter(stored.values())) == 0
+
+
 @pytest_asyncio.fixture
 async def owner_id(own_pool: Pool) -> str:
     """A mentor in the test's database, who registers a device."""

@@ -12,7 +12,7 @@ from mentor_notify.db import (
     connect,
     inspect_target,
 )
-from mentor_notify.db.migrations import BASELINE_VERSIONS, RETIRED_VERSIONS
+from mentor_notify.db.migrations import BASELINE_VERSIONS, RETIRED_HISTORIES
 from tests.conftest import CreateDatabase
 from tests.support import (
     add_migration,
@@ -203,23 +203,34 @@ async def test_migrate_rollback_migrate_leaves_the_same_schema(
 
 
 async def test_rollback_to_a_version_keeps_it_and_undoes_the_newer_ones(
-    create_database: CreateDatabase, supabase_layout: SupabaseLayout, versions: list[str]
+    create_database: CreateDatabase, empty_layout: SupabaseLayout
 ) -> None:
-    if len(versions) < 2:
-        pytest.skip("needs at least two migrations")
+    # Synthetic migrations: the project has a single baseline, and this is
+    # about the runner.
+    versions = ["20990101000100", "20990101000200", "20990101000300"]
+    for version in versions:
+        add_migration(
+            empty_layout,
+            f"{version}_step.sql",
+            f"create table public.step_{version} (id integer)",
+            f"drop table public.step_{version}",
+        )
     url = await create_database()
     conn = await connect(url)
     try:
-        runner = MigrationRunner(conn, supabase_layout)
+        runner = MigrationRunner(conn, empty_layout)
         await runner.migrate()
         undone = await runner.rollback(to=versions[0])
         status = await runner.status()
+        kept = await fetch_value(conn, f"select to_regclass('public.step_{versions[0]}')::text")
+        gone = await fetch_value(conn, f"select to_regclass('public.step_{versions[1]}')::text")
         reapplied = await runner.migrate()
     finally:
         await conn.close()
 
     assert [m.version for m in undone] == versions[:0:-1]
-    assert [s.applied for s in status] == [True] + [False] * (len(versions) - 1)
+    assert [s.applied for s in status] == [True, False, False]
+    assert (kept, gone) == (f"step_{versions[0]}", None)
     assert [m.version for m in reapplied.applied] == versions[1:]
 
 
@@ -264,12 +275,16 @@ async def record_as_retired_history(url: str, retired: tuple[str, ...]) -> None:
         await conn.close()
 
 
-async def test_a_database_that_ran_the_whole_retired_history_adopts_the_baseline(
-    create_database: CreateDatabase, supabase_layout: SupabaseLayout, versions: list[str]
+@pytest.mark.parametrize("history", RETIRED_HISTORIES, ids=["0010..0800", "first squash"])
+async def test_a_database_that_ran_a_whole_retired_history_adopts_the_baseline(
+    create_database: CreateDatabase,
+    supabase_layout: SupabaseLayout,
+    versions: list[str],
+    history: tuple[str, ...],
 ) -> None:
     url = await create_database()
     await migrate(url, supabase_layout)
-    await record_as_retired_history(url, RETIRED_VERSIONS)
+    await record_as_retired_history(url, history)
     dump = schema_dump(url)
 
     conn = await connect(url)
@@ -290,12 +305,26 @@ async def test_a_database_that_ran_the_whole_retired_history_adopts_the_baseline
     assert schema_dump(url) == dump
 
 
-async def test_a_database_that_ran_part_of_the_retired_history_is_refused(
-    create_database: CreateDatabase, supabase_layout: SupabaseLayout, empty_layout: SupabaseLayout
+@pytest.mark.parametrize(
+    ("ran", "counted"),
+    [
+        (RETIRED_HISTORIES[0][:3], "3 of 13 versions"),
+        # The first squash's history without the migrations after it: the
+        # schema of 20261129000070, older than the baseline.
+        (RETIRED_HISTORIES[1][:16], "16 of 22 versions"),
+    ],
+    ids=["three of 0010..0800", "first squash alone"],
+)
+async def test_a_database_that_ran_part_of_a_retired_history_is_refused(
+    create_database: CreateDatabase,
+    supabase_layout: SupabaseLayout,
+    empty_layout: SupabaseLayout,
+    ran: tuple[str, ...],
+    counted: str,
 ) -> None:
     url = await create_database()
     await migrate(url, empty_layout)
-    await record_as_retired_history(url, RETIRED_VERSIONS[:3])
+    await record_as_retired_history(url, ran)
 
     conn = await connect(url)
     try:
@@ -308,9 +337,9 @@ async def test_a_database_that_ran_part_of_the_retired_history_is_refused(
 
     message = str(raised.value)
     assert "\n" not in message
-    assert "ran only part of the retired migration history (3 of 16 versions" in message
+    assert f"ran only part of a retired migration history ({counted}" in message
     assert "recreate the database" in message
-    assert history == list(RETIRED_VERSIONS[:3])
+    assert history == sorted(ran)
     assert organizations is None
 
 

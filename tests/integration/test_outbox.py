@@ -76,6 +76,8 @@ async def test_a_claim_is_a_lease_that_another_worker_takes_over_when_it_runs_ou
     # ...but a delivery it made is, whoever holds the lease now: never recorded twice.
     assert late_sent.sent == 2
     assert theirs.sent == 1
+    # Worker-2 sent again what worker-1 had delivered: two duplicate sends, counted.
+    assert (late_sent.duplicates, theirs.duplicates) == (0, 2)
     assert await statuses(own_pool) == {"sent": 3, "folded": 1}
 
 

@@ -20,6 +20,7 @@ from mentor_notify.push.dispatcher import Dispatcher
 from mentor_notify.push.outbox import Claim, Outbox, Outcome
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenRepository
 from mentor_notify.scenarios import ScenarioType
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 from tests.expiry_world import World, build_world
 from tests.integration.test_dispatcher import RecordingSender
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
@@ -317,13 +318,22 @@ async def test_an_organisation_may_allow_more_pushes_a_day(own_pool: Pool) -> No
     )
 
 
-async def test_an_immediate_tier_goes_at_once_past_the_budget_and_counts(own_pool: Pool) -> None:
+async def test_an_immediate_tier_goes_at_once_past_the_budget_and_counts_in_the_window(
+    own_pool: Pool,
+) -> None:
     world, mentor = await lonely_world(own_pool, push_immediate_tiers=["expired"])
     outbox = Outbox(own_pool, "w")
     noon = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     await add_notice(own_pool, world, mentor, "scenario.inactivity", noon)
     await settle_all(outbox, await outbox.claim_batch(10, LEASE, noon), noon)
-    # Past the budget, at night (outside the window): a lapse still goes at once.
+    # Past the budget, in the window: a lapse goes at once, and counts.
+    afternoon = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
+    await add_notice(
+        own_pool, world, mentor, "certification_expiry.mentor.expired", afternoon, tier="expired"
+    )
+    await settle_all(outbox, await outbox.claim_batch(10, LEASE, afternoon), afternoon)
+    # Past the budget, at night (outside the window): a lapse still goes at once, and
+    # spends nothing, for no budget governs the hours outside the window.
     night = datetime(2026, 11, 23, 22, 30, tzinfo=UTC)
     await add_notice(own_pool, world, mentor, "scenario.milestone", night)
     await add_notice(
@@ -339,6 +349,44 @@ async def test_an_immediate_tier_goes_at_once_past_the_budget_and_counts(own_poo
         await value(own_pool, "select used from push_budget_days where recipient_id = %s", mentor)
         == 2
     )
+
+
+async def test_an_immediate_push_at_night_leaves_the_day_s_budget_to_its_window(
+    own_pool: Pool,
+) -> None:
+    # A coordinator told at 00:05 (Oslo) about a 7-day certificate, an immediate tier,
+    # gets that day's regular 30-day notices in that day's 08:00 window all the same.
+    world, mentor = await lonely_world(own_pool, push_immediate_tiers=["expiry_warning_7d"])
+    outbox = Outbox(own_pool, "w")
+    five_past_midnight = datetime(2026, 11, 22, 23, 5, tzinfo=UTC)  # 00:05 on 23 November
+    await add_notice(
+        own_pool,
+        world,
+        mentor,
+        "certification_expiry.mentor.expiry_warning_7d",
+        five_past_midnight,
+        tier="expiry_warning_7d",
+    )
+    for key in ("certification_expiry.mentor.expiry_warning_30d", "scenario.inactivity"):
+        await add_notice(
+            own_pool, world, mentor, key, five_past_midnight, tier="expiry_warning_30d"
+        )
+    at_night = await outbox.claim_batch(10, LEASE, five_past_midnight)
+    await settle_all(outbox, at_night, five_past_midnight)
+    in_the_window = await outbox.claim_batch(10, LEASE, WINDOW_OPENS)
+
+    assert [p.payload["title_key"] for p in at_night.pushes] == [
+        "certification_expiry.mentor.expiry_warning_7d.title"
+    ]
+    assert at_night.held == 2
+    # At 08:00 the same local day: one push (a digest of both), not held to the next day.
+    (push,) = in_the_window.pushes
+    assert (in_the_window.budget_held, in_the_window.folded) == (0, 1)
+    assert push.payload["data"]["count"] == 2
+    ledger = await rows(
+        own_pool, "select local_day, used from push_budget_days where recipient_id = %s", mentor
+    )
+    assert [(r["local_day"], r["used"]) for r in ledger] == [(date(2026, 11, 23), 1)]
 
 
 async def test_the_budget_follows_the_organisation_s_calendar_day(own_pool: Pool) -> None:
@@ -421,8 +469,10 @@ async def test_a_follow_up_folded_into_a_digest_is_settled_with_it(own_pool: Poo
 
     claim = await outbox.claim_batch(100, LEASE, now)
     (push,) = [p for p in claim.pushes if p.recipient_id == quiet]
-    await outbox.record([Outcome(p.id, "sent") for p in claim.pushes], now)
-    await outbox.record([Outcome(p.id, "sent") for p in claim.pushes], now)  # reported twice
+    reaction = ScenarioPushOutcomes(own_pool)
+    for _ in range(2):  # reported twice, as a dispatcher does: settled, then reacted to
+        counts = await outbox.record([Outcome(p.id, "sent") for p in claim.pushes], now)
+        await reaction.settled(counts.settled_notifications, now)
     log = await rows(
         own_pool, "select peer_mentor_id, status, delivery_channel from follow_up_notification_log"
     )
@@ -479,7 +529,7 @@ async def test_a_device_deleted_while_a_claim_reads_it_is_left_out_not_an_error(
         await deleting.commit()
     claim = await claiming
 
-    assert {"wait_event_type": "Lock", "q": "-- Claim due pushes for one dispatcher: "} in blocked
+    assert {"wait_event_type": "Lock", "q": '-- Stage "claim" of the claim statement '} in blocked
     assert [p for p in claim.pushes if p.recipient_id == mentor] == []
     assert (
         await value(

@@ -40,7 +40,8 @@ async def test_sql_and_python_agree_on_every_example(
 
 # Where a value can sit in a document's text: after and before the
 # punctuation JSON and links put around it. The JSON check's prefilter
-# (20261129000700) must let through every text one of the patterns matches.
+# (supabase/schemas/02_privacy_guard.sql) must let through every text one of
+# the patterns matches.
 _SURROUNDINGS = ["{}", "x {} y", "a={}&b", "/{}/", "({})", "[{}, 1]", "{}-"]
 
 

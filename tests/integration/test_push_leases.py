@@ -9,6 +9,7 @@ from datetime import timedelta
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
 from mentor_notify.domain import SystemClock
+from mentor_notify.metrics import Metrics
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.push.outbox import Outbox
 from mentor_notify.push.senders import open_senders
@@ -34,6 +35,7 @@ async def test_a_slow_service_does_not_make_two_dispatchers_send_twice(
     service.emulator.rates = FailureRates(slow=1.0)
     service.emulator.slow_seconds = SLOW_ANSWER_SECONDS
     stop = asyncio.Event()
+    metrics = Metrics()
 
     async def dispatcher(n: int) -> DispatchResult:
         settings = Settings(pool_min_size=1, pool_max_size=3)
@@ -49,6 +51,7 @@ async def test_a_slow_service_does_not_make_two_dispatchers_send_twice(
                 concurrency=5,
                 lease=LEASE,
                 lanes=1,
+                observer=metrics,
             ).run_until(stop, idle=timedelta(seconds=0.1))
 
     async def until_drained() -> None:
@@ -70,6 +73,14 @@ async def test_a_slow_service_does_not_make_two_dispatchers_send_twice(
     assert sum(service.emulator.counts.values()) == queued
     assert results[0].sent + results[1].sent == queued
     assert most_attempts == 1
+
+    # The renewals that kept the leases are counted, none lost; nothing sent twice.
+    def count(name: str, **labels: str) -> float:
+        return metrics.registry.get_sample_value(name, labels) or 0.0
+
+    assert count("mentor_notify_push_lease_renewals_total", outcome="renewed") > 0
+    assert count("mentor_notify_push_lease_renewals_total", outcome="lost") == 0
+    assert count("mentor_notify_push_duplicate_sends_total") == 0
 
 
 async def test_a_lease_that_ran_out_after_the_last_attempt_makes_the_message_dead(

@@ -11,6 +11,7 @@ from mentor_notify.domain import Clock, FixedClock, SystemClock
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
 from mentor_notify.push.outbox import Outbox
 from mentor_notify.scenarios import ScenarioType
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 from tests.integration.test_dispatcher import RecordingSender
 from tests.integration.test_expiry_sweep import CLOCK
 from tests.integration.test_outbox import queued_world
@@ -22,7 +23,12 @@ WINDOW_OPENS = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 
 
 async def dispatch(pool: Pool, clock: Clock, sender: RecordingSender) -> DispatchResult:
-    dispatcher = Dispatcher(Outbox(pool, "worker-1"), {"fcm": sender, "apns": sender}, clock)
+    dispatcher = Dispatcher(
+        Outbox(pool, "worker-1"),
+        {"fcm": sender, "apns": sender},
+        clock,
+        reactions=[ScenarioPushOutcomes(pool)],
+    )
     return await dispatcher.run_once()
 
 

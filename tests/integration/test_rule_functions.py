@@ -1,5 +1,5 @@
-"""The SQL forms of the business rules (migrations 20261129000300, 20261129000500,
-20261129000600 and 20261206000200) held to their Python definitions: the tier and the
+"""The SQL forms of the business rules (supabase/schemas/08_rule_functions.sql and
+04_notifications_and_push.sql) held to their Python definitions: the tier and the
 sweep's due rule over their whole input space; the expiry notice (keys, message key,
 data, deep link, push payload) for every audience and tier; keys, the renewal link and
 the organisation's local date on samples; the digest link over both of its inputs. The
@@ -76,7 +76,7 @@ async def test_expiry_tier_days_in_sql_is_tier_days(own_pool: Pool) -> None:
 
 
 async def test_expiry_due_tier_is_the_tier_unless_sent_this_cycle(own_pool: Pool) -> None:
-    # The sweep's due rule (migration 20261129000600), over every day, threshold
+    # The sweep's due rule (private.expiry_due_tier), over every day, threshold
     # set and set of tiers already sent: once per tier per expiry cycle.
     sent_sets = [
         list(subset) for size in range(6) for subset in combinations([90, 60, 30, 7, 0], size)

@@ -17,6 +17,7 @@ from mentor_notify.domain import AsOf, SystemClock, parse_deep_link
 from mentor_notify.domain.scenarios import ScenarioType
 from mentor_notify.push.outbox import Outbox, Outcome
 from mentor_notify.scenarios.engine import EngineResult, ScenarioEngine
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 from tests.expiry_world import World, build_world
 from tests.support import fetch_column, fetch_value
 
@@ -331,8 +332,9 @@ async def test_deliveries_are_logged_for_coordinators_as_they_happen(own_pool: P
     async with own_pool.connection() as conn:
         await conn.execute("update public.organizations set push_window_start = push_window_end")
     # What a dispatcher does: claim, then settle one push sent and the other refused
-    # by FCM, in the settle statement (no trigger).
+    # by FCM, in the settle statement (no trigger), and tell the scenarios' reaction.
     outbox = Outbox(own_pool, "worker-1")
+    reaction = ScenarioPushOutcomes(own_pool)
     now = SystemClock().now() + timedelta(minutes=1)
     claim = await outbox.claim_batch(100, timedelta(minutes=1), now)
     by_recipient = {p.recipient_id: p for p in claim.pushes}
@@ -340,9 +342,11 @@ async def test_deliveries_are_logged_for_coordinators_as_they_happen(own_pool: P
         Outcome(by_recipient[reached].id, "sent"),
         Outcome(by_recipient[unreachable].id, "permanent", "UNREGISTERED: token gone"),
     ]
-    await outbox.record(outcomes, now)
-    # An outcome recorded twice (a retried report) adds nothing.
-    await outbox.record(outcomes, now)
+    first = await outbox.record(outcomes, now)
+    await reaction.settled(first.settled_notifications, now)
+    # An outcome recorded twice (a retried report), and reacted to twice, adds nothing.
+    repeated = await outbox.record(outcomes, now)
+    await reaction.settled([*first.settled_notifications, *repeated.settled_notifications], now)
     async with own_pool.connection() as conn:
         rows = await (
             await conn.execute(

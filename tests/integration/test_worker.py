@@ -5,6 +5,7 @@ SIGTERM with status 0."""
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -216,6 +217,11 @@ async def test_two_worker_processes_deliver_everything_once_and_stop_on_sigterm(
 
         await _wait_for(delivered_and_healthy)
         healths = [await health_of(port) for port in ports]
+        async with httpx.AsyncClient() as client:
+            scrapes = [
+                (await client.get(f"http://127.0.0.1:{port}/metrics", timeout=5)).text
+                for port in ports
+            ]
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -230,6 +236,30 @@ async def test_two_worker_processes_deliver_everything_once_and_stop_on_sigterm(
     assert await notifications(own_pool) == 4
     assert all("Traceback" not in e for e in errors)
     assert all('"worker stopped"' in e for e in errors)
+    # Each worker exports what it did and what the database holds: the three pushes
+    # sent between them, none twice, and the organisation's cycle just done.
+    sent = [
+        float(v)
+        for text in scrapes
+        for v in re.findall(
+            r'^mentor_notify_push_send_attempts_total\{answer="2xx",kind="person",'
+            r'outcome="sent",provider="\w+"\} (\S+)$',
+            text,
+            re.MULTILINE,
+        )
+    ]
+    assert sum(sent) == 3
+    assert all("mentor_notify_push_duplicate_sends_total 0.0" in text for text in scrapes)
+    cycles = [
+        float(v)
+        for v in re.findall(
+            r"^mentor_notify_cycle_last_success_timestamp_seconds\{[^}]*\} (\S+)$",
+            scrapes[0],
+            re.MULTILINE,
+        )
+    ]
+    assert cycles
+    assert all(v > 0 for v in cycles)
 
 
 def test_a_worker_on_an_unmigrated_database_is_alive_but_not_ready(

@@ -34,7 +34,6 @@ from mentor_notify.api.jobs import (
     JobRunner,
     ScenarioRequest,
 )
-from mentor_notify.api.metrics import Metrics
 from mentor_notify.api.signing_keys import SigningKeysUnavailable
 from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError
@@ -42,6 +41,7 @@ from mentor_notify.db.errors import ConnectionFailed, ConstraintViolation
 from mentor_notify.db.probe import Readiness
 from mentor_notify.domain.problems import describe_problems
 from mentor_notify.expiry import UnknownOrganisation
+from mentor_notify.metrics import Metrics
 from mentor_notify.push.tokens import DeviceTokenRegistration, DeviceTokenResponse
 
 log = structlog.get_logger(__name__)
@@ -383,7 +383,7 @@ def create_app(
         "(health checks and /metrics never are).",
         responses=_ERRORS,
     )
-    metrics = Metrics()
+    metrics = Metrics(database=False)
     in_flight = InFlight()
     shed = Counter(
         "mentor_notify_http_requests_shed",
@@ -576,9 +576,20 @@ def create_app(
     async def unknown_organisation(_: Request, exc: UnknownOrganisation) -> JSONResponse:
         return _error(404, "not_found", str(exc))
 
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return _error(403, "forbidden", str(exc))
+
     @app.exception_handler(ConstraintViolation)
     async def constraint_violation(_: Request, exc: ConstraintViolation) -> JSONResponse:
-        return _error(422, "constraint_violation", str(exc))
+        # The message names tables and constraints: for the operator's log, not for
+        # an app user (issue 26).
+        log.warning("request refused by a database rule", error=str(exc))
+        return _error(
+            422,
+            "constraint_violation",
+            "the request breaks a rule of the stored data; the server log has the details",
+        )
 
     @app.exception_handler(ConnectionFailed)
     async def database_down(_: Request, exc: ConnectionFailed) -> JSONResponse:

@@ -8,13 +8,19 @@ secret (HS256). The algorithm a token is checked with is the one its key has,
 never the one the token claims: `alg: none`, an algorithm no configured key uses,
 and an HS256 token signed with a public key (algorithm confusion) are all
 refused. Each token's `exp`, `iss` (the project's Auth URL, when configured) and
-`aud` (`authenticated`) are checked.
+`aud` (`authenticated`) are checked; `iat` and `nbf` may be up to
+`CLOCK_SKEW_SECONDS` ahead of this server's clock, `exp` has no such leeway.
+
+Anonymous sign-ins (`is_anonymous: true`) are signed-in users to Supabase (role
+`authenticated`), but nobody in a mentor programme: they have no membership, RLS
+gives them no rows, and every user endpoint here answers them 403.
 
 Job endpoints take one of the API's secret keys (`ApiKeys`) in the `apikey`
 header or as the bearer token; the project's legacy service-role key (an HS256
 JWT) only while the setting that allows it is on.
 """
 
+import time
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +35,13 @@ from mentor_notify.domain import Clock
 USER_AUDIENCE = "authenticated"
 # Supabase's legacy JWT secret signs with HMAC-SHA256.
 LEGACY_ALGORITHM = "HS256"
+# Supabase Auth stamps `iat` in whole seconds from its own clock (JWT claims
+# reference, checked 2026-12-06), and PyJWT (2.6 and later) refuses a token whose
+# `iat` or `nbf` is later than its own clock plus `leeway`, which defaults to 0
+# (PyJWT API docs and jpadilla/pyjwt#797, checked 2026-12-06). A server whose clock
+# runs a second behind Supabase's would refuse tokens fresh from sign-in, so those
+# two claims get a few seconds' leeway; expiry gets none.
+CLOCK_SKEW_SECONDS = 5
 
 
 class Unauthenticated(Exception):
@@ -100,6 +113,13 @@ class Authenticator:
         claims = await self._verified(token)
         if claims.get("role") != USER_AUDIENCE:
             raise Forbidden("this endpoint needs a signed-in user's access token")
+        # Supabase's anonymous sign-ins carry `is_anonymous: true` beside the
+        # `authenticated` role ("Anonymous Sign-Ins" guide, checked 2026-12-06).
+        if claims.get("is_anonymous") is True:
+            raise Forbidden(
+                "anonymous sign-ins cannot use this service; sign in with the account "
+                "your organisation registered you with"
+            )
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
         if USER_AUDIENCE not in audiences:
@@ -159,12 +179,21 @@ class Authenticator:
                 token,
                 verifying_key,
                 algorithms=algorithms,
+                leeway=CLOCK_SKEW_SECONDS,
                 # The audience and issuer are checked by the caller, which knows
                 # which kind of token it expects.
                 options={"require": ["exp"], "verify_aud": False},
             )
         except jwt.ExpiredSignatureError:
             raise Unauthenticated("the token has expired") from None
+        except jwt.ImmatureSignatureError:
+            raise Unauthenticated(
+                "the token is not valid yet; check that this server's clock is right"
+            ) from None
         except jwt.PyJWTError:
             raise Unauthenticated("the token is not valid for this project") from None
+        # The leeway above applies to `exp` too; an expired token gets none. PyJWT
+        # has already checked that `exp` is an integer.
+        if int(claims["exp"]) <= time.time():
+            raise Unauthenticated("the token has expired")
         return claims

@@ -5,6 +5,7 @@ from uuid import UUID
 
 import structlog
 
+from mentor_notify.api.auth import Forbidden
 from mentor_notify.api.jobs import (
     DispatchRequest,
     ExpiryRequest,
@@ -14,6 +15,7 @@ from mentor_notify.api.jobs import (
 from mentor_notify.composition import expiry_job
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, SupabaseLayout
+from mentor_notify.db.errors import ForeignKeyViolation
 from mentor_notify.db.probe import DatabaseProbe, Readiness
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
@@ -24,6 +26,7 @@ from mentor_notify.push.tokens import (
     DeviceTokenResponse,
 )
 from mentor_notify.scenarios.engine import ScenarioEngine
+from mentor_notify.scenarios.push_outcomes import ScenarioPushOutcomes
 
 log = structlog.get_logger(__name__)
 
@@ -89,7 +92,12 @@ class DatabaseJobRunner:
     async def dispatch(self, request: DispatchRequest, run_id: str) -> JobOutcome:
         """Send the due pushes once (at most `request.limit`)."""
         dispatcher = Dispatcher.from_settings(
-            self._pool, self._senders, self._clock, self._settings, "api"
+            self._pool,
+            self._senders,
+            self._clock,
+            self._settings,
+            "api",
+            reactions=[ScenarioPushOutcomes(self._pool)],
         )
         result = await dispatcher.run_once(limit=request.limit)
         return JobOutcome(
@@ -101,11 +109,20 @@ class DatabaseJobRunner:
     async def register_device_token(
         self, user_id: UUID, registration: DeviceTokenRegistration
     ) -> DeviceTokenResponse:
-        """Register (or refresh) the user's own device token."""
+        """Register (or refresh) the user's own device token.
+
+        A signed-in user with no profile here (an account made outside any
+        organisation's programme) is refused with 403, not the foreign key's name."""
         async with self._pool.connection() as conn:
-            return await DeviceTokenRepository(conn).register(
-                user_id, registration, self._clock.now()
-            )
+            try:
+                return await DeviceTokenRepository(conn).register(
+                    user_id, registration, self._clock.now()
+                )
+            except ForeignKeyViolation:
+                raise Forbidden(
+                    "your account is not registered with any organisation's mentor "
+                    "programme yet; ask your coordinator to add you"
+                ) from None
 
     async def delete_device_token(self, user_id: UUID, token_id: UUID) -> bool:
         """Delete the user's own device token; False when they have none with that id."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
@@ -14,9 +15,11 @@ import typer
 from mentor_notify.commands import common
 
 if TYPE_CHECKING:
+    from mentor_notify.composition import Runtime
     from mentor_notify.push import StaleToken
     from mentor_notify.push.dispatcher import DispatchResult
     from mentor_notify.push.outbox import DeadPush
+    from mentor_notify.reregistration import ReregistrationResult
 
 app = typer.Typer(help="Push delivery: the dispatcher, the emulator, device tokens, dead pushes.")
 
@@ -42,6 +45,18 @@ def push_dispatch(
             help="Sends in flight at once (default: MENTOR_NOTIFY_PUSH_CONCURRENCY, 100).",
         ),
     ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Address of GET /metrics.")
+    ] = "127.0.0.1",
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            help="Serve Prometheus metrics at GET /metrics on this port (0: do not).",
+        ),
+    ] = 0,
     emulator: common.EmulatorOption = None,
     as_json: common.JsonOption = False,
 ) -> None:
@@ -58,6 +73,7 @@ def push_dispatch(
     """
     from rich.table import Table
 
+    from mentor_notify.commands.http_server import CannotListen
     from mentor_notify.composition import open_runtime
     from mentor_notify.config import ConfigurationError
     from mentor_notify.push.senders import PushConfigurationError
@@ -80,16 +96,17 @@ def push_dispatch(
                         "see `mentor-notify config`), or use --emulator URL"
                     )
                 dispatcher = runtime.dispatcher()
-                if once:
-                    return await dispatcher.run_once(stop=stop)
-                return await dispatcher.run_until(stop)
+                async with serving_metrics(runtime, metrics_host, metrics_port):
+                    if once:
+                        return await dispatcher.run_once(stop=stop)
+                    return await dispatcher.run_until(stop)
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
 
     try:
         result = common.run_with_database(ctx, work)
-    except ConfigurationError as exc:
+    except (ConfigurationError, CannotListen) as exc:
         raise common.fail(str(exc)) from exc
     if as_json:
         common.print_json(result.model_dump(mode="json"))
@@ -123,6 +140,79 @@ def push_dispatch(
         )
         common.stdout().print(table)
     if result.failed or result.dead:
+        raise typer.Exit(1)
+
+
+@contextlib.asynccontextmanager
+async def serving_metrics(runtime: Runtime, host: str, port: int) -> AsyncIterator[None]:
+    """GET /metrics on `host:port` while the block runs (nothing when `port` is 0)."""
+    if not port:
+        yield
+        return
+    from mentor_notify.commands.http_server import HttpServer, listen
+    from mentor_notify.metrics.http import create_metrics_app
+
+    sock = listen(host, port, option="--metrics-port")
+    app = create_metrics_app(runtime.metrics, runtime.gauges(), "mentor-notify push dispatch")
+    server = HttpServer(app, host, port)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield
+    finally:
+        server.stop()
+        await serving
+
+
+@app.command("reregister")
+def push_reregister(
+    ctx: typer.Context,
+    organisation: common.OrganisationOption = None,
+    emulator: common.EmulatorOption = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """Send the silent re-registration push to devices not refreshed for 30 days.
+
+    A background push (APNs background notification, FCM data-only message at
+    normal priority) asking the app to upload its current token; it shows
+    nothing and never counts against the person's daily push budget. Only for
+    organisations with reregistration_push on (--organization narrows them);
+    each device gets it at most once a week, so running this again the same
+    week sends nothing. The worker's daily cycle does the same. A token the
+    service calls dead is deleted. Exit status 1 when a push was refused.
+    """
+    from rich.table import Table
+
+    from mentor_notify.composition import open_runtime
+    from mentor_notify.config import ConfigurationError
+    from mentor_notify.push.senders import PushConfigurationError
+
+    settings = common.state(ctx).settings
+
+    async def work(url: str) -> ReregistrationResult:
+        async with open_runtime(url, settings, emulator=emulator) as runtime:
+            reregistration = runtime.reregistration()
+            if reregistration is None:
+                raise PushConfigurationError(
+                    "no push service is configured: set MENTOR_NOTIFY_FCM_CREDENTIALS_FILE "
+                    "and/or MENTOR_NOTIFY_APNS_KEY_FILE, or use --emulator URL"
+                )
+            return await reregistration.run(organisation)
+
+    try:
+        result = common.run_with_database(ctx, work)
+    except ConfigurationError as exc:
+        raise common.fail(str(exc)) from exc
+    if as_json:
+        common.print_json(result.model_dump(mode="json"))
+    else:
+        table = Table(title=f"Re-registration push, week of {result.week_start}")
+        for column in ("devices", "sent", "refused", "tokens removed"):
+            table.add_column(column, justify="right")
+        table.add_row(
+            *(str(v) for v in (result.taken, result.sent, result.failed, result.tokens_removed))
+        )
+        common.stdout().print(table)
+    if result.failed:
         raise typer.Exit(1)
 
 

@@ -39,7 +39,7 @@ def worker(
             "--health-port",
             min=0,
             max=65535,
-            help="Port of GET /healthz (0: no health endpoint).",
+            help="Port of GET /healthz and GET /metrics (0: neither).",
         ),
     ] = 8081,
     emulator: common.EmulatorOption = None,
@@ -51,9 +51,10 @@ def worker(
     timezone; a worker started later in the day catches up at once. Pushes are
     sent as they come due (after their send window opens, or their retry
     backoff). GET /healthz on --health-port tells whether the database answers
-    and what the worker has done. Several workers may run at once (advisory
-    lock per organisation, idempotent writes, leased outbox). SIGTERM or Ctrl-C:
-    the cycle in progress and the sends in flight finish, then exit status 0.
+    and what the worker has done; GET /metrics there is for Prometheus. Several
+    workers may run at once (advisory lock per organisation, idempotent writes,
+    leased outbox). SIGTERM or Ctrl-C: the cycle in progress and the sends in
+    flight finish, then exit status 0.
     """
     from mentor_notify.composition import open_runtime
     from mentor_notify.config import ConfigurationError
@@ -82,10 +83,15 @@ def worker(
                 run_at=at,
                 check_every=timedelta(seconds=check_every),
                 probe=probe,
+                reregistration=runtime.reregistration(),
             )
             stop = asyncio.Event()
             health = (
-                HttpServer(create_health_app(service), health_host, health_port)
+                HttpServer(
+                    create_health_app(service, runtime.metrics, runtime.gauges()),
+                    health_host,
+                    health_port,
+                )
                 if health_port
                 else None
             )

@@ -9,11 +9,11 @@ CLI never fills them, so neither does this runner. `statements` holds the whole
 migration file as one element: the CLI splits files with its own SQL parser,
 which this runner does not replicate, and nothing reads the split back.
 
-The unreleased history 20261122000100..20261129000200 was squashed into the
-baseline 20261129000010..0070, which builds the same schema (README, "Where to
-read the schema"). A database that ran that whole history adopts the baseline:
-its history rows are replaced by the baseline's, nothing is re-applied. One
-that ran only part of it cannot, and `migrate()` says so.
+The unreleased migrations were folded into the baseline 20261206000100, which
+builds the same schema as they did (docs/database.md, "Where to read the
+schema"). A database that ran a whole retired history (RETIRED_HISTORIES)
+adopts the baseline: its history rows are replaced by the baseline's, nothing
+is re-applied. One that ran only part of one cannot, and `migrate()` says so.
 
 Each migration, rollback and the bootstrap runs in its own transaction,
 serialised by a transaction-level advisory lock so that several migrators
@@ -51,34 +51,53 @@ _DELETE = load_sql("mentor_notify.db", "forget_migration")
 _RESET = load_sql("mentor_notify.db", "reset_session")
 _INSUFFICIENT_PRIVILEGE = "42501"
 
-# The versions the baseline replaced, and the baseline that replaced them.
-RETIRED_VERSIONS = (
-    "20261122000100",
-    "20261122000200",
-    "20261122000300",
-    "20261122000400",
-    "20261122000500",
-    "20261122001000",
-    "20261122001100",
-    "20261122001200",
-    "20261122001300",
-    "20261122001400",
-    "20261122001500",
-    "20261122001600",
-    "20261122001700",
-    "20261122001800",
-    "20261129000100",
-    "20261129000200",
+# The baseline, and the unreleased histories it replaced: each history,
+# applied whole, built exactly the baseline's schema (scripts/schema-diff
+# compared them), so a database that ran one adopts the baseline instead of
+# running it. The first is the migrations 20261129000010..0800 folded into
+# the baseline by issue 26; the second is the history an earlier squash had
+# replaced by 20261129000010..0070, followed by the migrations after those.
+BASELINE_VERSIONS = ("20261206000100",)
+_LATER_MIGRATIONS = (
+    "20261129000300",
+    "20261129000400",
+    "20261129000500",
+    "20261129000600",
+    "20261129000700",
+    "20261129000800",
 )
-BASELINE_VERSIONS = (
-    "20261129000010",
-    "20261129000020",
-    "20261129000030",
-    "20261129000040",
-    "20261129000050",
-    "20261129000060",
-    "20261129000070",
+RETIRED_HISTORIES = (
+    (
+        "20261129000010",
+        "20261129000020",
+        "20261129000030",
+        "20261129000040",
+        "20261129000050",
+        "20261129000060",
+        "20261129000070",
+        *_LATER_MIGRATIONS,
+    ),
+    (
+        "20261122000100",
+        "20261122000200",
+        "20261122000300",
+        "20261122000400",
+        "20261122000500",
+        "20261122001000",
+        "20261122001100",
+        "20261122001200",
+        "20261122001300",
+        "20261122001400",
+        "20261122001500",
+        "20261122001600",
+        "20261122001700",
+        "20261122001800",
+        "20261129000100",
+        "20261129000200",
+        *_LATER_MIGRATIONS,
+    ),
 )
+RETIRED_VERSIONS = tuple(sorted({v for history in RETIRED_HISTORIES for v in history}))
 
 
 @dataclass(frozen=True)
@@ -244,33 +263,37 @@ class MigrationRunner:
         return True
 
     async def _adopt_baseline_if_needed(self, migrations: Sequence[Migration]) -> None:
-        """Record the baseline as applied on a database that ran the retired history.
+        """Record the baseline as applied on a database that ran a retired history.
 
-        That history built exactly the baseline's schema (scripts/schema-diff
+        Each retired history built exactly the baseline's schema (scripts/schema-diff
         shows it), so applying the baseline again would only repeat it; the
-        history rows are swapped in the caller's transaction instead. A partial
+        history rows are swapped in the caller's transaction instead. Part of a
         history is a schema the baseline does not describe: refuse.
         """
         applied = {version for version, _ in await self._applied()}
-        retired = [v for v in RETIRED_VERSIONS if v in applied]
+        retired = applied.intersection(RETIRED_VERSIONS)
         if not retired:
             return
-        if len(retired) < len(RETIRED_VERSIONS):
-            missing = [v for v in RETIRED_VERSIONS if v not in applied]
+        history = max(RETIRED_HISTORIES, key=lambda h: len(retired.intersection(h)))
+        if retired != set(history):
+            missing = [v for v in history if v not in retired]
+            stray = sorted(retired.difference(history))
             raise MigrationError(
-                f"this database ran only part of the retired migration history "
-                f"({len(retired)} of {len(RETIRED_VERSIONS)} versions; missing "
-                f"{', '.join(missing)}), which the baseline {BASELINE_VERSIONS[0]}.."
-                f"{BASELINE_VERSIONS[-1]} replaced: finish it with `mentor-notify db migrate` "
-                "from a checkout before the squash, or recreate the database, then migrate again"
+                f"this database ran only part of a retired migration history "
+                f"({len(retired.intersection(history))} of {len(history)} versions; missing "
+                f"{', '.join(missing) or 'none'}"
+                f"{'; not of that history: ' + ', '.join(stray) if stray else ''}), which "
+                f"the baseline {BASELINE_VERSIONS[0]} replaced: finish it with "
+                "`mentor-notify db migrate` from a checkout before that baseline, or recreate "
+                "the database, then migrate again"
             )
         baseline = [m for m in migrations if m.version in BASELINE_VERSIONS]
         if [m.version for m in baseline] != list(BASELINE_VERSIONS):
             raise MigrationError(
-                f"cannot adopt the baseline: {self._layout.migrations_dir} lacks some of "
+                f"cannot adopt the baseline: {self._layout.migrations_dir} lacks "
                 f"{', '.join(BASELINE_VERSIONS)}"
             )
-        for version in retired:
+        for version in sorted(retired):
             await self._conn.execute(_DELETE, (version,))
         for migration in baseline:
             if migration.version not in applied:
@@ -279,7 +302,7 @@ class MigrationRunner:
         log.warning(
             "adopted the squashed baseline: the retired migration history is recorded as the "
             "baseline that replaced it, nothing was re-applied",
-            retired=f"{RETIRED_VERSIONS[0]}..{RETIRED_VERSIONS[-1]}",
+            retired=f"{history[0]}..{history[-1]}",
             baseline=[m.version for m in baseline],
         )
 

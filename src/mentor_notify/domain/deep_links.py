@@ -15,7 +15,7 @@ forms, held equal to these by a test: the certification-expiry scenario
   (register an activity, after an inactivity nudge), `mentornotify://v1/activities`
   (a milestone) and `mentornotify://v1/home` (welcome back); the certification-expiry
   scenario uses the renewal link.
-* a digest push (several notices in one push, see push/sql/claim.sql): a person told
+* a digest push (several notices in one push, see push/sql/digest.sql): a person told
   only about other people (a coordinator or chapter admin about their mentors) opens
   `mentornotify://v1/mentors/renewals`, the list of their mentors due for renewal;
   anyone else `mentornotify://v1/inbox`. The claim builds it in SQL with

@@ -5,7 +5,7 @@ are ids (UUIDs in canonical lowercase form), tier codes and ISO dates, never
 names or contact details, and the hash hides even those. Where SQL must derive
 a key for a whole set (a push per device, found in SQL when it is sent; the
 scenario delivery)
-it calls `private.idempotency_key` (migration 20261129000300), the same
+it calls `private.idempotency_key` (supabase/schemas/08_rule_functions.sql), the same
 function as `idempotency_key` here; tests/integration/test_rule_functions.py
 holds the two equal. The expiry job derives its notices' keys in SQL with
 `private.expiry_notification_key` and `private.cert_log_key` (migration
@@ -18,7 +18,7 @@ holds the two equal. The expiry job derives its notices' keys in SQL with
 * Expiry log (`cert_notification_log.idempotency_key`):
   `certification id | tier | expiry date | recipient id`.
 * Push to a device: `push notice id | device token id` (the carrier notice of
-  the push, `push_notices.id`); derived by the claim (push/sql/claim.sql) and
+  the push, `push_notices.id`); derived by the claim (push/sql/resolve.sql) and
   sent to the push services, the same on every retry, so a receiver can drop
   a duplicate.
 """

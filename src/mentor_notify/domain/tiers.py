@@ -13,8 +13,8 @@ the tier never becomes less urgent, and a notice per tier per expiry date
 
 SQL that must classify a whole set (the sweep's candidates, the
 certification-expiry scenario, the demo summary) calls `private.expiry_tier`
-and `private.expiry_tier_days` (migration 20261129000300), and the sweep's due
-rule built on them, `private.expiry_due_tier` (20261129000600: the tier, unless
+and `private.expiry_tier_days` (supabase/schemas/08_rule_functions.sql), and the sweep's due
+rule built on them, `private.expiry_due_tier` (same file: the tier, unless
 already sent in this expiry cycle); tests hold them to `classify_tier` and
 `Tier.days` for every day from -3 to 95 under every threshold set.
 """

@@ -99,7 +99,9 @@ class PostgresPushQueue:
         """Queue the pushes the last write left (one statement); return how many."""
         with translating():
             cur = await self._conn.execute(_ENQUEUE, {"now": self._clock.now()})
-        return max(cur.rowcount, 0)
+            row = await cur.fetchone()
+        assert row is not None  # a select of one call always has its row
+        return int(row["queued"])
 
 
 def _int_array(values: Sequence[int]) -> str:

@@ -14,7 +14,7 @@ What is pruned, each after its own retention:
   members expect), not something a default should make for them. Deleting a
   notice deletes its pushes with it (their foreign key cascades) and leaves
   its `follow_up_notification_log` entries with an empty `notification_id`
-  (set null); the live inbox broadcasts no deletes (20261129000070).
+  (set null); the live inbox broadcasts no deletes (supabase/schemas/07_live_inbox.sql).
 * `push_notices`, the push queue's settled notices (their per-device
   `push_deliveries` go with them by cascade): after their own, shorter period
   (default 30 days, at least 7). A settled push is never claimed again, its

@@ -18,7 +18,7 @@ JSON-like value:
 
 Digits that touch letters, other digits or hyphens (UUIDs, ISO dates, hashes)
 are not candidates. The database runs the same rules in
-`private.contains_personal_data(jsonb)` (migration 20261129000020_privacy_guard), which a
+`private.contains_personal_data(jsonb)` (supabase/schemas/02_privacy_guard.sql), which a
 CHECK constraint applies; tests hold the two to the same examples.
 """
 

@@ -8,15 +8,17 @@ at once when APNs calls it expired.
 
 import asyncio
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import jwt
 from pydantic_core import to_json
 
 from mentor_notify.domain import Clock
 from mentor_notify.push.dispatcher import SendResult
-from mentor_notify.push.http2 import Transport, retry_after
+from mentor_notify.push.http2 import Response, Transport, retry_after
 from mentor_notify.push.outbox import ClaimedPush
 
 _DEAD_TOKEN = {"Unregistered", "BadDeviceToken", "DeviceTokenNotForTopic", "ExpiredToken"}
@@ -83,6 +85,25 @@ def apns_request(
     return headers, body
 
 
+def apns_background_request(
+    message_id: UUID, topic: str, expiration: datetime, data: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """Headers and payload of a background notification: it wakes the app without
+    showing anything. Apple, "Pushing background updates to your App" (checked
+    2026-12-06): the aps dictionary holds only content-available (no alert, sound
+    or badge), the request carries apns-push-type background and apns-priority 5,
+    custom keys may sit beside aps; delivery is not guaranteed and the system
+    throttles more than two or three an hour."""
+    headers = {
+        "apns-topic": topic,
+        "apns-push-type": "background",
+        "apns-priority": "5",
+        "apns-expiration": str(int(expiration.timestamp())),
+        "apns-id": str(message_id),
+    }
+    return headers, {"aps": {"content-available": 1}, **data}
+
+
 class ApnsSender:
     """Sends outbox messages through the APNs provider API."""
 
@@ -106,28 +127,45 @@ class ApnsSender:
     async def send(self, push: ClaimedPush) -> SendResult:
         """Send one message; classify APNs's answer."""
         headers, body = apns_request(push, self._topic, self._clock.now() + self._ttl)
+        return await self._post(push.token, headers, body)
+
+    async def send_background(
+        self, token: str, message_id: UUID, data: Mapping[str, str]
+    ) -> SendResult:
+        """Send a background notification (no alert) carrying `data` to one device."""
+        headers, body = apns_background_request(
+            message_id, self._topic, self._clock.now() + self._ttl, data
+        )
+        return await self._post(token, headers, body)
+
+    async def _post(self, token: str, headers: dict[str, str], body: dict[str, Any]) -> SendResult:
         headers["authorization"] = f"bearer {self._provider_token.token()}"
         headers["content-type"] = "application/json"
         response = await self._connection.request(
             "POST",
-            f"/3/device/{push.token}",
+            f"/3/device/{token}",
             headers,
             to_json(body),  # compact UTF-8 JSON, as in the FCM sender
         )
-        if response.status == 200:
-            return SendResult("sent")
+        return self._classify(response)
+
+    def _classify(self, response: Response) -> SendResult:
+        status = response.status
+        if status == 200:
+            return SendResult("sent", status=status)
         try:
             reason = str(json.loads(response.body)["reason"])
         except (ValueError, KeyError, TypeError):
-            reason = f"HTTP_{response.status}"
-        if response.status == 410 or reason in _DEAD_TOKEN:
-            return SendResult("unregistered", reason)
+            reason = f"HTTP_{status}"
+        if status == 410 or reason in _DEAD_TOKEN:
+            return SendResult("unregistered", reason, status=status)
         if reason in _STALE_PROVIDER_TOKEN:
             self._provider_token.invalidate()
-            return SendResult("retry", reason)
-        if response.status in _RETRYABLE_STATUS:
-            return SendResult("retry", reason, retry_after(response.headers.get("retry-after")))
-        return SendResult("permanent", reason)
+            return SendResult("retry", reason, status=status)
+        if status in _RETRYABLE_STATUS:
+            wait = retry_after(response.headers.get("retry-after"))
+            return SendResult("retry", reason, wait, status)
+        return SendResult("permanent", reason, status=status)
 
     async def close(self) -> None:
         """Close the connection."""

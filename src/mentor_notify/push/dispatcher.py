@@ -5,9 +5,12 @@ and settles every outcome in one statement. While its sends are out, the round
 renews its leases every third of the lease, so however slow a push service
 answers, no other dispatcher claims (and sends again) what this one still
 holds; only a dispatcher that stopped renewing (it died, or lost the
-database) lets its messages go. Renewal rather than sizing each claim to fit
-its lease, because a service's speed is not known in advance and changes
-from one second to the next (a 429 storm, slow answers). Retryable failures come back after
+database) lets its messages go. Renewal as well as sizing each claim to what
+the free send slots carry before the leases need renewing (`push/capacity.py`,
+from the time sends have been taking): a service's speed changes from one
+second to the next (a 429 storm, slow answers), so the size is a best guess
+that keeps several dispatchers sharing a slow service evenly, and renewal is
+what makes it safe when the guess is wrong. Retryable failures come back after
 an exponential backoff with full jitter (never sooner than the service's
 `Retry-After`); permanent ones are not retried; a dead token is deleted.
 Stopping (SIGTERM in the worker) finishes the sends in flight and records
@@ -19,9 +22,10 @@ it logs it, waits with backoff, and carries on.
 import asyncio
 import contextlib
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
@@ -32,6 +36,8 @@ from mentor_notify.config import Settings
 from mentor_notify.db import DatabaseError, Pool
 from mentor_notify.db.errors import ConnectionFailed
 from mentor_notify.domain import Clock
+from mentor_notify.push.capacity import SendCapacity
+from mentor_notify.push.observer import PushObserver, Unobserved
 from mentor_notify.push.outbox import (
     Claim,
     ClaimedPush,
@@ -43,6 +49,7 @@ from mentor_notify.push.outbox import (
     add_tallies,
     worker_name,
 )
+from mentor_notify.push.resolve import DeviceCheck
 
 log = structlog.get_logger(__name__)
 
@@ -54,6 +61,8 @@ class SendResult:
     result: Result
     error_code: str | None = None
     retry_after: timedelta | None = None
+    # The HTTP status the service answered with (None: no request was made).
+    status: int | None = None
 
 
 class Sender(Protocol):
@@ -61,6 +70,41 @@ class Sender(Protocol):
 
     async def send(self, push: ClaimedPush) -> SendResult:
         """Send `push`; classify the answer (never raise for a service's refusal)."""
+        ...
+
+
+class PushQueue(Protocol):
+    """What the dispatcher needs of the push queue (`Outbox` in production): claim,
+    keep the leases, ask whether a device is still held, settle."""
+
+    async def claim_batch(self, limit: int, lease: timedelta, now: datetime) -> Claim:
+        """Lease up to `limit` due notices until `now + lease`; one send per device."""
+        ...
+
+    async def renew(self, ids: Sequence[UUID], lease: timedelta, now: datetime) -> int:
+        """Extend the leases still held on `ids`; how many were still held."""
+        ...
+
+    async def still_held(self, pushes: Sequence[ClaimedPush]) -> set[UUID]:
+        """The ids of `pushes` whose device is still their recipient's."""
+        ...
+
+    async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
+        """Settle the sends' outcomes in one go."""
+        ...
+
+
+class SettledPushes(Protocol):
+    """A package that reacts to pushes settled (the scenarios' bookkeeping): it reads
+    what became of them; the push statements write none of its tables."""
+
+    async def settled(self, notification_ids: Sequence[UUID], now: datetime) -> int:
+        """React to the notifications whose push settled."""
+        ...
+
+    async def catch_up(self, now: datetime) -> int:
+        """React to whatever settled without the reaction having run (a dispatcher
+        stopped between settling and reacting)."""
         ...
 
 
@@ -95,13 +139,15 @@ class DispatchResult(BaseModel):
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    withdrawn: int = 0
     dead: int = 0
+    duplicates: int = 0
     tokens_removed: int = 0
     by_organisation: dict[UUID, OrganisationPushes] = {}
 
     def plus(self, claim: Claim, counts: OutcomeCounts) -> "DispatchResult":
         """These totals with one more round added."""
-        outcomes = counts.model_dump(exclude={"notifications_settled"})
+        outcomes = counts.model_dump(exclude={"notifications_settled", "settled_notifications"})
         outcomes["dead"] += claim.dead
         round_ = DispatchResult(
             rounds=1,
@@ -155,7 +201,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        outbox: Outbox,
+        outbox: PushQueue,
         senders: Mapping[str, Sender],
         clock: Clock,
         *,
@@ -164,10 +210,14 @@ class Dispatcher:
         lease: timedelta = timedelta(minutes=2),
         backoff: Backoff | None = None,
         lanes: int = 2,
+        reactions: Sequence[SettledPushes] = (),
+        observer: PushObserver | None = None,
     ) -> None:
         """`senders` maps a provider (`fcm`, `apns`) to its sender; at most
         `concurrency` sends are in flight at once. `lanes` rounds run side by side,
-        so one claims or records in the database while another's sends are out."""
+        so one claims or records in the database while another's sends are out.
+        `reactions` hear of every notification whose push settled; `observer` (the
+        metrics) is told of every claim, send, renewal and settle."""
         self._outbox = outbox
         self._senders = senders
         self._clock = clock
@@ -176,6 +226,10 @@ class Dispatcher:
         self._lease = lease
         self._backoff = backoff or Backoff()
         self._lanes = lanes
+        self._devices = DeviceCheck(outbox.still_held)
+        self._capacity = SendCapacity(concurrency, lease / 3)
+        self._reactions = tuple(reactions)
+        self._observer = observer or Unobserved()
 
     @classmethod
     def from_settings(
@@ -185,9 +239,13 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        *,
+        reactions: Sequence[SettledPushes] = (),
+        observer: PushObserver | None = None,
     ) -> "Dispatcher":
         """A dispatcher on `pool` with the attempts, batch, concurrency and lease of
-        `settings`, its leases signed with this process (and `role`, when given)."""
+        `settings`, its leases signed with this process (and `role`, when given),
+        telling `reactions` of every settled push, watched by `observer`."""
         return cls(
             Outbox(pool, worker_name(role), max_attempts=settings.push_max_attempts),
             senders,
@@ -195,6 +253,8 @@ class Dispatcher:
             batch_size=settings.push_batch_size,
             concurrency=settings.push_concurrency,
             lease=timedelta(seconds=settings.push_lease_seconds),
+            reactions=reactions,
+            observer=observer,
         )
 
     @classmethod
@@ -205,19 +265,25 @@ class Dispatcher:
         clock: Clock,
         settings: Settings,
         role: str | None = None,
+        *,
+        reactions: Sequence[SettledPushes] = (),
+        observer: PushObserver | None = None,
     ) -> "Dispatcher | None":
         """`from_settings`, or None (said in the log) when no push service is
         configured: the pushes then stay queued for a dispatcher that has one."""
         if not senders:
             log.warning("no push service configured: pushes stay queued")
             return None
-        return cls.from_settings(pool, senders, clock, settings, role)
+        return cls.from_settings(
+            pool, senders, clock, settings, role, reactions=reactions, observer=observer
+        )
 
     async def run_once(
         self, limit: int | None = None, stop: asyncio.Event | None = None
     ) -> DispatchResult:
         """Send what is due now, round after round, until nothing is (or `limit` were
         claimed, or `stop` is set: the rounds in progress are finished first)."""
+        await self._catch_up()
         totals = _Totals(limit)
 
         async def lane() -> None:
@@ -239,6 +305,7 @@ class Dispatcher:
         """Keep draining until `stop` is set; rounds in progress are finished first.
         While the database cannot be reached, wait (backing off up to 30 s) and
         try again."""
+        await self._catch_up()
         totals = _Totals(None)
 
         async def pause(seconds: float) -> None:
@@ -270,9 +337,14 @@ class Dispatcher:
         return totals.result
 
     async def round(self, size: int) -> tuple[Claim, OutcomeCounts]:
-        """Claim up to `size` messages, send those due now (renewing their leases
-        meanwhile), settle them."""
+        """Claim up to `size` messages (fewer when the free send slots cannot carry
+        them before the leases need renewing), send those due now (renewing their
+        leases meanwhile), settle them."""
+        size = await self._capacity.room(size)
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
+        self._capacity.taken(len(claim.pushes))
+        self._observer.claimed(claim)
+        await self._react(claim.settled_notifications)
         if not claim.pushes:
             return claim, OutcomeCounts()
         renewing = asyncio.create_task(self._keep_leases(claim.notice_ids))
@@ -283,6 +355,8 @@ class Dispatcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await renewing
         counts = await self._outbox.record(outcomes, self._clock.now())
+        self._observer.settled_round(counts)
+        await self._react(counts.settled_notifications)
         log.info(
             "dispatch round done",
             claimed=len(claim.pushes),
@@ -290,9 +364,38 @@ class Dispatcher:
             budget_held=claim.budget_held,
             folded=claim.folded,
             skipped=claim.skipped,
-            **counts.model_dump(exclude={"by_organisation"}),
+            **counts.model_dump(exclude={"by_organisation", "settled_notifications"}),
         )
         return claim, counts
+
+    async def _catch_up(self) -> None:
+        """Let the reactions catch up with what settled while none ran (a dispatcher
+        stopped between settling and reacting); a failure is said in the log."""
+        for reaction in self._reactions:
+            try:
+                await reaction.catch_up(self._clock.now())
+            except DatabaseError as exc:
+                log.warning(
+                    "reaction to settled pushes could not catch up",
+                    reaction=type(reaction).__name__,
+                    error=type(exc).__name__,
+                )
+
+    async def _react(self, notification_ids: list[UUID]) -> None:
+        """Tell the reactions which notifications' pushes settled."""
+        if notification_ids:
+            for reaction in self._reactions:
+                try:
+                    await reaction.settled(notification_ids, self._clock.now())
+                except DatabaseError as exc:
+                    # The pushes are settled already; a reaction that failed is
+                    # said in the log, and the round goes on.
+                    log.warning(
+                        "reaction to settled pushes failed",
+                        reaction=type(reaction).__name__,
+                        notifications=len(notification_ids),
+                        error=type(exc).__name__,
+                    )
 
     async def _keep_leases(self, ids: list[UUID]) -> None:
         """Renew the round's leases (one per carrier notice) every third of the lease
@@ -305,8 +408,10 @@ class Dispatcher:
             try:
                 held = await self._outbox.renew(ids, self._lease, self._clock.now())
             except DatabaseError as exc:
+                self._observer.renewal_failed()
                 log.warning("lease renewal failed", error=type(exc).__name__)
                 continue
+            self._observer.renewed(len(ids), held)
             if held < len(ids):
                 # Nothing settles this round's messages but the round itself, so
                 # these leases ran out unrenewed (the database was away) and may be
@@ -314,18 +419,43 @@ class Dispatcher:
                 log.warning("leases lost during a round", lost=len(ids) - held)
 
     async def _send(self, push: ClaimedPush) -> Outcome:
+        took: float | None = None
+        try:
+            outcome, took = await self._send_timed(push)
+        finally:
+            await self._capacity.done(took)
+        return outcome
+
+    async def _send_timed(self, push: ClaimedPush) -> tuple[Outcome, float | None]:
+        """The send's outcome, and how long it held its slot (None: it took none)."""
         sender = self._senders.get(push.provider)
         if sender is None:
-            return self._retry(push, "NO_SENDER", None)
+            self._observer.sent("person", push.provider, "retry", SendResult("retry"), 0.0)
+            return self._retry(push, "NO_SENDER", None), None
         async with self._slots:
+            started = time.perf_counter()
+            requested: float | None = None
             try:
+                # Asked with a slot in hand, right before the request: a send that
+                # waited for a slot may find its device gone to someone else. No
+                # request is made for a withdrawn send: the metrics count it in the
+                # settle's outcomes, not among the requests to a push service.
+                if not await self._devices.held(push):
+                    return Outcome(push.id, "withdrawn"), time.perf_counter() - started
+                requested = time.perf_counter()
                 answer = await sender.send(push)
-            except Exception as exc:  # a network error is worth another try
+            except Exception as exc:  # a network or database error is worth another try
+                if requested is not None:
+                    elapsed = time.perf_counter() - requested
+                    self._observer.sent("person", push.provider, "retry", None, elapsed)
                 log.warning("send failed", push_id=str(push.id), error=type(exc).__name__)
-                return self._retry(push, type(exc).__name__, None)
+                return self._retry(push, type(exc).__name__, None), time.perf_counter() - started
+            done = time.perf_counter()
+        self._observer.sent("person", push.provider, answer.result, answer, done - requested)
+        took = done - started
         if answer.result == "retry":
-            return self._retry(push, answer.error_code, answer.retry_after)
-        return Outcome(push.id, answer.result, answer.error_code)
+            return self._retry(push, answer.error_code, answer.retry_after), took
+        return Outcome(push.id, answer.result, answer.error_code), took
 
     def _retry(self, push: ClaimedPush, code: str | None, retry_after: timedelta | None) -> Outcome:
         at = self._clock.now() + self._backoff.delay(push.attempts, retry_after)

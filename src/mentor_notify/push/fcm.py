@@ -9,15 +9,17 @@ the words in the reader's language.
 
 import asyncio
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
+from uuid import UUID
 
 import google.auth.transport.requests
 from google.oauth2 import service_account
 from pydantic_core import to_json
 
 from mentor_notify.push.dispatcher import SendResult
-from mentor_notify.push.http2 import Transport, retry_after
+from mentor_notify.push.http2 import Response, Transport, retry_after
 from mentor_notify.push.outbox import ClaimedPush
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
@@ -124,6 +126,26 @@ def fcm_message(push: ClaimedPush) -> dict[str, Any]:
     }
 
 
+def fcm_background_message(token: str, data: Mapping[str, str]) -> dict[str, Any]:
+    """The HTTP v1 body of a data-only message, handed to the app without showing
+    anything. Google (checked 2026-12-06): "Set the priority of a message" and
+    "Android message priority": normal is the default for data messages and suits
+    background syncing; data messages to Apple devices must use apns-priority 5
+    (high priority is rejected with INVALID_ARGUMENT). On an iPhone through FCM the
+    app is woken only by an APNs background notification (content-available)."""
+    return {
+        "message": {
+            "token": token,
+            "data": dict(data),
+            "android": {"priority": "NORMAL"},
+            "apns": {
+                "headers": {"apns-push-type": "background", "apns-priority": "5"},
+                "payload": {"aps": {"content-available": 1}},
+            },
+        }
+    }
+
+
 def fcm_error_code(body: bytes) -> str | None:
     """The FcmError code of an error body, else its status (e.g. INVALID_ARGUMENT)."""
     try:
@@ -148,24 +170,40 @@ class FcmSender:
 
     async def send(self, push: ClaimedPush) -> SendResult:
         """Send one message; classify FCM's answer."""
+        return await self._post(fcm_message(push))
+
+    async def send_background(
+        self, token: str, message_id: UUID, data: Mapping[str, str]
+    ) -> SendResult:
+        """Send a data-only message (no notification) carrying `data` to one device.
+        `message_id` is APNs's apns-id; FCM names its messages itself."""
+        del message_id
+        return await self._post(fcm_background_message(token, data))
+
+    async def _post(self, message: dict[str, Any]) -> SendResult:
         # pydantic-core's JSON writer: compact, UTF-8, a quarter of json.dumps's time.
-        body = to_json(fcm_message(push))
+        body = to_json(message)
         headers = {
             "authorization": f"Bearer {await self._tokens.token()}",
             "content-type": "application/json; charset=utf-8",
         }
         response = await self._connection.request("POST", self._path, headers, body)
-        if response.status == 200:
-            return SendResult("sent")
-        code = fcm_error_code(response.body) or f"HTTP_{response.status}"
-        if response.status == 401:
+        return self._classify(response)
+
+    def _classify(self, response: Response) -> SendResult:
+        status = response.status
+        if status == 200:
+            return SendResult("sent", status=status)
+        code = fcm_error_code(response.body) or f"HTTP_{status}"
+        if status == 401:
             self._tokens.invalidate()
-            return SendResult("retry", code)
-        if code in _DEAD_TOKEN or response.status in (404, 410):
-            return SendResult("unregistered", code)
-        if code in _RETRYABLE or response.status in _RETRYABLE_STATUS:
-            return SendResult("retry", code, retry_after(response.headers.get("retry-after")))
-        return SendResult("permanent", code)
+            return SendResult("retry", code, status=status)
+        if code in _DEAD_TOKEN or status in (404, 410):
+            return SendResult("unregistered", code, status=status)
+        if code in _RETRYABLE or status in _RETRYABLE_STATUS:
+            wait = retry_after(response.headers.get("retry-after"))
+            return SendResult("retry", code, wait, status)
+        return SendResult("permanent", code, status=status)
 
     async def close(self) -> None:
         """Close the connection."""

@@ -28,23 +28,35 @@ from pydantic import BaseModel, ConfigDict
 
 from mentor_notify.db import Pool, translating
 from mentor_notify.db.errors import ConnectionFailed, ForeignKeyViolation, TransactionConflict
-from mentor_notify.db.sql_files import load_sql
+from mentor_notify.db.sql_files import load_sql, load_stages
 from mentor_notify.push.kinds import Provider
 
 log = structlog.get_logger(__name__)
 
-_CLAIM = load_sql("mentor_notify.push", "claim")
-_RECORD = load_sql("mentor_notify.push", "record")
+# The claim statement, stage by stage (each file says what its stage decides).
+_CLAIM = load_stages(
+    "mentor_notify.push",
+    "claim",
+    "policy",
+    "budget",
+    "digest",
+    "decide",
+    "settle_unsent",
+    "resolve",
+)
+_RECORD = load_sql("mentor_notify.push", "settle")
 _DEAD = load_sql("mentor_notify.push", "dead")
 _RETRY = load_sql("mentor_notify.push", "retry")
 _RENEW = load_sql("mentor_notify.push", "renew")
 _DELETE_TOKENS = load_sql("mentor_notify.push", "delete_tokens")
+_STILL_HELD = load_sql("mentor_notify.push", "still_held")
 _CONFLICT_ATTEMPTS = 5
 # How long settling waits for a database that went away (a restart) before
 # giving up: the outcomes are the only record of sends already made.
 _RECONNECT_WAITS = (0.5, 1, 2, 4, 8, 15, 30)
 
-Result = Literal["sent", "retry", "permanent", "unregistered"]
+# `withdrawn`: not sent, because the device left its recipient after the claim.
+Result = Literal["sent", "retry", "permanent", "unregistered", "withdrawn"]
 
 
 class ClaimedPush(BaseModel):
@@ -73,7 +85,8 @@ class ClaimedPush(BaseModel):
 @dataclass(frozen=True)
 class Outcome:
     """What became of one send: delivered, to retry at `retry_at`, refused for good,
-    or refused because the device token is dead."""
+    refused because the device token is dead, or withdrawn unsent because the device
+    is no longer its recipient's."""
 
     push_id: UUID
     result: Result
@@ -106,17 +119,22 @@ def add_tallies(
 
 class OutcomeCounts(BaseModel):
     """What one `record` call changed: device sends delivered, to retry and refused,
-    pushes out of attempts, notifications settled."""
+    withdrawn (the device left its recipient), pushes out of attempts, sends accepted
+    for a delivery already sent (duplicates), notifications settled."""
 
     model_config = ConfigDict(frozen=True)
 
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    withdrawn: int = 0
     dead: int = 0
+    duplicates: int = 0
     tokens_removed: int = 0
     notifications_settled: int = 0
     by_organisation: dict[UUID, OrganisationPushes] = {}
+    # The notifications whose push settled, for the packages that react to it.
+    settled_notifications: list[UUID] = []
 
 
 class Claim(BaseModel):
@@ -135,6 +153,8 @@ class Claim(BaseModel):
     skipped: int = 0
     no_device: int = 0
     dead: int = 0
+    # The notifications settled without a send, for the packages that react to it.
+    settled_notifications: list[UUID] = []
 
     @property
     def notice_ids(self) -> list[UUID]:
@@ -214,6 +234,9 @@ class Outbox:
             skipped=decisions["skipped"],
             no_device=decisions["no_device"],
             dead=decisions["dead"],
+            settled_notifications=[
+                row["notification_id"] for row in rows if row["decision"] == "settled"
+            ],
         )
 
     async def renew(self, ids: Sequence[UUID], lease: timedelta, now: datetime) -> int:
@@ -224,6 +247,20 @@ class Outbox:
             async with self._pool.connection() as conn:
                 cursor = await conn.execute(_RENEW, params)
                 return cursor.rowcount
+
+    async def still_held(self, pushes: Sequence[ClaimedPush]) -> set[UUID]:
+        """The ids of `pushes` whose device is still their recipient's, with the token
+        their claim read (asked right before sending)."""
+        params = {
+            "deliveries": [p.id for p in pushes],
+            "devices": [p.device_token_id for p in pushes],
+            "recipients": [p.recipient_id for p in pushes],
+            "tokens": [p.token for p in pushes],
+        }
+        with translating():
+            async with self._pool.connection() as conn:
+                rows = await (await conn.execute(_STILL_HELD, params)).fetchall()
+        return {row["id"] for row in rows}
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
         """Settle the sends in one statement; pushes no longer leased to this
@@ -249,7 +286,6 @@ class Outbox:
         }
         (row,) = await self._retrying(_RECORD, params)
         counts = dict(row)
-        counts.pop("scenario_settled")
         dead: list[UUID] = counts.pop("dead_tokens", [])
         removed = await self._delete_tokens(dead) if dead else 0
         return OutcomeCounts.model_validate(counts | {"tokens_removed": removed})

@@ -4,14 +4,20 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from mentor_notify import __version__
+from mentor_notify.metrics import DatabaseGauges, Metrics
+from mentor_notify.metrics.http import add_metrics_route
 from mentor_notify.worker.worker import Worker, WorkerHealth
 
 
-def create_health_app(worker: Worker) -> FastAPI:
+def create_health_app(
+    worker: Worker, metrics: Metrics | None = None, gauges: DatabaseGauges | None = None
+) -> FastAPI:
     """GET /livez (the process is up), GET /readyz and GET /healthz (200 with what the
     worker has done while its database answers and is migrated, else 503 with the
-    reason)."""
+    reason), and GET /metrics when given the process's `metrics` and `gauges`."""
     app = FastAPI(title="mentor-notify worker", version=__version__, docs_url=None)
+    if metrics is not None and gauges is not None:
+        add_metrics_route(app, metrics, gauges)
 
     @app.get("/livez")
     async def livez() -> dict[str, str]:

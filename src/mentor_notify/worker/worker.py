@@ -23,6 +23,7 @@ from mentor_notify.db.probe import DatabaseProbe, Readiness
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.domain import AsOf, Clock
 from mentor_notify.push.dispatcher import Dispatcher, DispatchResult
+from mentor_notify.reregistration import Reregistration
 from mentor_notify.worker.schedule import (
     DEFAULT_RUN_AT,
     DueCycle,
@@ -83,10 +84,13 @@ class Worker:
         check_every: timedelta = timedelta(seconds=30),
         retry_failed_after: timedelta = timedelta(minutes=10),
         probe: DatabaseProbe | None = None,
+        reregistration: Reregistration | None = None,
     ) -> None:
         """Run each organisation's cycle at `run_at` local time, looking every
         `check_every`; a failed cycle is tried again after `retry_failed_after`.
-        Without a `dispatcher` (no push service configured) pushes stay queued."""
+        Without a `dispatcher` (no push service configured) pushes stay queued;
+        with a `reregistration`, each cycle sends the silent re-registration push
+        to the organisation's stale devices (when the organisation turned it on)."""
         self._pool = pool
         self._clock = clock
         self._dispatcher = dispatcher
@@ -94,6 +98,7 @@ class Worker:
         self._check_every = check_every
         self._retry_failed_after = retry_failed_after
         self._probe = probe
+        self._reregistration = reregistration
         self._last_run: dict[UUID, date] = {}
         self._retry_at: dict[UUID, datetime] = {}
         self._latest: dict[UUID, CycleRun] = {}
@@ -197,9 +202,10 @@ class Worker:
                     # As of now, for the local date the schedule found due (the
                     # same date even if midnight passes while the cycle waits).
                     as_of = AsOf(self._clock.now(), cycle.local_date)
-                    result = await daily_cycle(self._pool, self._clock, None).run(
-                        as_of, organisations=[str(org.id)]
+                    cycle_of = daily_cycle(
+                        self._pool, self._clock, None, reregistration=self._reregistration
                     )
+                    result = await cycle_of.run(as_of, organisations=[str(org.id)])
                 finally:
                     await conn.execute(_UNLOCK, params)
                     await conn.commit()

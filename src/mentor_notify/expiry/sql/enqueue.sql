@@ -1,16 +1,11 @@
 -- Queue the pushes write_notices.sql left in expiry_pushes: one push notice
--- per notification created, for its recipient. Devices are read when the push
--- is sent (push/sql/claim.sql), so a person with no device still gets a
--- notice, settled then. The unique notification makes a repeat a no-op.
---
--- This is the expiry job's only write to push_notices, kept apart on purpose:
--- when the push pipeline gets its single enqueue entry point (issue 25), this
--- statement becomes a call to it with the same rows.
-insert into public.push_notices (
-  organization_id, notification_id, recipient_id, payload, collapse_key, status, available_at,
-  created_at
-)
-select p.organization_id, p.notification_id, p.recipient_id, p.payload, p.collapse_key,
-       'pending', %(now)s, %(now)s
-from expiry_pushes p
-on conflict do nothing
+-- per notification created, for its recipient, through the queue's one way in
+-- (private.enqueue_push, issue 25). expiry_pushes holds exactly the fields it
+-- reads (notification_id, organization_id, recipient_id, payload,
+-- collapse_key), so each row goes as its own JSON object. Devices are read
+-- when the push is sent, so a person with no device still gets a notice,
+-- settled then; a notification already queued makes a repeat a no-op.
+select private.enqueue_push(
+         (select coalesce(jsonb_agg(to_jsonb(p)), '[]') from expiry_pushes p),
+         %(now)s
+       ) as queued

@@ -1,8 +1,9 @@
 -- One statement records every hit of a scenario: the scenario notification
 -- (which the database drops when it falls inside an earlier one's cooldown,
 -- or repeats a milestone), then, for those recorded, the in-app notification
--- (pending, pointing to its scenario notification) and its push notice (the
--- mentor's devices are read when it is sent). Rows go in
+-- (pending, pointing to its scenario notification) and its push notice
+-- (queued by private.enqueue_push; the mentor's devices are read when it is
+-- sent). Rows go in
 -- ordered by person, so concurrent runs lock the people's cooldown rows in
 -- the same order and cannot deadlock.
 with recorded as (
@@ -62,33 +63,31 @@ notified as (
   on conflict do nothing
   returning n.id, n.organization_id, n.recipient_id, n.message_key, n.data
 ),
+-- Their pushes, through the queue's one way in (private.enqueue_push).
 queued as (
-  insert into public.push_notices (
-    organization_id, notification_id, recipient_id, payload, collapse_key, status, available_at,
-    created_at
-  )
-  select n.organization_id, n.id, n.recipient_id,
-         jsonb_build_object(
-           'category', %(scenario_type)s::text,
-           'title_key', n.message_key || '.title',
-           'body_key', n.message_key || '.body',
-           'priority', 'normal',
-           'data', jsonb_build_object(
-             'notification_id', n.id,
+  select private.enqueue_push(coalesce(jsonb_agg(jsonb_build_object(
+           'notification_id', n.id,
+           'organization_id', n.organization_id,
+           'recipient_id', n.recipient_id,
+           'payload', jsonb_build_object(
              'category', %(scenario_type)s::text,
-             'deep_link', n.data ->> 'deep_link'
-           )
-         ),
-         'scenario:' || %(scenario_type)s::text,
-         'pending', %(now)s, %(now)s
+             'title_key', n.message_key || '.title',
+             'body_key', n.message_key || '.body',
+             'priority', 'normal',
+             'data', jsonb_build_object(
+               'notification_id', n.id,
+               'category', %(scenario_type)s::text,
+               'deep_link', n.data ->> 'deep_link'
+             )
+           ),
+           'collapse_key', 'scenario:' || %(scenario_type)s::text
+         )), '[]'), %(now)s) as n
   from notified n
-  on conflict do nothing
-  returning 1
 )
 select (select count(*) from scenario_hits)::integer as hits,
        (select count(*) from recorded)::integer as recorded,
        (select count(*) from notified)::integer as notifications,
-       (select count(*) from queued)::integer as pushes,
+       (select n from queued) as pushes,
        -- Notifications per organisation, for the daily cycle's summary.
        (select coalesce(jsonb_object_agg(organization_id, n), '{}')
         from (select organization_id, count(*) as n from notified group by organization_id) per_org)

@@ -1,0 +1,541 @@
+-- Inbound certificate sync from an organisation's membership system (issue 19,
+-- ticket 001 risk 1) and the chapter admins' data-quality report (ticket 004
+-- risk 2).
+--
+-- HLF keeps certificate renewals in its Dynamics 365 (Dataverse) portal and
+-- sends them by webhook; other organisations may send our own `v1` events.
+-- Every authenticated event is first stored in an inbox (only ids, type,
+-- dates, the source's modification time and a hash of the body: never names,
+-- e-mail addresses or phone numbers, which Dynamics payloads carry), and is
+-- applied to peer_mentor_certifications only while the organisation's sync is
+-- switched on, so the service can ship before the contract is confirmed and
+-- replay what it held once it is. Effects go through the certificate table, so
+-- the existing triggers version the renewal history, start a new expiry cycle
+-- and refresh the mentor listing.
+--
+-- Each organisation's membership system authenticates with keys of its own
+-- (certificate_sync_keys, hashes only), so it can write only its own
+-- organisation's events.
+--
+-- Grants: Supabase grants the API roles nothing on new tables (changelog
+-- 2026-04-28, checked 2026-11-29; see the grants note in
+-- 01_organisations_and_people.sql), so the grants below are all there are. The sync tables are the back end's own:
+-- service_role reads and writes them, app users get nothing (RLS on, no
+-- policy). Chapter admins read the report.
+
+-- ---------------------------------------------------------------------------
+-- Settings: the per-organisation feature flag.
+-- ---------------------------------------------------------------------------
+create table if not exists public.certificate_sync_settings (
+  organization_id uuid primary key references public.organizations (id) on delete cascade,
+  enabled boolean not null default false,
+  updated_at timestamptz not null default now()
+);
+comment on table public.certificate_sync_settings is 'Per-organisation switch for the inbound certificate sync: while off (or absent) events are accepted and held; `sync replay` applies them once it is on.';
+comment on column public.certificate_sync_settings.organization_id is 'Organisation whose membership system sends certificate events.';
+comment on column public.certificate_sync_settings.enabled is 'Whether received events are applied to the certificates (true) or only held in the inbox (false).';
+comment on column public.certificate_sync_settings.updated_at is 'When the switch last changed.';
+
+-- ---------------------------------------------------------------------------
+-- Mappings from the membership system's ids to ours, per organisation.
+-- ---------------------------------------------------------------------------
+create table if not exists public.certificate_sync_people (
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  external_person_id text not null,
+  user_id uuid not null references public.users (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  constraint certificate_sync_people_pkey primary key (organization_id, external_person_id),
+  constraint certificate_sync_people_external_person_id_check
+    check (length(external_person_id) between 1 and 200 and external_person_id !~ '\s')
+);
+comment on table public.certificate_sync_people is 'Which of our users each person id of an organisation''s membership system (e.g. a Dataverse contact id) is; an event for a person missing here goes to the dead letter.';
+comment on column public.certificate_sync_people.organization_id is 'Organisation whose membership system issued the id.';
+comment on column public.certificate_sync_people.external_person_id is 'The membership system''s id of the person (an opaque id, never a name or e-mail address).';
+comment on column public.certificate_sync_people.user_id is 'Our user that person is.';
+comment on column public.certificate_sync_people.created_at is 'When the mapping was recorded.';
+comment on constraint certificate_sync_people_external_person_id_check on public.certificate_sync_people is 'an external person id is 1-200 characters without spaces';
+create index if not exists certificate_sync_people_user_id_idx on public.certificate_sync_people (user_id);
+
+create table if not exists public.certificate_sync_types (
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  external_type text not null,
+  certificate_type text not null,
+  created_at timestamptz not null default now(),
+  constraint certificate_sync_types_pkey primary key (organization_id, external_type),
+  constraint certificate_sync_types_external_type_check check (length(external_type) between 1 and 200),
+  constraint certificate_sync_types_certificate_type_check check (private.is_known_certificate_type(certificate_type))
+);
+comment on table public.certificate_sync_types is 'Which of our certificate type codes each certificate type of an organisation''s membership system is; an event of a type missing here goes to the dead letter.';
+comment on column public.certificate_sync_types.organization_id is 'Organisation whose membership system names the type.';
+comment on column public.certificate_sync_types.external_type is 'The membership system''s code or option value of the certificate type.';
+comment on column public.certificate_sync_types.certificate_type is 'Our certificate type code (hlf_peer_mentor, nhf_peer_mentor, blindeforbundet_peer_mentor).';
+comment on column public.certificate_sync_types.created_at is 'When the mapping was recorded.';
+comment on constraint certificate_sync_types_external_type_check on public.certificate_sync_types is 'an external certificate type is 1-200 characters';
+comment on constraint certificate_sync_types_certificate_type_check on public.certificate_sync_types is 'the certificate type must be one of hlf_peer_mentor, nhf_peer_mentor, blindeforbundet_peer_mentor';
+
+-- ---------------------------------------------------------------------------
+-- The durable inbox.
+-- ---------------------------------------------------------------------------
+create table if not exists public.certificate_sync_events (
+  id bigint generated by default as identity primary key,
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  source text not null,
+  source_event_id text not null,
+  event_type text not null,
+  external_person_id text not null,
+  external_certificate_id text not null,
+  external_type text,
+  issued_on date,
+  expiry_date date,
+  revoked_on date,
+  source_modified_at timestamptz not null,
+  body_sha256 text not null,
+  status text not null default 'pending',
+  reason text,
+  received_at timestamptz not null default now(),
+  processed_at timestamptz,
+  constraint certificate_sync_events_source_event_key unique (organization_id, source, source_event_id),
+  constraint certificate_sync_events_source_check check (source in ('dataverse', 'v1')),
+  constraint certificate_sync_events_source_event_id_check check (length(source_event_id) between 1 and 200),
+  constraint certificate_sync_events_event_type_check
+    check (event_type in ('issued', 'renewed', 'expiry_changed', 'revoked')),
+  constraint certificate_sync_events_external_ids_check check (
+    length(external_person_id) between 1 and 200 and length(external_certificate_id) between 1 and 200
+    and (external_type is null or length(external_type) between 1 and 200)
+  ),
+  constraint certificate_sync_events_dates_check check (
+    case event_type
+      when 'revoked' then revoked_on is not null
+      else expiry_date is not null and (issued_on is null or issued_on <= expiry_date)
+    end
+  ),
+  constraint certificate_sync_events_body_sha256_check check (body_sha256 ~ '^[0-9a-f]{64}$'),
+  constraint certificate_sync_events_status_check check (status in ('pending', 'applied', 'superseded', 'dead')),
+  constraint certificate_sync_events_reason_check check ((status = 'dead') = (reason is not null)),
+  constraint certificate_sync_events_processed_check check ((status = 'pending') = (processed_at is null))
+);
+comment on table public.certificate_sync_events is 'Inbox of certificate events received from membership systems, stored before the sender gets its 2xx and applied in the order the source modified them. Holds ids, dates and a body hash only, never personal data.';
+comment on column public.certificate_sync_events.id is 'Identifier of the event (what `sync retry` takes).';
+comment on column public.certificate_sync_events.organization_id is 'Organisation whose membership system sent the event.';
+comment on column public.certificate_sync_events.source is 'Format it arrived in: dataverse (a Dynamics 365 webhook''s RemoteExecutionContext) or v1 (our own contract).';
+comment on column public.certificate_sync_events.source_event_id is 'The sender''s request id (Dataverse RequestId, v1 event_id); a second delivery with the same id is the same event and is stored once.';
+comment on column public.certificate_sync_events.event_type is 'issued, renewed, expiry_changed or revoked.';
+comment on column public.certificate_sync_events.external_person_id is 'The membership system''s id of the certificate holder; mapped through certificate_sync_people.';
+comment on column public.certificate_sync_events.external_certificate_id is 'The membership system''s id of the certificate; orders its events by source_modified_at.';
+comment on column public.certificate_sync_events.external_type is 'The membership system''s certificate type; mapped through certificate_sync_types (null for a revocation, which needs none when the certificate is known).';
+comment on column public.certificate_sync_events.issued_on is 'Start of the certificate period, when the event gives one.';
+comment on column public.certificate_sync_events.expiry_date is 'New last valid day of the certificate (all but revocations).';
+comment on column public.certificate_sync_events.revoked_on is 'First day the certificate is no longer valid (revocations only).';
+comment on column public.certificate_sync_events.source_modified_at is 'When the source last modified the certificate; an event older than one already applied for the same certificate is superseded, never applied.';
+comment on column public.certificate_sync_events.body_sha256 is 'Lowercase hex SHA-256 of the raw request body, for audit: proves what was received without keeping it.';
+comment on column public.certificate_sync_events.status is 'pending (held or not yet applied), applied, superseded (a newer modification was applied first) or dead (cannot be applied; see reason).';
+comment on column public.certificate_sync_events.reason is 'Why a dead event could not be applied (an unknown person or type, a date conflict); null otherwise.';
+comment on column public.certificate_sync_events.received_at is 'When the event was stored.';
+comment on column public.certificate_sync_events.processed_at is 'When it was applied, superseded or given up on; null while pending.';
+comment on constraint certificate_sync_events_source_event_key on public.certificate_sync_events is 'this event was already received (same organisation, source and request id)';
+comment on constraint certificate_sync_events_source_check on public.certificate_sync_events is 'the source must be dataverse or v1';
+comment on constraint certificate_sync_events_source_event_id_check on public.certificate_sync_events is 'the source event id must be 1-200 characters';
+comment on constraint certificate_sync_events_event_type_check on public.certificate_sync_events is 'the event type must be issued, renewed, expiry_changed or revoked';
+comment on constraint certificate_sync_events_external_ids_check on public.certificate_sync_events is 'external ids and types must be 1-200 characters';
+comment on constraint certificate_sync_events_dates_check on public.certificate_sync_events is 'a revocation needs revoked_on; any other event an expiry date not before its issue date';
+comment on constraint certificate_sync_events_body_sha256_check on public.certificate_sync_events is 'the body hash must be a lowercase hex SHA-256 digest';
+comment on constraint certificate_sync_events_status_check on public.certificate_sync_events is 'the status must be pending, applied, superseded or dead';
+comment on constraint certificate_sync_events_reason_check on public.certificate_sync_events is 'a dead event needs a reason, and only a dead event has one';
+comment on constraint certificate_sync_events_processed_check on public.certificate_sync_events is 'an event is processed exactly when it is no longer pending';
+-- Replay walks an organisation's pending events in source order.
+create index if not exists certificate_sync_events_pending_idx
+  on public.certificate_sync_events (organization_id, source_modified_at, id) where status = 'pending';
+create index if not exists certificate_sync_events_dead_idx
+  on public.certificate_sync_events (organization_id) where status = 'dead';
+
+-- The newest source modification applied per external certificate, so an
+-- older event that arrives late never overwrites a newer one.
+create table if not exists public.certificate_sync_certificates (
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  external_certificate_id text not null,
+  certification_id uuid references public.peer_mentor_certifications (id) on delete set null,
+  source_modified_at timestamptz not null,
+  constraint certificate_sync_certificates_pkey primary key (organization_id, external_certificate_id)
+);
+comment on table public.certificate_sync_certificates is 'Per certificate of a membership system: our certificate it maps to and the newest source modification applied to it (the reordering guard).';
+comment on column public.certificate_sync_certificates.organization_id is 'Organisation whose membership system issued the certificate.';
+comment on column public.certificate_sync_certificates.external_certificate_id is 'The membership system''s id of the certificate.';
+comment on column public.certificate_sync_certificates.certification_id is 'Our certificate it was applied to; null if that record was deleted since.';
+comment on column public.certificate_sync_certificates.source_modified_at is 'Source modification time of the newest event applied; older events are superseded.';
+create index if not exists certificate_sync_certificates_certification_id_idx
+  on public.certificate_sync_certificates (certification_id);
+
+-- ---------------------------------------------------------------------------
+-- Webhook keys, per organisation: a key admits its holder to its own
+-- organisation's sync URLs only (a key of A on B's URL is refused), so one
+-- membership system can never write another organisation's certificates.
+-- Only the SHA-256 of each key is kept: the key is 256 random bits made by
+-- `mentor-notify sync keys add`, so its hash cannot be reversed by guessing
+-- and a leaked table admits nobody. Several keys may be live at once
+-- (rotation); a revoked one stays listed with the time it was revoked.
+-- ---------------------------------------------------------------------------
+create table if not exists public.certificate_sync_keys (
+  id bigint generated by default as identity primary key,
+  organization_id uuid not null references public.organizations (id) on delete cascade,
+  key_sha256 text not null,
+  created_at timestamptz not null default now(),
+  revoked_at timestamptz,
+  constraint certificate_sync_keys_key_sha256_key unique (key_sha256),
+  constraint certificate_sync_keys_key_sha256_check check (key_sha256 ~ '^[0-9a-f]{64}$'),
+  constraint certificate_sync_keys_revoked_check check (revoked_at is null or revoked_at >= created_at)
+);
+comment on table public.certificate_sync_keys is 'Webhook keys of each organisation''s membership system, as SHA-256 hashes: a key admits its holder to that organisation''s sync endpoints only. Read by the server as the owner; no API role may read it.';
+comment on column public.certificate_sync_keys.id is 'Identifier of the key.';
+comment on column public.certificate_sync_keys.organization_id is 'Organisation whose events the key may post.';
+comment on column public.certificate_sync_keys.key_sha256 is 'Lowercase hex SHA-256 of the key (the key itself is shown once, when made, and kept nowhere); its first 12 digits are the key''s fingerprint.';
+comment on column public.certificate_sync_keys.created_at is 'When the key was made.';
+comment on column public.certificate_sync_keys.revoked_at is 'When the key was revoked (it admits nobody since); null while it is live.';
+comment on constraint certificate_sync_keys_key_sha256_key on public.certificate_sync_keys is 'this key is already registered';
+comment on constraint certificate_sync_keys_key_sha256_check on public.certificate_sync_keys is 'the key hash must be a lowercase hex SHA-256 digest';
+comment on constraint certificate_sync_keys_revoked_check on public.certificate_sync_keys is 'a key cannot be revoked before it was made';
+create index if not exists certificate_sync_keys_organization_id_idx
+  on public.certificate_sync_keys (organization_id);
+
+alter table public.certificate_sync_settings enable row level security;
+alter table public.certificate_sync_people enable row level security;
+alter table public.certificate_sync_types enable row level security;
+alter table public.certificate_sync_events enable row level security;
+alter table public.certificate_sync_certificates enable row level security;
+alter table public.certificate_sync_keys enable row level security;
+-- No policy for anon or authenticated: the sync is the back end's business.
+revoke all on public.certificate_sync_settings, public.certificate_sync_people,
+  public.certificate_sync_types, public.certificate_sync_events, public.certificate_sync_certificates
+  from anon, authenticated, service_role;
+grant select, insert, update, delete on public.certificate_sync_settings, public.certificate_sync_people,
+  public.certificate_sync_types, public.certificate_sync_events, public.certificate_sync_certificates
+  to service_role;
+-- The keys are not even service_role's: the server reads them as the owner,
+-- and no API caller needs to see or change them.
+revoke all on public.certificate_sync_keys from anon, authenticated, service_role;
+
+-- ---------------------------------------------------------------------------
+-- Applying one event. One function, so the rule (map, order, write through
+-- the certificate table, dead-letter what cannot be applied) is written once
+-- and replay runs it without a round trip per event.
+-- ---------------------------------------------------------------------------
+create or replace function private.apply_certificate_sync_event(event_id bigint, at timestamptz)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  e public.certificate_sync_events;
+  person uuid;
+  our_type text;
+  newest timestamptz;
+  known uuid;
+  cert public.peer_mentor_certifications;
+  outcome text := 'applied';
+  why text;
+begin
+  select * into e from public.certificate_sync_events where id = event_id and status = 'pending' for update;
+  if not found then
+    return null;
+  end if;
+
+  select p.user_id into person
+  from public.certificate_sync_people p
+  where p.organization_id = e.organization_id and p.external_person_id = e.external_person_id;
+  if person is null then
+    why := 'unknown person: no mapping for external person id ' || e.external_person_id;
+  end if;
+
+  select s.source_modified_at, s.certification_id into newest, known
+  from public.certificate_sync_certificates s
+  where s.organization_id = e.organization_id and s.external_certificate_id = e.external_certificate_id
+  for update;
+
+  if why is null and e.external_type is not null then
+    select t.certificate_type into our_type
+    from public.certificate_sync_types t
+    where t.organization_id = e.organization_id and t.external_type = e.external_type;
+    if our_type is null then
+      why := 'unknown certificate type: no mapping for external type ' || e.external_type;
+    end if;
+  end if;
+
+  if why is null and newest is not null and e.source_modified_at <= newest then
+    outcome := 'superseded';
+  elsif why is null then
+    if our_type is null then
+      select * into cert from public.peer_mentor_certifications c where c.id = known;
+    else
+      select * into cert from public.peer_mentor_certifications c
+      where c.peer_mentor_id = person and c.certificate_type = our_type;
+    end if;
+    if cert.id is not null and cert.organization_id <> e.organization_id then
+      why := 'the certificate belongs to another organisation';
+    elsif e.event_type = 'revoked' then
+      if cert.id is null then
+        why := 'revocation of an unknown certificate';
+      else
+        -- Revoked from revoked_on: the last valid day is the day before, which
+        -- hides the mentor at once through the listing's lapse time.
+        update public.peer_mentor_certifications c
+        set expiry_date = least(c.expiry_date, e.revoked_on - 1),
+            issued_on = least(c.issued_on, e.revoked_on - 1)
+        where c.id = cert.id;
+      end if;
+    elsif cert.id is null then
+      if our_type is null then
+        why := 'unknown certificate and the event names no certificate type';
+      elsif e.issued_on is null then
+        why := 'no certificate to change and the event gives no issue date';
+      else
+        insert into public.peer_mentor_certifications
+          (organization_id, peer_mentor_id, certificate_type, issued_on, expiry_date)
+        values (e.organization_id, person, our_type, e.issued_on, e.expiry_date)
+        returning * into cert;
+      end if;
+    else
+      -- An unchanged expiry date writes nothing, so no renewal entry appears.
+      update public.peer_mentor_certifications c
+      set expiry_date = e.expiry_date,
+          issued_on = coalesce(e.issued_on, least(c.issued_on, e.expiry_date))
+      where c.id = cert.id
+        and (c.expiry_date, c.issued_on) is distinct from
+            (e.expiry_date, coalesce(e.issued_on, least(c.issued_on, e.expiry_date)));
+    end if;
+    if why is null then
+      insert into public.certificate_sync_certificates
+        (organization_id, external_certificate_id, certification_id, source_modified_at)
+      values (e.organization_id, e.external_certificate_id, cert.id, e.source_modified_at)
+      on conflict (organization_id, external_certificate_id) do update
+        set certification_id = excluded.certification_id,
+            source_modified_at = excluded.source_modified_at;
+    end if;
+  end if;
+
+  if why is not null then
+    outcome := 'dead';
+  end if;
+  update public.certificate_sync_events
+  set status = outcome, reason = why, processed_at = at
+  where id = event_id;
+  return outcome;
+end
+$$;
+comment on function private.apply_certificate_sync_event(bigint, timestamptz) is
+  'Applies one pending sync event to peer_mentor_certifications (so renewal history, expiry cycle and listing follow), or marks it superseded (older than what was applied) or dead with the reason; returns the outcome, null if it was not pending.';
+
+-- Replay: an organisation's pending events in source order, each in its own
+-- subtransaction, so a failure on one (a constraint of the certificate table)
+-- dead-letters that event and never the batch.
+create or replace function private.apply_certificate_sync_events(org uuid, at timestamptz, max_events integer)
+returns table (outcome text, events integer)
+language plpgsql
+set search_path = ''
+as $$
+declare
+  event_id bigint;
+  result text;
+  tally jsonb := '{}';
+begin
+  for event_id in
+    select e.id from public.certificate_sync_events e
+    where e.organization_id = org and e.status = 'pending'
+    order by e.source_modified_at, e.id
+    limit max_events
+  loop
+    begin
+      result := private.apply_certificate_sync_event(event_id, at);
+    exception when others then
+      update public.certificate_sync_events
+      set status = 'dead', reason = 'rejected by the database: ' || sqlerrm, processed_at = at
+      where id = event_id and status = 'pending';
+      result := 'dead';
+    end;
+    if result is not null then
+      tally := tally || pg_catalog.jsonb_build_object(result, coalesce((tally ->> result)::integer, 0) + 1);
+    end if;
+  end loop;
+  return query select t.key, t.value::integer from pg_catalog.jsonb_each_text(tally) t;
+end
+$$;
+comment on function private.apply_certificate_sync_events(uuid, timestamptz, integer) is
+  'Applies up to max_events pending sync events of an organisation in source order, one subtransaction each; returns how many ended applied, superseded or dead.';
+
+revoke all on function private.apply_certificate_sync_event(bigint, timestamptz) from public;
+revoke all on function private.apply_certificate_sync_events(uuid, timestamptz, integer) from public;
+
+-- ---------------------------------------------------------------------------
+-- The data-quality report (ticket 004 risk 2), per chapter, for that
+-- chapter's admins.
+-- ---------------------------------------------------------------------------
+
+-- The size of renewal history ticket 001 warns about; the expiry sweep's
+-- RENEWAL_HISTORY_WARNING is held equal to it by a test.
+create or replace function private.renewal_history_warning_size()
+returns integer
+language sql
+immutable
+set search_path = ''
+as $$ select 500 $$;
+comment on function private.renewal_history_warning_size() is
+  'Renewal history entries beyond which a certificate is reported (ticket 001 risk 3).';
+
+-- A device not re-registered for this long is stale (the app re-registers on
+-- every launch); matches the device_tokens.last_refreshed_at comment. The
+-- default of `mentor-notify push stale-tokens --days` (STALE_TOKEN_AGE in
+-- push/tokens.py) is held equal to it by a test.
+create or replace function private.stale_device_age()
+returns interval
+language sql
+immutable
+set search_path = ''
+as $$ select interval '30 days' $$;
+comment on function private.stale_device_age() is
+  'How long a device token may go without a refresh before it is stale (the report; push stale-tokens by default).';
+
+-- The one rule of staleness, for the report and `push stale-tokens`: a token
+-- last refreshed before this instant is stale. Callers wrap it in a scalar
+-- subquery, so it is computed once per statement, not once per token.
+create or replace function private.stale_device_cutoff(at timestamptz, older_than interval)
+returns timestamptz
+language sql
+stable
+set search_path = ''
+as $$ select at - older_than $$;
+comment on function private.stale_device_cutoff(timestamptz, interval) is
+  'Instant before which a device token''s last refresh makes it stale, at `at` for the age `older_than` (private.stale_device_age() unless an operator asks for another).';
+
+-- Who a mentor's coordinators are: those assigned to them in any chapter of the
+-- organisation (an assignment implies the mentor's peer_mentor membership of
+-- that chapter, by its foreign key). One definition for the expiry sweep (its
+-- coordinator notices, and the chapter admins standing in for a mentor with
+-- none, whom it reports) and the data-quality report's mentors without a
+-- coordinator: a mentor with a coordinator in another of the organisation's
+-- chapters is told through them, so is not a finding. A view, so the planner
+-- joins through it as through the table (set-based in the sweep).
+drop view if exists private.mentor_coordinators;
+create view private.mentor_coordinators with (security_invoker = true) as
+select a.organization_id, a.peer_mentor_id, a.coordinator_id
+from public.coordinator_assignments a;
+comment on view private.mentor_coordinators is
+  'A mentor''s coordinators in an organisation: those assigned to them in any of its chapters. A mentor with no row here has no coordinator (the sweep tells the chapter admins instead; the data-quality report lists them).';
+revoke all on private.mentor_coordinators from public, anon, authenticated, service_role;
+
+create or replace function private.administered_chapter_ids()
+returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(distinct m.chapter_id), '{}')
+  from public.chapter_memberships m
+  where m.user_id = (select auth.uid()) and m.role = 'chapter_admin'
+$$;
+comment on function private.administered_chapter_ids() is
+  'Chapters in which the requesting user is chapter admin (the report''s audience).';
+
+-- SECURITY DEFINER: an admin may not read other members' devices or the push
+-- queue row by row, yet must see that they are stale or dead. It returns only
+-- the admin's own chapters (a caller acting as service_role, the back end,
+-- sees every chapter) and ids, never a name or a token.
+create or replace function private.data_quality_report()
+returns table (
+  organization_id uuid,
+  chapter_id uuid,
+  issue text,
+  subject_id text,
+  person_id uuid,
+  since timestamptz
+)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  with caller as (
+    -- The database role the caller acts as: the one SET ROLE chose (what
+    -- PostgREST does per request), else the role they logged in as. Not
+    -- current_user, which in a SECURITY DEFINER function is its owner: the
+    -- `role` setting is left as it was on entering one, and only a member of
+    -- a role may set it. Never the JWT's role claim, which a session may set
+    -- to anything.
+    select case when pg_catalog.current_setting('role') = 'none' then session_user::text
+                else pg_catalog.current_setting('role') end as role_name
+  ),
+  chapters as (
+    select c.id, c.organization_id
+    from public.chapters c
+    where (select pg_catalog.pg_has_role(k.role_name, 'service_role', 'member') from caller k)
+       or c.id = any ((select private.administered_chapter_ids())::uuid[])
+  ),
+  mentors as (
+    select ch.organization_id, ch.id as chapter_id, m.user_id, m.created_at
+    from chapters ch
+    join public.chapter_memberships m on m.chapter_id = ch.id and m.role = 'peer_mentor'
+  )
+  select m.organization_id, m.chapter_id, 'mentor_without_coordinator', m.user_id::text, m.user_id, m.created_at
+  from mentors m
+  where not exists (
+    select 1 from private.mentor_coordinators k
+    where k.organization_id = m.organization_id and k.peer_mentor_id = m.user_id
+  )
+  union all
+  select m.organization_id, m.chapter_id, 'large_renewal_history', c.id::text, m.user_id, c.updated_at
+  from mentors m
+  join public.peer_mentor_certifications c
+    on c.peer_mentor_id = m.user_id and c.organization_id = m.organization_id
+  where pg_catalog.jsonb_array_length(c.renewal_history) > private.renewal_history_warning_size()
+  union all
+  select ch.organization_id, ch.id, 'stale_device', d.id::text, d.user_id, d.last_refreshed_at
+  from chapters ch
+  join public.chapter_memberships m on m.chapter_id = ch.id
+  join public.device_tokens d on d.user_id = m.user_id
+  where d.last_refreshed_at
+        < (select private.stale_device_cutoff(pg_catalog.now(), private.stale_device_age()))
+  union all
+  select ch.organization_id, ch.id, 'dead_push', o.id::text, o.recipient_id, o.created_at
+  from chapters ch
+  join public.chapter_memberships m on m.chapter_id = ch.id
+  join public.push_notices o on o.recipient_id = m.user_id and o.organization_id = ch.organization_id
+  where o.status = 'dead'
+  union all
+  -- A dead event whose person is unknown reaches no chapter, so it is shown in
+  -- every chapter of its organisation; a known person's only in theirs.
+  select ch.organization_id, ch.id, 'dead_sync_event', e.id::text, p.user_id, e.processed_at
+  from chapters ch
+  join public.certificate_sync_events e on e.organization_id = ch.organization_id and e.status = 'dead'
+  left join public.certificate_sync_people p
+    on p.organization_id = e.organization_id and p.external_person_id = e.external_person_id
+  where p.user_id is null
+     or exists (select 1 from public.chapter_memberships m where m.chapter_id = ch.id and m.user_id = p.user_id)
+$$;
+comment on function private.data_quality_report() is
+  'Rows of the data-quality report for the chapters the requesting user (auth.uid()) administers; every chapter for a caller whose database role is, or is a member of, service_role (the JWT''s role claim decides nothing).';
+
+revoke all on function private.renewal_history_warning_size() from public;
+revoke all on function private.stale_device_age() from public;
+revoke all on function private.stale_device_cutoff(timestamptz, interval) from public;
+revoke all on function private.administered_chapter_ids() from public;
+revoke all on function private.data_quality_report() from public;
+grant execute on function private.administered_chapter_ids() to authenticated, service_role;
+grant execute on function private.renewal_history_warning_size() to authenticated, service_role;
+grant execute on function private.stale_device_age() to authenticated, service_role;
+grant execute on function private.data_quality_report() to authenticated, service_role;
+
+-- security_invoker: the view adds no rights of its own (Supabase's linter
+-- flags definer views, "security_definer_view", checked 2026-11-29); the
+-- function above decides what the caller sees.
+drop view if exists public.data_quality_report;
+create view public.data_quality_report with (security_invoker = true) as
+select r.organization_id, r.chapter_id, r.issue, r.subject_id, r.person_id, r.since
+from private.data_quality_report() r;
+comment on view public.data_quality_report is 'Data-quality report of the admin dashboard: per chapter the admin administers, mentors without a coordinator, certificates with an oversized renewal history, devices not refreshed for 30 days, dead pushes and dead sync events. Ids only.';
+comment on column public.data_quality_report.organization_id is 'Organisation of the chapter.';
+comment on column public.data_quality_report.chapter_id is 'Chapter the finding belongs to.';
+comment on column public.data_quality_report.issue is 'mentor_without_coordinator, large_renewal_history, stale_device, dead_push or dead_sync_event.';
+comment on column public.data_quality_report.subject_id is 'What to look at: the mentor, certificate, device token, push message or sync event id.';
+comment on column public.data_quality_report.person_id is 'The member concerned (names are read from users under its own policy); null for a sync event of an unknown person.';
+comment on column public.data_quality_report.since is 'When the finding''s subject was created, last refreshed or given up on.';
+
+revoke all on public.data_quality_report from anon, authenticated, service_role;
+grant select on public.data_quality_report to authenticated, service_role;
