@@ -87,16 +87,20 @@ $$;
 
 -- Certificate types are codes, never names; a CHECK keeps the set closed
 -- (ticket 000 prefers a CHECK to a lookup table at this stage).
+-- No SET clause, so the planner inlines it into every CHECK that calls it: it
+-- runs for every notice and tier mark the expiry sweep writes, and a call
+-- with its own search_path costs 5-7 us a row (migration 20261206000200).
+-- Its body names no object and compares text with text, so it needs no
+-- pinned search_path.
 create or replace function private.is_known_certificate_type(certificate_type text)
 returns boolean
 language sql
 immutable
-set search_path = ''
 as $$
   select certificate_type in ('hlf_peer_mentor', 'nhf_peer_mentor', 'blindeforbundet_peer_mentor')
 $$;
 comment on function private.is_known_certificate_type(text) is
-  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type.';
+  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type. Inlined (no SET clause; see migration 20261206000200).';
 
 -- A timezone name is valid when PostgreSQL can convert a time into it. The
 -- zone database does not change under a running server, so immutable is safe
@@ -2428,19 +2432,20 @@ $$;
 comment on function private.expiry_tier_days(text) is
   'Days a tier stands for (0 for expired), as stored in certification_expiry_tracking.notification_thresholds_sent. Mirrors mentor_notify.domain.tiers.Tier.days.';
 
+-- idempotency_key and renewal_link are inlined into the expiry notice's rules
+-- below (no SET clause; see the note above those rules).
 create or replace function private.idempotency_key(variadic parts text[])
 returns text
 language sql
-immutable
+stable
 parallel safe
-set search_path = ''
 as $$
   select pg_catalog.encode(
            pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.array_to_string(parts, '|'), 'UTF8')),
            'hex')
 $$;
 comment on function private.idempotency_key(text[]) is
-  'Idempotency key: lowercase hex SHA-256 of the parts joined by |. Mirrors mentor_notify.domain.keys.idempotency_key.';
+  'Idempotency key: lowercase hex SHA-256 of the parts joined by |. Mirrors mentor_notify.domain.keys.idempotency_key. Inlined (no SET clause; see migration 20261206000200).';
 
 create or replace function private.renewal_link(
   certification_id uuid, certificate_type text, tier text
@@ -2449,14 +2454,13 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   -- Ids, known certificate codes and tier codes need no URL escaping.
-  select 'mentornotify://v1/course-enrolment?certification_id=' || certification_id
+  select 'mentornotify://v1/course-enrolment?certification_id=' || certification_id::text
          || '&certificate_type=' || certificate_type || '&tier=' || tier
 $$;
 comment on function private.renewal_link(uuid, text, text) is
-  'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link.';
+  'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link. Inlined (no SET clause; see migration 20261206000200).';
 
 create or replace function private.local_date(instant timestamptz, timezone text)
 returns date

@@ -10,7 +10,7 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(12);
+select plan(14);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
@@ -27,6 +27,10 @@ select col_not_null('public', 'certificate_sync_events', 'external_person_id', '
 \ir ../rollbacks/20261206000300_push_stages.sql
 select hasnt_function('private', 'enqueue_push', '20261206000300 rollback removes the one way into the push queue');
 select hasnt_index('public', 'scenario_notifications', 'scenario_notifications_pending_idx', '20261206000300 rollback removes the index of pending scenario notifications');
+
+\ir ../rollbacks/20261206000200_expiry_notices_in_sql.sql
+select hasnt_function('private', 'expiry_push_payload', '20261206000200 rollback removes the expiry push payload rule');
+select has_function('private', 'renewal_link', '20261206000200 rollback leaves the older rule functions');
 
 \ir ../rollbacks/20261206000100_baseline.sql
 select is_empty(
