@@ -12,6 +12,14 @@
 2. **Replay.** ``--replay-events`` held events (five successive modifications per
    certificate, inserted set-based) applied by ``CertificateSync.replay`` once the
    organisation's switch is turned on; reported: seconds and events/s.
+3. **Burst** (issue 24). ``--burst`` deliveries posted at once, each on a
+   connection of its own, to ``bench-live`` on a server with the API's default
+   in-flight limit (the webhooks have their own budget), with as many processes as
+   the largest ``--workers``: answers by status (0 5xx
+   wanted), events stored (0 lost), and the time until every one was applied by
+   the server's applier. Reported: held ingest (deliveries / seconds until the
+   last answer) and applied throughput (deliveries / seconds until the last was
+   applied), both from the first request sent.
 
 Each is run ``--runs`` times; the summary is the median.
 
@@ -161,14 +169,15 @@ def bodies(people: list[UUID], events: int, rng: random.Random) -> list[bytes]:
 
 
 @contextmanager
-def serving(url: str, workers: int) -> Iterator[tuple[str, int]]:
+def serving(url: str, workers: int, in_flight_limit: bool = False) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = os.environ | {
         "MENTOR_NOTIFY_JWT_SECRET": SECRET,
         "MENTOR_NOTIFY_API_KEYS": API_KEY,
         "MENTOR_NOTIFY_LOG_LEVEL": "error",
-        "MENTOR_NOTIFY_API_MAX_IN_FLIGHT": "0",
     }
+    if not in_flight_limit:
+        env["MENTOR_NOTIFY_API_MAX_IN_FLIGHT"] = "0"
     command = [str(MENTOR_NOTIFY), "--database-url", url, "serve", "--port", str(port)]
     command += ["--workers", str(workers)]
     process = subprocess.Popen(command, env=env)
@@ -194,14 +203,16 @@ def raw_request(host: str, slug: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
-async def post_all(base: str, slug: str, payloads: list[bytes], clients: int) -> dict[str, Any]:
+async def post_all(
+    base: str, slug: str, payloads: list[bytes], clients: int, limit_s: float = 30.0
+) -> dict[str, Any]:
     """Post every payload from `clients` concurrent keep-alive connections (closed loop:
     each sends its next request when the last is answered); rate and latencies.
 
     The lean client of bench_api_load, since httpx's own CPU per request would take
     the cores the server is measured on."""
     host, port = base.removeprefix("http://").split(":")
-    raw = RawClient(host, int(port), 30.0, max_connections=clients)
+    raw = RawClient(host, int(port), limit_s, max_connections=clients)
     requests = [raw_request(host, slug, body) for body in payloads]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
@@ -211,7 +222,10 @@ async def post_all(base: str, slug: str, payloads: list[bytes], clients: int) ->
         while queue:
             request = queue.pop()
             began = time.perf_counter()
-            status = await raw.request(request)
+            try:
+                status = await raw.request(request)
+            except (TimeoutError, OSError) as exc:
+                status = type(exc).__name__
             latencies.append(time.perf_counter() - began)
             statuses[status] = statuses.get(status, 0) + 1
 
@@ -229,6 +243,7 @@ async def post_all(base: str, slug: str, payloads: list[bytes], clients: int) ->
         "p50_ms": round(1000 * (percentile(latencies, 0.50) or 0), 2),
         "p99_ms": round(1000 * (percentile(latencies, 0.99) or 0), 2),
         "not_202": sum(n for code, n in statuses.items() if code != "202"),
+        "answers": statuses,
         "client_cpu_ms_per_event": round(
             1000 * (time.process_time() - client_cpu) / len(payloads), 3
         ),
@@ -260,6 +275,10 @@ def ingest(url: str, args: Any, rng: random.Random) -> dict[str, dict[str, Any]]
                 before, pg_before = cpu_seconds(pids), cpu_seconds(pg)
                 busy_before, wall = busy_cpu_seconds(), time.perf_counter()
                 result = asyncio.run(post_all(base, slug, payloads, args.clients))
+                if ORGS[slug]:
+                    # The applier applies in the background: until it is done.
+                    applied_s = until_applied(url, slug, wall)
+                    result["applied_events_per_s"] = round(args.events / applied_s, 1)
                 server = cpu_since(before, pids)
                 postgres = cpu_since(pg_before, postgres_pids(database))
                 busy = busy_cpu_seconds() - busy_before
@@ -273,6 +292,57 @@ def ingest(url: str, args: Any, rng: random.Random) -> dict[str, dict[str, Any]]
                 results[f"{slug}/{workers}w"] = result
                 print(slug, workers, result, flush=True)
     return results
+
+
+def live_events(url: str, slug: str = "bench-live") -> dict[str, int]:
+    """The organisation's stored events by status."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select e.status, count(*) from public.certificate_sync_events e "
+            "join public.organizations o on o.id = e.organization_id "
+            "where o.slug = %s group by e.status",
+            [slug],
+        ).fetchall()
+    return {status: n for status, n in rows}
+
+
+def until_applied(url: str, slug: str, since: float, limit_s: float = 120.0) -> float:
+    """Seconds from `since` until the organisation holds no pending event (the
+    server's applier caught up), at most `limit_s`."""
+    while live_events(url, slug).get("pending", 0) and time.perf_counter() - since < limit_s:
+        time.sleep(0.05)
+    return time.perf_counter() - since
+
+
+def burst(url: str, deliveries: int, workers: int, rng: random.Random) -> dict[str, Any]:
+    """`deliveries` posted at once to bench-live on a server of `workers` processes
+    with the default in-flight limit; then wait (up to two minutes) until all are
+    applied."""
+    switch(url, "bench-live", True)
+    with serving(url, workers, in_flight_limit=True) as (base, _):
+        payloads = bodies(contacts(url, "bench-live"), deliveries, rng)
+        before = sum(live_events(url).values())
+        began = time.perf_counter()
+        posted = asyncio.run(post_all(base, "bench-live", payloads, deliveries, limit_s=60.0))
+        answered = time.perf_counter() - began
+        settled = until_applied(url, "bench-live", began)
+        events = live_events(url)
+    stored = sum(events.values()) - before
+    return {
+        "load_average_1m": os.getloadavg()[0],
+        "workers": workers,
+        "deliveries": deliveries,
+        "answers": posted["answers"],
+        "answered_5xx": sum(n for code, n in posted["answers"].items() if not code.startswith("2")),
+        "stored": stored,
+        "lost": deliveries - stored,
+        "still_pending": events.get("pending", 0),
+        "answered_s": round(answered, 3),
+        "applied_s": round(settled, 3),
+        "held_ingest_per_s": round(deliveries / answered, 1),
+        "applied_per_s": round(deliveries / settled, 1),
+        "p99_answer_ms": posted["p99_ms"],
+    }
 
 
 def hold(url: str, events: int) -> None:
@@ -338,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         help="serve --workers counts to compare, comma-separated",
     )
     parser.add_argument("--replay-events", type=int, default=10_000)
+    parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -351,25 +422,41 @@ def main(argv: list[str] | None = None) -> int:
         switch(url, "bench-held", True)
         replayed = replay(url)
         print("replay", replayed, flush=True)
-        runs.append({"run": run + 1, "ingest": ingested, "replay": replayed})
+        bursted = burst(url, args.burst, max(args.workers), rng)
+        print("burst", bursted, flush=True)
+        runs.append({"run": run + 1, "ingest": ingested, "replay": replayed, "burst": bursted})
     configs = list(runs[0]["ingest"])
-    summary = {
-        key: {c: statistics.median(r["ingest"][c][key] for r in runs) for c in configs}
-        for key in (
-            "events_per_s",
-            "p50_ms",
-            "p99_ms",
-            "server_cpu_ms_per_event",
-            "postgres_cpu_ms_per_event",
-            "other_load_cores",
-        )
-    } | {
-        "replay_seconds": statistics.median(r["replay"]["seconds"] for r in runs),
-        "replay_events_per_s": statistics.median(r["replay"]["events_per_s"] for r in runs),
-    }
+    summary = (
+        {
+            key: {c: statistics.median(r["ingest"][c][key] for r in runs) for c in configs}
+            for key in (
+                "events_per_s",
+                "p50_ms",
+                "p99_ms",
+                "server_cpu_ms_per_event",
+                "postgres_cpu_ms_per_event",
+                "other_load_cores",
+            )
+        }
+        | {
+            "replay_seconds": statistics.median(r["replay"]["seconds"] for r in runs),
+            "replay_events_per_s": statistics.median(r["replay"]["events_per_s"] for r in runs),
+        }
+        | {
+            f"burst_{key}": statistics.median(r["burst"][key] for r in runs)
+            for key in (
+                "held_ingest_per_s",
+                "applied_per_s",
+                "answered_5xx",
+                "lost",
+                "still_pending",
+            )
+        }
+    )
     report = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
+        "load_average": os.getloadavg(),
         "args": {k: str(v) for k, v in vars(args).items() if k != "admin_url"},
         "runs": runs,
         "summary": summary,

@@ -39,7 +39,7 @@ from mentor_notify.expiry import DEFAULT_PARTITIONS
 from mentor_notify.logging import configure_logging
 
 TICK = os.sysconf("SC_CLK_TCK")
-EXPLAINED = ("find_existing", "insert_notices", "enqueue")
+EXPLAINED = ("write_notices", "enqueue")
 
 
 def statement_names() -> dict[str, str]:
@@ -127,15 +127,16 @@ def main(argv: list[str] | None = None) -> int:
     profile.install()
     cpu = time.process_time()
     if args.next_day:
-        elapsed, created = asyncio.run(timed_sweep(url, args.parallel, NEXT_DAY, NEXT_CLOCK))
+        run = asyncio.run(timed_sweep(url, args.parallel, NEXT_DAY, NEXT_CLOCK))
     else:
-        elapsed, created = asyncio.run(timed_sweep(url, args.parallel))
+        run = asyncio.run(timed_sweep(url, args.parallel))
     python_cpu = time.process_time() - cpu
 
     for name, plan in profile.plans:
         print(f"--- {name}\n{plan}\n", file=sys.stderr)
     total = sum(profile.server.values())
     rows = sorted(profile.server, key=lambda n: -profile.server[n])
+    elapsed, created = run.seconds, run.produced
     print(f"run of {day}: {elapsed:.2f} s, {created} notifications", file=sys.stderr)
     header = f"{'statement':<22}{'calls':>7}{'wall s':>9}{'server s':>10}{'share':>7}"
     print(header, file=sys.stderr)

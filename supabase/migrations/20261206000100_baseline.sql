@@ -87,16 +87,20 @@ $$;
 
 -- Certificate types are codes, never names; a CHECK keeps the set closed
 -- (ticket 000 prefers a CHECK to a lookup table at this stage).
+-- No SET clause, so the planner inlines it into every CHECK that calls it: it
+-- runs for every notice and tier mark the expiry sweep writes, and a call
+-- with its own search_path costs 5-7 us a row (migration 20261206000200).
+-- Its body names no object and compares text with text, so it needs no
+-- pinned search_path.
 create or replace function private.is_known_certificate_type(certificate_type text)
 returns boolean
 language sql
 immutable
-set search_path = ''
 as $$
   select certificate_type in ('hlf_peer_mentor', 'nhf_peer_mentor', 'blindeforbundet_peer_mentor')
 $$;
 comment on function private.is_known_certificate_type(text) is
-  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type.';
+  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type. Inlined (no SET clause; see migration 20261206000200).';
 
 -- A timezone name is valid when PostgreSQL can convert a time into it. The
 -- zone database does not change under a running server, so immutable is safe
@@ -2428,19 +2432,20 @@ $$;
 comment on function private.expiry_tier_days(text) is
   'Days a tier stands for (0 for expired), as stored in certification_expiry_tracking.notification_thresholds_sent. Mirrors mentor_notify.domain.tiers.Tier.days.';
 
+-- idempotency_key and renewal_link are inlined into the expiry notice's rules
+-- below (no SET clause; see the note above those rules).
 create or replace function private.idempotency_key(variadic parts text[])
 returns text
 language sql
-immutable
+stable
 parallel safe
-set search_path = ''
 as $$
   select pg_catalog.encode(
            pg_catalog.sha256(pg_catalog.convert_to(pg_catalog.array_to_string(parts, '|'), 'UTF8')),
            'hex')
 $$;
 comment on function private.idempotency_key(text[]) is
-  'Idempotency key: lowercase hex SHA-256 of the parts joined by |. Mirrors mentor_notify.domain.keys.idempotency_key.';
+  'Idempotency key: lowercase hex SHA-256 of the parts joined by |. Mirrors mentor_notify.domain.keys.idempotency_key. Inlined (no SET clause; see migration 20261206000200).';
 
 create or replace function private.renewal_link(
   certification_id uuid, certificate_type text, tier text
@@ -2449,14 +2454,13 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   -- Ids, known certificate codes and tier codes need no URL escaping.
-  select 'mentornotify://v1/course-enrolment?certification_id=' || certification_id
+  select 'mentornotify://v1/course-enrolment?certification_id=' || certification_id::text
          || '&certificate_type=' || certificate_type || '&tier=' || tier
 $$;
 comment on function private.renewal_link(uuid, text, text) is
-  'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link.';
+  'The mentor''s v1 deep link to the renewal course. Mirrors mentor_notify.domain.deep_links.renewal_link. Inlined (no SET clause; see migration 20261206000200).';
 
 create or replace function private.local_date(instant timestamptz, timezone text)
 returns date
@@ -2561,6 +2565,11 @@ comment on column public.certificate_sync_people.user_id is 'Our user that perso
 comment on column public.certificate_sync_people.created_at is 'When the mapping was recorded.';
 comment on constraint certificate_sync_people_external_person_id_check on public.certificate_sync_people is 'an external person id is 1-200 characters without spaces';
 create index if not exists certificate_sync_people_user_id_idx on public.certificate_sync_people (user_id);
+alter table public.certificate_sync_people
+  drop constraint if exists certificate_sync_people_person_id_not_personal_check,
+  add constraint certificate_sync_people_person_id_not_personal_check
+    check (not private.text_contains_personal_data(external_person_id)) not valid;
+comment on constraint certificate_sync_people_person_id_not_personal_check on public.certificate_sync_people is 'an external person id must be an id, not an e-mail address, phone number or national identity number';
 
 create table if not exists public.certificate_sync_types (
   organization_id uuid not null references public.organizations (id) on delete cascade,
@@ -2587,9 +2596,9 @@ create table if not exists public.certificate_sync_events (
   organization_id uuid not null references public.organizations (id) on delete cascade,
   source text not null,
   source_event_id text not null,
-  event_type text not null,
-  external_person_id text not null,
-  external_certificate_id text not null,
+  event_type text,
+  external_person_id text,
+  external_certificate_id text,
   external_type text,
   issued_on date,
   expiry_date date,
@@ -2600,6 +2609,9 @@ create table if not exists public.certificate_sync_events (
   reason text,
   received_at timestamptz not null default now(),
   processed_at timestamptz,
+  source_version bigint,
+  is_deletion boolean not null default false,
+  receive_problem text,
   constraint certificate_sync_events_source_event_key unique (organization_id, source, source_event_id),
   constraint certificate_sync_events_source_check check (source in ('dataverse', 'v1')),
   constraint certificate_sync_events_source_event_id_check check (length(source_event_id) between 1 and 200),
@@ -2610,27 +2622,28 @@ create table if not exists public.certificate_sync_events (
     and (external_type is null or length(external_type) between 1 and 200)
   ),
   constraint certificate_sync_events_dates_check check (
-    case event_type
-      when 'revoked' then revoked_on is not null
-      else expiry_date is not null and (issued_on is null or issued_on <= expiry_date)
-    end
+    (issued_on is null or expiry_date is null or issued_on <= expiry_date)
+    and (event_type is distinct from 'revoked' or revoked_on is not null)
   ),
   constraint certificate_sync_events_body_sha256_check check (body_sha256 ~ '^[0-9a-f]{64}$'),
   constraint certificate_sync_events_status_check check (status in ('pending', 'applied', 'superseded', 'dead')),
   constraint certificate_sync_events_reason_check check ((status = 'dead') = (reason is not null)),
-  constraint certificate_sync_events_processed_check check ((status = 'pending') = (processed_at is null))
+  constraint certificate_sync_events_processed_check check ((status = 'pending') = (processed_at is null)),
+  constraint certificate_sync_events_readable_check check (
+    receive_problem is not null or (event_type is not null and external_certificate_id is not null)
+  )
 );
 comment on table public.certificate_sync_events is 'Inbox of certificate events received from membership systems, stored before the sender gets its 2xx and applied in the order the source modified them. Holds ids, dates and a body hash only, never personal data.';
 comment on column public.certificate_sync_events.id is 'Identifier of the event (what `sync retry` takes).';
 comment on column public.certificate_sync_events.organization_id is 'Organisation whose membership system sent the event.';
 comment on column public.certificate_sync_events.source is 'Format it arrived in: dataverse (a Dynamics 365 webhook''s RemoteExecutionContext) or v1 (our own contract).';
 comment on column public.certificate_sync_events.source_event_id is 'The sender''s request id (Dataverse RequestId, v1 event_id); a second delivery with the same id is the same event and is stored once.';
-comment on column public.certificate_sync_events.event_type is 'issued, renewed, expiry_changed or revoked.';
-comment on column public.certificate_sync_events.external_person_id is 'The membership system''s id of the certificate holder; mapped through certificate_sync_people.';
-comment on column public.certificate_sync_events.external_certificate_id is 'The membership system''s id of the certificate; orders its events by source_modified_at.';
+comment on column public.certificate_sync_events.event_type is 'issued, renewed, expiry_changed or revoked; null only for a delivery whose change could not be read (see receive_problem).';
+comment on column public.certificate_sync_events.external_person_id is 'The membership system''s id of the certificate holder (mapped through certificate_sync_people); null when the delivery does not carry it (the known certificate''s holder is taken) or carried personal data instead.';
+comment on column public.certificate_sync_events.external_certificate_id is 'The membership system''s id of the certificate; null only for an unreadable v1 event.';
 comment on column public.certificate_sync_events.external_type is 'The membership system''s certificate type; mapped through certificate_sync_types (null for a revocation, which needs none when the certificate is known).';
 comment on column public.certificate_sync_events.issued_on is 'Start of the certificate period, when the event gives one.';
-comment on column public.certificate_sync_events.expiry_date is 'New last valid day of the certificate (all but revocations).';
+comment on column public.certificate_sync_events.expiry_date is 'New last valid day of the certificate, when the event gives one (an update without it keeps the known one).';
 comment on column public.certificate_sync_events.revoked_on is 'First day the certificate is no longer valid (revocations only).';
 comment on column public.certificate_sync_events.source_modified_at is 'When the source last modified the certificate; an event older than one already applied for the same certificate is superseded, never applied.';
 comment on column public.certificate_sync_events.body_sha256 is 'Lowercase hex SHA-256 of the raw request body, for audit: proves what was received without keeping it.';
@@ -2638,19 +2651,31 @@ comment on column public.certificate_sync_events.status is 'pending (held or not
 comment on column public.certificate_sync_events.reason is 'Why a dead event could not be applied (an unknown person or type, a date conflict); null otherwise.';
 comment on column public.certificate_sync_events.received_at is 'When the event was stored.';
 comment on column public.certificate_sync_events.processed_at is 'When it was applied, superseded or given up on; null while pending.';
+comment on column public.certificate_sync_events.source_version is 'The source''s row version (Dataverse versionnumber) when it sends one: orders the events of one certificate; null for v1 events and deliveries without it.';
+comment on column public.certificate_sync_events.is_deletion is 'The source deleted the row (a Dataverse Delete): ordered at the time it was executed, after any update of the version it deleted.';
+comment on column public.certificate_sync_events.receive_problem is 'Why the delivery can never be applied as received (its body was cut, it is another table''s message, an id is personal data); the event stays dead through `sync retry` and the source must send it again.';
 comment on constraint certificate_sync_events_source_event_key on public.certificate_sync_events is 'this event was already received (same organisation, source and request id)';
 comment on constraint certificate_sync_events_source_check on public.certificate_sync_events is 'the source must be dataverse or v1';
 comment on constraint certificate_sync_events_source_event_id_check on public.certificate_sync_events is 'the source event id must be 1-200 characters';
 comment on constraint certificate_sync_events_event_type_check on public.certificate_sync_events is 'the event type must be issued, renewed, expiry_changed or revoked';
 comment on constraint certificate_sync_events_external_ids_check on public.certificate_sync_events is 'external ids and types must be 1-200 characters';
-comment on constraint certificate_sync_events_dates_check on public.certificate_sync_events is 'a revocation needs revoked_on; any other event an expiry date not before its issue date';
+comment on constraint certificate_sync_events_dates_check on public.certificate_sync_events is 'a revocation needs revoked_on, and an issue date is not after the expiry date';
 comment on constraint certificate_sync_events_body_sha256_check on public.certificate_sync_events is 'the body hash must be a lowercase hex SHA-256 digest';
 comment on constraint certificate_sync_events_status_check on public.certificate_sync_events is 'the status must be pending, applied, superseded or dead';
 comment on constraint certificate_sync_events_reason_check on public.certificate_sync_events is 'a dead event needs a reason, and only a dead event has one';
 comment on constraint certificate_sync_events_processed_check on public.certificate_sync_events is 'an event is processed exactly when it is no longer pending';
+comment on constraint certificate_sync_events_readable_check on public.certificate_sync_events is 'an event without a type or certificate id must say why (receive_problem)';
+-- NOT VALID as the migration made it: rows stored before issue 24 are not
+-- re-read; every new or changed row is checked.
+alter table public.certificate_sync_events
+  drop constraint if exists certificate_sync_events_person_id_not_personal_check,
+  add constraint certificate_sync_events_person_id_not_personal_check
+    check (external_person_id is null or not private.text_contains_personal_data(external_person_id)) not valid;
+comment on constraint certificate_sync_events_person_id_not_personal_check on public.certificate_sync_events is 'an external person id must be an id, not an e-mail address, phone number or national identity number';
 -- Replay walks an organisation's pending events in source order.
-create index if not exists certificate_sync_events_pending_idx
-  on public.certificate_sync_events (organization_id, source_modified_at, id) where status = 'pending';
+create index if not exists certificate_sync_events_pending_order_idx
+  on public.certificate_sync_events (organization_id, source_modified_at, source_version, id)
+  where status = 'pending';
 create index if not exists certificate_sync_events_dead_idx
   on public.certificate_sync_events (organization_id) where status = 'dead';
 
@@ -2661,6 +2686,9 @@ create table if not exists public.certificate_sync_certificates (
   external_certificate_id text not null,
   certification_id uuid references public.peer_mentor_certifications (id) on delete set null,
   source_modified_at timestamptz not null,
+  source_version bigint,
+  newest_event_id bigint,
+  newest_is_deletion boolean not null default false,
   constraint certificate_sync_certificates_pkey primary key (organization_id, external_certificate_id)
 );
 comment on table public.certificate_sync_certificates is 'Per certificate of a membership system: our certificate it maps to and the newest source modification applied to it (the reordering guard).';
@@ -2668,6 +2696,9 @@ comment on column public.certificate_sync_certificates.organization_id is 'Organ
 comment on column public.certificate_sync_certificates.external_certificate_id is 'The membership system''s id of the certificate.';
 comment on column public.certificate_sync_certificates.certification_id is 'Our certificate it was applied to; null if that record was deleted since.';
 comment on column public.certificate_sync_certificates.source_modified_at is 'Source modification time of the newest event applied; older events are superseded.';
+comment on column public.certificate_sync_certificates.source_version is 'Row version of the newest event applied, when it had one.';
+comment on column public.certificate_sync_certificates.newest_event_id is 'Inbox id of the newest event applied: among events of the same source time without versions, a later arrival wins.';
+comment on column public.certificate_sync_certificates.newest_is_deletion is 'Whether the newest event applied deleted the row.';
 create index if not exists certificate_sync_certificates_certification_id_idx
   on public.certificate_sync_certificates (certification_id);
 
@@ -2702,9 +2733,57 @@ comment on constraint certificate_sync_keys_revoked_check on public.certificate_
 create index if not exists certificate_sync_keys_organization_id_idx
   on public.certificate_sync_keys (organization_id);
 
+-- ---------------------------------------------------------------------------
+-- Dataverse names per organisation (`sync mappings`, issue 24).
+-- ---------------------------------------------------------------------------
+create table if not exists public.certificate_sync_mappings (
+  organization_id uuid primary key references public.organizations (id) on delete cascade,
+  table_name text not null,
+  person_column text not null,
+  certificate_type_column text not null,
+  issued_on_column text not null,
+  expiry_date_column text not null,
+  revoked_on_column text not null,
+  state_column text not null,
+  modified_on_column text not null,
+  version_column text not null,
+  date_behavior text not null,
+  updated_at timestamptz not null default now(),
+  constraint certificate_sync_mappings_names_check check (
+    table_name ~ '^[a-z][a-z0-9_]{0,99}$' and person_column ~ '^[a-z][a-z0-9_]{0,99}$'
+    and certificate_type_column ~ '^[a-z][a-z0-9_]{0,99}$' and issued_on_column ~ '^[a-z][a-z0-9_]{0,99}$'
+    and expiry_date_column ~ '^[a-z][a-z0-9_]{0,99}$' and revoked_on_column ~ '^[a-z][a-z0-9_]{0,99}$'
+    and state_column ~ '^[a-z][a-z0-9_]{0,99}$' and modified_on_column ~ '^[a-z][a-z0-9_]{0,99}$'
+    and version_column ~ '^[a-z][a-z0-9_]{0,99}$'
+  ),
+  constraint certificate_sync_mappings_date_behavior_check
+    check (date_behavior in ('UserLocal', 'DateOnly', 'TimeZoneIndependent'))
+);
+comment on table public.certificate_sync_mappings is 'Which Dataverse table and columns hold an organisation''s certificates, and how its date columns behave; no row means the proposal in the code (DataverseMapping). Set with `sync mappings set`; HLF must confirm the names.';
+comment on column public.certificate_sync_mappings.organization_id is 'Organisation whose Dataverse environment this describes.';
+comment on column public.certificate_sync_mappings.table_name is 'Logical name of the certificate table.';
+comment on column public.certificate_sync_mappings.person_column is 'Lookup column naming the holder (a contact).';
+comment on column public.certificate_sync_mappings.certificate_type_column is 'Choice column of the certificate type.';
+comment on column public.certificate_sync_mappings.issued_on_column is 'Date column of the first valid day.';
+comment on column public.certificate_sync_mappings.expiry_date_column is 'Date column of the last valid day.';
+comment on column public.certificate_sync_mappings.revoked_on_column is 'Date column of the first day no longer valid.';
+comment on column public.certificate_sync_mappings.state_column is 'Status column (statecode; 1, inactive, revokes).';
+comment on column public.certificate_sync_mappings.modified_on_column is 'Column of the last modification time.';
+comment on column public.certificate_sync_mappings.version_column is 'Column of the row version (versionnumber).';
+comment on column public.certificate_sync_mappings.date_behavior is 'Behaviour of the date columns in Dataverse: UserLocal (an instant; its date is taken in the organisation''s time zone), DateOnly or TimeZoneIndependent (the date as entered).';
+comment on column public.certificate_sync_mappings.updated_at is 'When the mapping last changed.';
+comment on constraint certificate_sync_mappings_names_check on public.certificate_sync_mappings is 'Dataverse logical names are lowercase letters, digits and underscores, starting with a letter (at most 100)';
+comment on constraint certificate_sync_mappings_date_behavior_check on public.certificate_sync_mappings is 'the date behaviour must be UserLocal, DateOnly or TimeZoneIndependent';
+alter table public.certificate_sync_mappings enable row level security;
+revoke all on public.certificate_sync_mappings from anon, authenticated, service_role;
+grant select, insert, update, delete on public.certificate_sync_mappings to service_role;
+
+
 alter table public.certificate_sync_settings enable row level security;
+-- pgls-ignore lint/safety/multipleAlterTable: the person-id check above is NOT VALID, so it cannot sit in the CREATE TABLE; on a new database the table is empty.
 alter table public.certificate_sync_people enable row level security;
 alter table public.certificate_sync_types enable row level security;
+-- pgls-ignore lint/safety/multipleAlterTable: as above, for the inbox's person-id check.
 alter table public.certificate_sync_events enable row level security;
 alter table public.certificate_sync_certificates enable row level security;
 alter table public.certificate_sync_keys enable row level security;
@@ -2731,46 +2810,76 @@ set search_path = ''
 as $$
 declare
   e public.certificate_sync_events;
+  known public.certificate_sync_certificates;
   person uuid;
   our_type text;
-  newest timestamptz;
-  known uuid;
   cert public.peer_mentor_certifications;
+  new_expiry date;
   outcome text := 'applied';
   why text;
+  older boolean := false;
 begin
   select * into e from public.certificate_sync_events where id = event_id and status = 'pending' for update;
   if not found then
     return null;
   end if;
+  why := e.receive_problem;
 
-  select p.user_id into person
-  from public.certificate_sync_people p
-  where p.organization_id = e.organization_id and p.external_person_id = e.external_person_id;
-  if person is null then
-    why := 'unknown person: no mapping for external person id ' || e.external_person_id;
+  if why is null then
+    select * into known
+    from public.certificate_sync_certificates s
+    where s.organization_id = e.organization_id and s.external_certificate_id = e.external_certificate_id
+    for update;
+    if known.certification_id is not null then
+      select * into cert from public.peer_mentor_certifications c where c.id = known.certification_id;
+    end if;
+
+    -- Order. A row version orders two events that both carry one; a deletion
+    -- of version v comes after the update that made v. Otherwise the source's
+    -- time, and among equal times the later arrival (the larger id) wins.
+    if known.organization_id is not null then
+      if e.source_version is not null and known.source_version is not null then
+        older := e.source_version < known.source_version
+          or (e.source_version = known.source_version and not (e.is_deletion and not known.newest_is_deletion));
+      else
+        older := (e.source_modified_at, e.id)
+          < (known.source_modified_at, coalesce(known.newest_event_id, 0));
+      end if;
+    end if;
   end if;
 
-  select s.source_modified_at, s.certification_id into newest, known
-  from public.certificate_sync_certificates s
-  where s.organization_id = e.organization_id and s.external_certificate_id = e.external_certificate_id
-  for update;
+  -- Who holds it: the person the event names, else the known certificate's.
+  if why is null and e.external_person_id is not null then
+    select p.user_id into person
+    from public.certificate_sync_people p
+    where p.organization_id = e.organization_id and p.external_person_id = e.external_person_id;
+    if person is null then
+      why := 'unknown person: no mapping for external person id ' || e.external_person_id
+        || ' (add it to certificate_sync_people, then `sync retry`)';
+    end if;
+  elsif why is null then
+    person := cert.peer_mentor_id;
+    if person is null then
+      why := 'certificate ' || e.external_certificate_id || ' is not known yet and the delivery names no holder'
+        || ' (an Update or Delete without an image): register the webhook step with a pre-image (Delete)'
+        || ' and a post-image (Create, Update), then `sync retry` once its Create has been applied';
+    end if;
+  end if;
 
   if why is null and e.external_type is not null then
     select t.certificate_type into our_type
     from public.certificate_sync_types t
     where t.organization_id = e.organization_id and t.external_type = e.external_type;
     if our_type is null then
-      why := 'unknown certificate type: no mapping for external type ' || e.external_type;
+      why := 'unknown certificate type: no mapping for external type ' || e.external_type
+        || ' (add it to certificate_sync_types, then `sync retry`)';
     end if;
   end if;
 
-  if why is null and newest is not null and e.source_modified_at <= newest then
+  if why is null and older then
     outcome := 'superseded';
   elsif why is null then
-    if our_type is null then
-      select * into cert from public.peer_mentor_certifications c where c.id = known;
-    else
+    if our_type is not null and (cert.id is null or cert.certificate_type <> our_type or cert.peer_mentor_id <> person) then
       select * into cert from public.peer_mentor_certifications c
       where c.peer_mentor_id = person and c.certificate_type = our_type;
     end if;
@@ -2778,7 +2887,7 @@ begin
       why := 'the certificate belongs to another organisation';
     elsif e.event_type = 'revoked' then
       if cert.id is null then
-        why := 'revocation of an unknown certificate';
+        why := 'revocation of certificate ' || e.external_certificate_id || ', which is not known here';
       else
         -- Revoked from revoked_on: the last valid day is the day before, which
         -- hides the mentor at once through the listing's lapse time.
@@ -2789,9 +2898,11 @@ begin
       end if;
     elsif cert.id is null then
       if our_type is null then
-        why := 'unknown certificate and the event names no certificate type';
-      elsif e.issued_on is null then
-        why := 'no certificate to change and the event gives no issue date';
+        why := 'certificate ' || e.external_certificate_id || ' is not known yet and the delivery names no certificate type';
+      elsif e.issued_on is null or e.expiry_date is null then
+        why := 'certificate ' || e.external_certificate_id || ' is not known yet and the delivery lacks its '
+          || case when e.issued_on is null then 'issue date' else 'expiry date' end
+          || ' (an Update without a post-image carries only the changed columns)';
       else
         insert into public.peer_mentor_certifications
           (organization_id, peer_mentor_id, certificate_type, issued_on, expiry_date)
@@ -2799,21 +2910,28 @@ begin
         returning * into cert;
       end if;
     else
-      -- An unchanged expiry date writes nothing, so no renewal entry appears.
+      -- The changed columns onto the known state; an unchanged expiry date
+      -- writes nothing, so no renewal entry appears.
+      new_expiry := coalesce(e.expiry_date, cert.expiry_date);
       update public.peer_mentor_certifications c
-      set expiry_date = e.expiry_date,
-          issued_on = coalesce(e.issued_on, least(c.issued_on, e.expiry_date))
+      set expiry_date = new_expiry,
+          issued_on = coalesce(e.issued_on, least(c.issued_on, new_expiry))
       where c.id = cert.id
         and (c.expiry_date, c.issued_on) is distinct from
-            (e.expiry_date, coalesce(e.issued_on, least(c.issued_on, e.expiry_date)));
+            (new_expiry, coalesce(e.issued_on, least(c.issued_on, new_expiry)));
     end if;
     if why is null then
       insert into public.certificate_sync_certificates
-        (organization_id, external_certificate_id, certification_id, source_modified_at)
-      values (e.organization_id, e.external_certificate_id, cert.id, e.source_modified_at)
+        (organization_id, external_certificate_id, certification_id, source_modified_at,
+         source_version, newest_event_id, newest_is_deletion)
+      values (e.organization_id, e.external_certificate_id, cert.id, e.source_modified_at,
+              e.source_version, e.id, e.is_deletion)
       on conflict (organization_id, external_certificate_id) do update
         set certification_id = excluded.certification_id,
-            source_modified_at = excluded.source_modified_at;
+            source_modified_at = excluded.source_modified_at,
+            source_version = excluded.source_version,
+            newest_event_id = excluded.newest_event_id,
+            newest_is_deletion = excluded.newest_is_deletion;
     end if;
   end if;
 
@@ -2827,13 +2945,17 @@ begin
 end
 $$;
 comment on function private.apply_certificate_sync_event(bigint, timestamptz) is
-  'Applies one pending sync event to peer_mentor_certifications (so renewal history, expiry cycle and listing follow), or marks it superseded (older than what was applied) or dead with the reason; returns the outcome, null if it was not pending.';
+  'Applies one pending sync event to peer_mentor_certifications (its changed columns onto the known certificate), or marks it superseded (ordered before what was applied: by row version, else source time then arrival) or dead with the reason; returns the outcome, null if it was not pending.';
 
--- Replay: an organisation's pending events in source order, each in its own
--- subtransaction, so a failure on one (a constraint of the certificate table)
--- dead-letters that event and never the batch.
-create or replace function private.apply_certificate_sync_events(org uuid, at timestamptz, max_events integer)
-returns table (outcome text, events integer)
+-- Replay and the applier: an organisation's pending events in source order
+-- (time, row version, arrival), each in its own subtransaction; also names the
+-- mentors whose certificates changed, so that only their listings are
+-- refreshed (a refresh of the whole organisation per round held every ingest
+-- behind the organisation's lock). The result gained a column, so the
+-- function is dropped and made again.
+drop function if exists private.apply_certificate_sync_events(uuid, timestamptz, integer);
+create function private.apply_certificate_sync_events(org uuid, at timestamptz, max_events integer)
+returns table (outcome text, events integer, peer_mentor_ids uuid[])
 language plpgsql
 set search_path = ''
 as $$
@@ -2841,11 +2963,13 @@ declare
   event_id bigint;
   result text;
   tally jsonb := '{}';
+  mentors uuid[] := '{}';
+  mentor uuid;
 begin
   for event_id in
     select e.id from public.certificate_sync_events e
     where e.organization_id = org and e.status = 'pending'
-    order by e.source_modified_at, e.id
+    order by e.source_modified_at, e.source_version nulls first, e.id
     limit max_events
   loop
     begin
@@ -2856,15 +2980,28 @@ begin
       where id = event_id and status = 'pending';
       result := 'dead';
     end;
+    if result = 'applied' then
+      select c.peer_mentor_id into mentor
+      from public.certificate_sync_events e
+      join public.certificate_sync_certificates s
+        on s.organization_id = e.organization_id and s.external_certificate_id = e.external_certificate_id
+      join public.peer_mentor_certifications c on c.id = s.certification_id
+      where e.id = event_id;
+      if mentor is not null and not mentor = any (mentors) then
+        mentors := mentors || mentor;
+      end if;
+    end if;
     if result is not null then
       tally := tally || pg_catalog.jsonb_build_object(result, coalesce((tally ->> result)::integer, 0) + 1);
     end if;
   end loop;
-  return query select t.key, t.value::integer from pg_catalog.jsonb_each_text(tally) t;
+  return query
+    select t.key, t.value::integer, case when t.key = 'applied' then mentors end
+    from pg_catalog.jsonb_each_text(tally) t;
 end
 $$;
 comment on function private.apply_certificate_sync_events(uuid, timestamptz, integer) is
-  'Applies up to max_events pending sync events of an organisation in source order, one subtransaction each; returns how many ended applied, superseded or dead.';
+  'Applies up to max_events pending sync events of an organisation in source order (time, row version, arrival), one subtransaction each; returns how many ended applied, superseded or dead, and the mentors whose certificates the applied ones changed.';
 
 revoke all on function private.apply_certificate_sync_event(bigint, timestamptz) from public;
 revoke all on function private.apply_certificate_sync_events(uuid, timestamptz, integer) from public;

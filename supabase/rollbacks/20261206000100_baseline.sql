@@ -13,6 +13,7 @@ drop view if exists private.mentor_coordinators;
 drop function if exists private.renewal_history_warning_size();
 drop function if exists private.apply_certificate_sync_events(uuid, timestamptz, integer);
 drop function if exists private.apply_certificate_sync_event(bigint, timestamptz);
+drop table if exists public.certificate_sync_mappings;
 drop table if exists public.certificate_sync_certificates;
 drop table if exists public.certificate_sync_events;
 drop table if exists public.certificate_sync_types;

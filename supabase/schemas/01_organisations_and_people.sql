@@ -56,16 +56,20 @@ $$;
 
 -- Certificate types are codes, never names; a CHECK keeps the set closed
 -- (ticket 000 prefers a CHECK to a lookup table at this stage).
+-- No SET clause, so the planner inlines it into every CHECK that calls it: it
+-- runs for every notice and tier mark the expiry sweep writes, and a call
+-- with its own search_path costs 5-7 us a row (migration 20261206000200).
+-- Its body names no object and compares text with text, so it needs no
+-- pinned search_path.
 create or replace function private.is_known_certificate_type(certificate_type text)
 returns boolean
 language sql
 immutable
-set search_path = ''
 as $$
   select certificate_type in ('hlf_peer_mentor', 'nhf_peer_mentor', 'blindeforbundet_peer_mentor')
 $$;
 comment on function private.is_known_certificate_type(text) is
-  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type.';
+  'True for the certificate type codes the programmes issue; shared by every table that stores a certificate_type. Inlined (no SET clause; see migration 20261206000200).';
 
 -- A timezone name is valid when PostgreSQL can convert a time into it. The
 -- zone database does not change under a running server, so immutable is safe

@@ -23,7 +23,9 @@ select tables_are('public', array[
   'mentor_directory', 'push_preferences',
   'certificate_sync_settings', 'certificate_sync_people', 'certificate_sync_types',
   'certificate_sync_events', 'certificate_sync_certificates', 'certificate_sync_keys',
-  'daily_cycle_successes', 'device_reregistrations'
+  'daily_cycle_successes', 'device_reregistrations',
+  -- Issue 24: Dataverse names per organisation.
+  'certificate_sync_mappings'
 ], 'public holds exactly the tables of the notification schema');
 
 -- Ticket 000: certification_expiry_tracking ------------------------------------
@@ -403,6 +405,7 @@ select results_eq(
     ('certificate_sync_certificates', 'certificate_sync_certificates_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_events', 'certificate_sync_events_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_keys', 'certificate_sync_keys_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
+    ('certificate_sync_mappings', 'certificate_sync_mappings_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_people', 'certificate_sync_people_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('certificate_sync_people', 'certificate_sync_people_user_id_fkey', 'user_id', 'users', 'id', 'c', 'a'),
     ('certificate_sync_settings', 'certificate_sync_settings_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
@@ -499,13 +502,24 @@ select is(
   'no policy is granted to PUBLIC; every policy names its roles'
 );
 
+-- Except the expiry notice's rule functions, which are inlined into the
+-- statements that call them (a SET clause would stop that; migration
+-- 20261206000200 says why they are safe without): plain SQL, never SECURITY
+-- DEFINER.
 select is(
   array(select format('%s.%s', n.nspname, p.proname) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
         where n.nspname in ('public', 'private')
           and not exists (select 1 from unnest(p.proconfig) cfg where cfg like 'search_path=%')
+          and not (n.nspname = 'private' and p.proname in (
+                     'idempotency_key', 'renewal_link', 'is_known_certificate_type',
+                     'expiry_notification_key', 'cert_log_key',
+                     'expiry_message_key', 'coordinator_follow_up_link', 'expiry_deep_link',
+                     'expiry_notice_data', 'expiry_push_payload', 'expiry_collapse_key')
+                   and p.prolang = (select oid from pg_language where lanname = 'sql')
+                   and not p.prosecdef)
         order by 1),
   '{}'::text[],
-  'every function of the project pins its search_path'
+  'every function of the project pins its search_path, but the inlined rule functions'
 );
 
 select is(

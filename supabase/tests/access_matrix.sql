@@ -88,7 +88,9 @@ cross join unnest(array[
   'mentor_directory', 'push_preferences',
   -- Issue 19: the certificate sync is the back end's alone.
   'certificate_sync_settings', 'certificate_sync_people', 'certificate_sync_types',
-  'certificate_sync_events', 'certificate_sync_certificates']) t
+  'certificate_sync_events', 'certificate_sync_certificates',
+  -- Issue 24: and so are its Dataverse names per organisation.
+  'certificate_sync_mappings']) t
 cross join unnest(array['select', 'insert', 'update', 'delete']) o;
 -- Issue 27: the operations records (the last successful cycle, the weekly
 -- re-registration pushes) are the back end's to read and write; nobody deletes

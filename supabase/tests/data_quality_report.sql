@@ -135,7 +135,7 @@ select throws_ok(
 );
 select is(
   (select obj_description(oid, 'pg_constraint') from pg_constraint where conname = 'certificate_sync_events_dates_check'),
-  'a revocation needs revoked_on; any other event an expiry date not before its issue date',
+  'a revocation needs revoked_on, and an issue date is not after the expiry date',
   'and the refusal has a readable explanation'
 );
 select is(private.renewal_history_warning_size(), 500, 'the report flags renewal histories past 500 entries');

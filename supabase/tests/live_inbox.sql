@@ -390,7 +390,9 @@ select is(
 -- later migrations' rollbacks first, newest first, as in rollbacks.sql, since
 -- their objects refer to the baseline's)
 \ir ../rollbacks/20261206000500_operations_and_reregistration.sql
+\ir ../rollbacks/20261206000400_certificate_sync_ordering.sql
 \ir ../rollbacks/20261206000300_push_stages.sql
+\ir ../rollbacks/20261206000200_expiry_notices_in_sql.sql
 \ir ../rollbacks/20261206000100_baseline.sql
 select hasnt_index('public', 'notifications', 'notifications_unread_idx', 'the rollback removes the badge index');
 select is(

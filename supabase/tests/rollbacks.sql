@@ -10,7 +10,7 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(9);
+select plan(14);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
@@ -19,9 +19,18 @@ select hasnt_table('public', 'device_reregistrations', '20261206000500 rollback 
 select hasnt_table('public', 'daily_cycle_successes', '20261206000500 rollback removes daily_cycle_successes');
 select hasnt_column('public', 'organizations', 'reregistration_push', '20261206000500 rollback removes the organisation switch');
 
+\ir ../rollbacks/20261206000400_certificate_sync_ordering.sql
+select hasnt_table('public', 'certificate_sync_mappings', '20261206000400 rollback removes the per-organisation Dataverse mappings');
+select hasnt_column('public', 'certificate_sync_events', 'source_version', '20261206000400 rollback makes the row version go');
+select col_not_null('public', 'certificate_sync_events', 'external_person_id', '20261206000400 rollback makes the holder required again');
+
 \ir ../rollbacks/20261206000300_push_stages.sql
 select hasnt_function('private', 'enqueue_push', '20261206000300 rollback removes the one way into the push queue');
 select hasnt_index('public', 'scenario_notifications', 'scenario_notifications_pending_idx', '20261206000300 rollback removes the index of pending scenario notifications');
+
+\ir ../rollbacks/20261206000200_expiry_notices_in_sql.sql
+select hasnt_function('private', 'expiry_push_payload', '20261206000200 rollback removes the expiry push payload rule');
+select has_function('private', 'renewal_link', '20261206000200 rollback leaves the older rule functions');
 
 \ir ../rollbacks/20261206000100_baseline.sql
 select is_empty(

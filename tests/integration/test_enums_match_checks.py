@@ -22,7 +22,7 @@ from mentor_notify.push.kinds import Platform, Provider
 from mentor_notify.push.tokens import DeviceTokenRegistration
 from mentor_notify.scenarios.models import DeliveryStatus
 from mentor_notify.scenarios.rules import LANGUAGES
-from mentor_notify.sync import EventStatus, EventType, Source
+from mentor_notify.sync import DateBehavior, EventStatus, EventType, Source
 
 
 def _values(kind: Any) -> set[str]:
@@ -59,6 +59,7 @@ MIRRORS: list[tuple[str, Iterable[str], str, str]] = [
     ("sync Source", _values(Source), "certificate_sync_events", "source"),
     ("sync EventType", _values(EventType), "certificate_sync_events", "event_type"),
     ("sync EventStatus", _values(EventStatus), "certificate_sync_events", "status"),
+    ("sync DateBehavior", _values(DateBehavior), "certificate_sync_mappings", "date_behavior"),
 ]
 
 _CHECK_OF_COLUMN = """

@@ -1,11 +1,9 @@
 """The orchestrator with its PostgreSQL collaborators: all four tiers, re-runs,
 one poisoned record among good ones, and agreement with the daily sweep."""
 
-import json
 from uuid import uuid4
 
 from mentor_notify.db import Pool
-from mentor_notify.db.sql_files import load_sql
 from mentor_notify.expiry import ExpirySweep, MentorRecord, OrchestrationResult
 from mentor_notify.expiry.repositories import postgres_orchestrator
 from tests.expiry_world import World, build_world
@@ -124,50 +122,3 @@ async def test_a_failure_while_queueing_pushes_leaves_nothing_of_that_record(
         "cert_notification_log": 4,
         "push_notices": 4,
     }
-
-
-async def test_the_duplicate_check_probes_an_index_even_with_stale_statistics(
-    own_pool: Pool,
-) -> None:
-    async with own_pool.connection() as conn:
-        world = await build_world(conn, TODAY, {"a": 30, "b": 7})
-    await run(own_pool, records(world))
-    async with own_pool.connection() as conn:
-        # A first run's worth of notices in a table never analysed since (as
-        # during and right after a first run, before autovacuum comes by).
-        await conn.execute(
-            """
-            insert into notifications (organization_id, recipient_id, subject_mentor_id,
-              category, certificate_type, threshold_tier, notification_window_start,
-              message_key, data, idempotency_key)
-            select n.organization_id, n.recipient_id, n.subject_mentor_id, n.category,
-                   n.certificate_type, n.threshold_tier, n.notification_window_start + g,
-                   n.message_key, n.data, encode(sha256((n.id::text || g)::bytea), 'hex')
-            from notifications n, generate_series(1, 5000) g
-            """
-        )
-        await conn.commit()
-    notices = [
-        {
-            "key": f"{i:064x}",
-            "mentor_id": str(m.person.id),
-            "certificate_type": "hlf_peer_mentor",
-            "tier": "expiry_warning_30d",
-            "expiry_date": str(m.expiry_date),
-            "recipient_id": str(world.coordinator.id),
-        }
-        for i, m in enumerate(list(world.mentors.values()) * 250)
-    ]
-    async with own_pool.connection() as conn:
-        cur = await conn.execute(
-            "explain " + load_sql("mentor_notify.expiry", "find_existing"),
-            {"notices": json.dumps(notices)},
-        )
-        plan = "\n".join(str(row["QUERY PLAN"]) for row in await cur.fetchall())
-
-    # One index probe per notice, never every notice of the table per batch.
-    assert plan.startswith("Nested Loop"), plan
-    assert "Index" in plan.split("\n", 2)[2], plan
-    assert "Hash" not in plan, plan
-    assert "Heap Scan on notifications" not in plan, plan
-    assert "Seq Scan on notifications" not in plan, plan

@@ -1,7 +1,8 @@
 """The SQL forms of the business rules (supabase/schemas/08_rule_functions.sql and
 04_notifications_and_push.sql) held to their Python definitions: the tier and the
-sweep's due rule over their whole input space; keys, the renewal link and the
-organisation's local date on samples; the digest link over both of its inputs. The
+sweep's due rule over their whole input space; the expiry notice (keys, message key,
+data, deep link, push payload) for every audience and tier; keys, the renewal link and
+the organisation's local date on samples; the digest link over both of its inputs. The
 push urgency order has no Python twin; its order is held here."""
 
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +23,7 @@ from mentor_notify.domain import (
     push_key,
 )
 from mentor_notify.domain.deep_links import digest_link, parse_deep_link, renewal_link
+from mentor_notify.domain.expiry_messages import Audience, collapse_key, expiry_message
 
 TODAY = date(2026, 11, 23)
 THRESHOLD_SETS = [
@@ -148,6 +150,50 @@ async def test_renewal_link_in_sql_is_the_python_link(own_pool: Pool) -> None:
             row = await cur.fetchone()
             assert row is not None
             assert row["renewal_link"] == renewal_link(certification, "nhf_peer_mentor", tier)
+
+
+async def test_expiry_notice_in_sql_is_the_python_message_for_every_audience_and_tier(
+    own_pool: Pool,
+) -> None:
+    mentor, certification, recipient, notification = uuid4(), uuid4(), uuid4(), uuid4()
+    expiry = date(2027, 1, 31)
+    async with own_pool.connection() as conn:
+        for audience in Audience:
+            for tier in Tier:
+                cur = await conn.execute(
+                    """
+                    select private.expiry_message_key(%(a)s, %(t)s) as message_key,
+                           private.expiry_notice_data(%(a)s, %(c)s, %(e)s, l.link) as data,
+                           private.expiry_push_payload(%(n)s, %(a)s, %(t)s, 'nhf_peer_mentor',
+                                                       %(c)s, %(m)s, %(e)s, l.link) as payload,
+                           private.expiry_collapse_key(%(c)s) as collapse_key,
+                           private.expiry_notification_key(%(c)s, %(t)s, %(e)s, %(r)s) as key,
+                           private.cert_log_key(%(c)s, %(t)s, %(e)s, %(r)s) as log_key
+                    from (select private.expiry_deep_link(%(a)s, %(m)s, %(c)s, 'nhf_peer_mentor',
+                                                          %(t)s) as link) l
+                    """,
+                    {
+                        "a": audience.value,
+                        "t": tier.value,
+                        "m": mentor,
+                        "c": certification,
+                        "e": expiry,
+                        "r": recipient,
+                        "n": notification,
+                    },
+                )
+                row = await cur.fetchone()
+                message = expiry_message(
+                    audience, mentor, certification, "nhf_peer_mentor", tier, expiry
+                )
+                assert row == {
+                    "message_key": message.message_key,
+                    "data": message.data,
+                    "payload": message.push_payload(notification),
+                    "collapse_key": collapse_key(certification),
+                    "key": expiry_notification_key(certification, tier, expiry, recipient),
+                    "log_key": cert_log_key(certification, tier, expiry, recipient),
+                }, (audience, tier)
 
 
 async def test_local_date_in_sql_is_the_as_of_local_date(own_pool: Pool) -> None:

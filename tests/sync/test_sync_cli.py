@@ -21,7 +21,7 @@ from tests.api.credentials import SERVE_ENV
 from tests.integration.test_dispatch_processes import MENTOR_NOTIFY
 from tests.support import fetch_value, free_port, wait_until_ready
 from tests.sync.payloads import Holder, dataverse
-from tests.sync.world import build_sync_world, set_sync
+from tests.sync.world import build_sync_world, caller, set_sync
 
 runner = CliRunner()
 
@@ -44,7 +44,7 @@ async def test_status_replay_and_retry_from_the_command_line(
         body = dataverse(
             "Update", world.certificates["a"], holder, now, expiry=today + timedelta(days=400)
         )
-        await sync.receive(world.world.organization_id, Source.DATAVERSE, body, None)
+        await sync.receive(await caller(own_pool, world), Source.DATAVERSE, body, {})
     db = ("--database-url", own_database_url)
 
     held = await cli(*db, "sync", "replay", "-o", world.slug)
@@ -74,8 +74,9 @@ async def test_status_replay_and_retry_from_the_command_line(
         "dead": 1,
         "oldest_pending_at": None,
     }
-    assert (
-        dead["reason"] == f"unknown person: no mapping for external person id {stranger.contact_id}"
+    assert dead["reason"] == (
+        f"unknown person: no mapping for external person id {stranger.contact_id} "
+        "(add it to certificate_sync_people, then `sync retry`)"
     )
     assert f"dead #{dead['id']}" in text.stdout
     for failed, message in ((not_dead, "not dead events"), (unknown, "no organisation matches")):
@@ -131,17 +132,18 @@ async def test_keys_made_listed_and_revoked_from_the_command_line_admit_only_the
         "wrong": 401,
         "revoked": 401,
         "foreign": 401,
-        # Authenticated, then refused as a message the sync does not handle.
-        "known": 422,
+        # Authenticated, then kept dead as a message the sync does not handle.
+        "known": 202,
     }
-    assert answers["known"][1] == "unknown_message"
+    assert answers["known"][1] == "dead"
 
 
 def post_through_serve(
     database_url: str, calls: dict[str, tuple[str, str]]
 ) -> dict[str, tuple[int, str]]:
     """Start `serve` and POST a Dataverse body for another table to each (path, key
-    as ?code=) of `calls`: each answer's status and error code."""
+    as ?code=) of `calls`: each answer's status and error code (or, when accepted,
+    the event's status)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
@@ -160,4 +162,42 @@ def post_through_serve(
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=20)
-    return {name: (a.status_code, a.json()["error"]["code"]) for name, a in answers.items()}
+    return {
+        name: (a.status_code, a.json()["error"]["code"] if a.is_error else a.json()["status"])
+        for name, a in answers.items()
+    }
+
+
+async def test_mappings_are_shown_and_set_per_organisation(
+    own_pool: Pool, own_database_url: str
+) -> None:
+    today = SystemClock().now().date()
+    async with own_pool.connection() as conn:
+        world = await build_sync_world(conn, today, {"a": 20})
+    db = ("--database-url", own_database_url)
+
+    before = await cli(*db, "sync", "mappings", "show", "-o", world.slug, "--json")
+    changed = await cli(
+        *db, "sync", "mappings", "set", "-o", world.slug, "date_behavior=DateOnly", "table=nhf_cert"
+    )
+    again = await cli(*db, "sync", "mappings", "set", "-o", world.slug, "date_behavior=DateOnly")
+    after = await cli(*db, "sync", "mappings", "show", "-o", world.slug, "--json")
+    wrong_value = await cli(*db, "sync", "mappings", "set", "-o", world.slug, "table=Bad Name")
+    wrong_field = await cli(*db, "sync", "mappings", "set", "-o", world.slug, "colour=red")
+    read = await caller(own_pool, world)
+
+    [shown_before] = json.loads(before.stdout)
+    [shown_after] = json.loads(after.stdout)
+    assert (shown_before["stored"], shown_before["date_behavior"]) == (False, "UserLocal")
+    assert changed.exit_code == 0, changed.output
+    assert again.exit_code == 0, again.output
+    assert shown_after | {"stored": True} == shown_before | {
+        "stored": True,
+        "date_behavior": "DateOnly",
+        "table": "nhf_cert",
+    }
+    assert (read.mapping.table, read.mapping.date_behavior) == ("nhf_cert", "DateOnly")
+    for refused, says in ((wrong_value, "table"), (wrong_field, "colour")):
+        assert refused.exit_code == 1
+        assert says in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1

@@ -11,6 +11,9 @@ from uuid import UUID, uuid4
 from psycopg import AsyncConnection
 
 from mentor_notify.api.api_keys import key_sha256
+from mentor_notify.db import Pool
+from mentor_notify.domain import SystemClock
+from mentor_notify.sync import CallerKeys, WebhookKeys
 from tests.expiry_world import World, build_world
 from tests.sync.payloads import HLF_TYPE, Holder
 
@@ -69,3 +72,10 @@ async def set_sync(conn: AsyncConnection[Any], organization_id: UUID, enabled: b
         "set enabled = excluded.enabled, updated_at = now()",
         [organization_id, enabled],
     )
+
+
+async def caller(pool: Pool, world: SyncWorld) -> CallerKeys:
+    """The organisation as the webhook endpoint sees it once a key was accepted."""
+    found = await WebhookKeys(pool, SystemClock()).of_caller(world.slug)
+    assert found is not None
+    return found

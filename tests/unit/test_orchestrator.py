@@ -5,67 +5,91 @@ repository invocation, partial-failure resilience, result accuracy)."""
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from uuid import UUID, uuid4
 
 import pytest
 import structlog
 
-from mentor_notify.domain import FixedClock, Tier, expiry_notification_key
-from mentor_notify.domain.expiry_messages import Audience, expiry_message
+from mentor_notify.domain import AsOf, FixedClock, Tier, classify_tier, expiry_notification_key
+from mentor_notify.domain.expiry_messages import Audience
 from mentor_notify.expiry import MentorRecord
-from mentor_notify.expiry.orchestrator import (
-    CertificateExpiryOrchestrator,
-    ExpiryNotice,
-    PushRequest,
-    StoredNotice,
-    TierMark,
-    WrittenNotices,
-)
+from mentor_notify.expiry.orchestrator import CertificateExpiryOrchestrator, WrittenNotices
 
 TODAY = date(2026, 11, 23)
 CLOCK = FixedClock(datetime(2026, 11, 23, 6, 0, tzinfo=UTC))
 
 
+class Notice(NamedTuple):
+    key: str
+    mentor_id: UUID
+    certification_id: UUID
+    tier: Tier
+    recipient_id: UUID
+    audience: Audience
+
+
 class FakeNotifications:
-    """In-memory notification records; can be told to fail for one mentor."""
+    """In-memory stand-in for the database's notice store: it decides tiers with
+    the Python twin of the SQL rule, and can be told to fail for one mentor."""
 
     def __init__(self, existing: set[str] = frozenset(), poisoned: UUID | None = None) -> None:
-        self.rows: dict[str, ExpiryNotice] = {}
+        self.rows: dict[str, Notice] = {}
         self.existing = set(existing)
         self.poisoned = poisoned
-        self.find_calls = 0
-        self.insert_calls: list[int] = []
-        self.marks: list[TierMark] = []
+        self.stage_calls: list[int] = []
+        self.write_calls = 0
+        self.marks: list[UUID] = []
+        self.staged: list[tuple[MentorRecord, Tier]] = []
+        self.created: list[Notice] = []
 
-    async def find_existing(self, notices: Sequence[ExpiryNotice]) -> set[str]:
-        self.find_calls += 1
-        return {n.key for n in notices if n.key in self.existing or n.key in self.rows}
+    async def stage(self, records: Sequence[MentorRecord], as_of: AsOf) -> dict[UUID, Tier]:
+        self.stage_calls.append(len(records))
+        self.staged = []
+        for r in records:
+            tier = classify_tier(r.expiry_date, as_of.local_date(r.timezone), r.thresholds)
+            if tier is not None:
+                self.staged.append((r, tier))
+        return {r.certification_id: tier for r, tier in self.staged}
 
-    async def insert_many(
-        self, notices: Sequence[ExpiryNotice], marks: Sequence[TierMark]
-    ) -> WrittenNotices:
-        self.insert_calls.append(len(notices))
-        if any(n.mentor_id == self.poisoned for n in notices):
+    async def write(self) -> WrittenNotices:
+        self.write_calls += 1
+        if any(r.mentor_id == self.poisoned for r, _ in self.staged):
             raise RuntimeError("foreign key violation")
-        stored = []
-        for notice in notices:
-            if notice.key not in self.rows:
-                self.rows[notice.key] = notice
-                stored.append(StoredNotice(key=notice.key, notification_id=uuid4()))
-        self.marks += marks
-        return WrittenNotices(created=stored, logged=len(stored), marked=len(marks))
+        self.created = []
+        skipped = 0
+        for r, tier in self.staged:
+            told = [(r.mentor_id, Audience.MENTOR)]
+            told += [(c, Audience.COORDINATOR) for c in r.coordinator_ids]
+            told += [(a, Audience.CHAPTER_ADMIN) for a in r.admin_ids]
+            fresh = 0
+            for recipient, audience in told:
+                key = expiry_notification_key(r.certification_id, tier, r.expiry_date, recipient)
+                if key in self.rows or key in self.existing:
+                    continue
+                notice = Notice(key, r.mentor_id, r.certification_id, tier, recipient, audience)
+                self.rows[key] = notice
+                self.created.append(notice)
+                fresh += 1
+            skipped += fresh == 0
+            self.marks.append(r.certification_id)
+        n = len(self.created)
+        return WrittenNotices(
+            due=len(self.staged), created=n, logged=n, marked=len(self.staged), skipped=skipped
+        )
 
 
 class FakePushQueue:
-    def __init__(self, devices_per_recipient: int = 1) -> None:
-        self.pushes: list[PushRequest] = []
+    def __init__(self, notifications: FakeNotifications, devices_per_recipient: int = 1) -> None:
+        self.notifications = notifications
+        self.pushes: list[Notice] = []
         self.calls = 0
         self.devices = devices_per_recipient
 
-    async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
+    async def enqueue_written(self) -> int:
         self.calls += 1
-        self.pushes += pushes
-        return len(pushes) * self.devices
+        self.pushes += self.notifications.created
+        return len(self.notifications.created) * self.devices
 
 
 def record(days_left: int, **kwargs: object) -> MentorRecord:
@@ -82,7 +106,7 @@ def record(days_left: int, **kwargs: object) -> MentorRecord:
 def orchestrator(
     notifications: FakeNotifications, queue: FakePushQueue | None = None
 ) -> CertificateExpiryOrchestrator:
-    pushes = queue or FakePushQueue()
+    pushes = queue or FakePushQueue(notifications)
 
     @asynccontextmanager
     async def transaction() -> AsyncIterator[None]:
@@ -134,7 +158,7 @@ async def test_duplicates_are_skipped_not_written_or_queued() -> None:
         )
     }
     notifications = FakeNotifications(existing=existing)
-    queue = FakePushQueue()
+    queue = FakePushQueue(notifications)
 
     result = await orchestrator(notifications, queue).process([seen, fresh])
 
@@ -146,7 +170,7 @@ async def test_duplicates_are_skipped_not_written_or_queued() -> None:
 
 async def test_a_second_submission_of_the_same_batch_produces_nothing() -> None:
     notifications = FakeNotifications()
-    queue = FakePushQueue()
+    queue = FakePushQueue(notifications)
     batch = [record(d, coordinator_ids=(uuid4(),)) for d in (60, 30, 7, -1)]
 
     first = await orchestrator(notifications, queue).process(batch)
@@ -158,46 +182,37 @@ async def test_a_second_submission_of_the_same_batch_produces_nothing() -> None:
     assert len(queue.pushes) == 8
 
 
-async def test_pushes_carry_the_tier_payload_and_collapse_key() -> None:
-    queue = FakePushQueue()
+async def test_a_push_is_queued_for_each_notice_created() -> None:
+    notifications = FakeNotifications()
+    queue = FakePushQueue(notifications)
     coordinator = uuid4()
     subject = record(7, coordinator_ids=(coordinator,))
 
-    await orchestrator(FakeNotifications(), queue).process([subject])
+    result = await orchestrator(notifications, queue).process([subject])
 
-    by_recipient = {p.recipient_id: p for p in queue.pushes}
-    mentor_push = by_recipient[subject.mentor_id]
-    assert mentor_push.payload == expiry_message(
-        Audience.MENTOR,
-        subject.mentor_id,
-        subject.certification_id,
-        "hlf_peer_mentor",
-        Tier.WARNING_7D,
-        subject.expiry_date,
-    ).push_payload(mentor_push.notification_id)
-    assert mentor_push.payload["priority"] == "high"
-    assert mentor_push.collapse_key == f"expiry:{subject.certification_id}"
-    assert by_recipient[coordinator].payload["title_key"] == (
-        "certification_expiry.coordinator.expiry_warning_7d.title"
-    )
+    assert result.queued == 2
+    assert {(p.recipient_id, p.audience) for p in queue.pushes} == {
+        (subject.mentor_id, Audience.MENTOR),
+        (coordinator, Audience.COORDINATOR),
+    }
 
 
 async def test_the_happy_path_makes_one_call_per_collaborator_for_the_whole_batch() -> None:
     notifications = FakeNotifications()
-    queue = FakePushQueue()
+    queue = FakePushQueue(notifications)
 
     result = await orchestrator(notifications, queue).process([record(30) for _ in range(200)])
 
     assert result.created == 200
-    assert notifications.find_calls == 1
-    assert notifications.insert_calls == [200]
+    assert notifications.stage_calls == [200]
+    assert notifications.write_calls == 1
     assert queue.calls == 1
 
 
 async def test_one_failing_record_is_logged_and_counted_and_the_rest_go_on() -> None:
     poisoned = uuid4()
     notifications = FakeNotifications(poisoned=poisoned)
-    queue = FakePushQueue(devices_per_recipient=2)
+    queue = FakePushQueue(notifications, devices_per_recipient=2)
     batch = [record(30), record(7, mentor_id=poisoned), record(-1), record(100)]
 
     with structlog.testing.capture_logs() as logs:
@@ -244,16 +259,17 @@ async def test_a_record_that_cannot_be_classified_fails_alone() -> None:
 
 async def test_a_failing_push_rolls_the_batch_back_and_the_retry_writes_the_good_records() -> None:
     class FlakyQueue(FakePushQueue):
-        async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
-            if len(pushes) > 1:
+        async def enqueue_written(self) -> int:
+            created = self.notifications.created
+            if len(created) > 1:
                 raise RuntimeError("queue unavailable")
-            if pushes[0].recipient_id == bad.mentor_id:
+            if created[0].recipient_id == bad.mentor_id:
                 raise RuntimeError("payload refused")
-            return await super().enqueue_many(pushes)
+            return await super().enqueue_written()
 
     good, bad = record(7), record(30)
     notifications = FakeNotifications()
-    queue = FlakyQueue()
+    queue = FlakyQueue(notifications)
 
     result = await orchestrator(notifications, queue).process([good, bad])
 
@@ -262,11 +278,11 @@ async def test_a_failing_push_rolls_the_batch_back_and_the_retry_writes_the_good
     assert result.failures[0].reason == "payload refused"
     # Nothing of the failed record stays: no notice, no tier mark, no push.
     assert [n.mentor_id for n in notifications.rows.values()] == [good.mentor_id]
-    assert [m.certification_id for m in notifications.marks] == [good.certification_id]
+    assert notifications.marks == [good.certification_id]
     assert [p.recipient_id for p in queue.pushes] == [good.mentor_id]
 
 
-async def test_chapter_admins_standing_in_are_told_with_the_coordinator_texts() -> None:
+async def test_chapter_admins_standing_in_for_a_coordinator_are_told() -> None:
     notifications = FakeNotifications()
     admins = (uuid4(), uuid4())
     lone = record(7, admin_ids=admins)
@@ -278,4 +294,3 @@ async def test_chapter_admins_standing_in_are_told_with_the_coordinator_texts() 
     assert set(told) == {lone.mentor_id, *admins}
     for admin in admins:
         assert told[admin].audience is Audience.CHAPTER_ADMIN
-        assert told[admin].message_key == "certification_expiry.coordinator.expiry_warning_7d"

@@ -93,6 +93,10 @@ class ApiLimits:
 # Never refused for load: an orchestrator that cannot see a busy process is healthy
 # would restart it, and scrapes are how an operator sees the overload.
 UNLIMITED_PATHS = frozenset({"/livez", "/readyz", "/healthz", "/metrics"})
+# Paths with an admission budget of their own, outside the in-flight limit: the
+# certificate sync's webhooks, which a counterpart tries again at most once (so a
+# 503 there loses an event) and which only store a row (issue 24).
+OWN_BUDGET_PREFIXES = ("/v1/sync/",)
 
 
 class ApiError(Exception):
@@ -172,7 +176,11 @@ class LimitInFlight:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, or refuse it when the process is full."""
-        if scope["type"] != "http" or scope["path"] in UNLIMITED_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in UNLIMITED_PATHS
+            or scope["path"].startswith(OWN_BUDGET_PREFIXES)
+        ):
             await self._app(scope, receive, send)
             return
         if self._limit and self._counter.now >= self._limit:
@@ -536,7 +544,10 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _error(exc.status_code, code, str(exc.detail))
+        # Starlette names the methods a 405's path takes in `Allow` (RFC 9110 requires
+        # it); the JSON answer keeps it.
+        headers = None if exc.headers is None else dict(exc.headers)
+        return _error(exc.status_code, code, str(exc.detail), headers)
 
     @app.exception_handler(UnknownOrganisation)
     async def unknown_organisation(_: Request, exc: UnknownOrganisation) -> JSONResponse:

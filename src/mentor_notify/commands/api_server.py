@@ -28,7 +28,7 @@ from mentor_notify.db.probe import DatabaseProbe
 from mentor_notify.domain import Clock
 from mentor_notify.logging import configure_logging
 from mentor_notify.service import DatabaseWait, StartupGate
-from mentor_notify.sync import CertificateSync, WebhookKeys
+from mentor_notify.sync import CertificateSync, SyncApplier, WebhookKeys
 from mentor_notify.vault import with_vault_secrets
 
 log = structlog.get_logger(__name__)
@@ -124,7 +124,10 @@ async def _serve_when_ready(
         runner = DatabaseJobRunner(
             pool, settings, clock, runtime.senders, layout=layout, database_url=url
         )
-        sync = sync_router(CertificateSync(pool, clock), WebhookKeys(pool, clock))
+        stored = asyncio.Event()
+        certificate_sync = CertificateSync(pool, clock, on_stored=stored.set)
+        sync = sync_router(certificate_sync, WebhookKeys(pool, clock))
+        applier = asyncio.create_task(SyncApplier(certificate_sync, stored).run())
         app = create_app(
             runner, auth, limits=ApiLimits.from_settings(settings), readiness=runner, routers=[sync]
         )
@@ -139,6 +142,7 @@ async def _serve_when_ready(
         try:
             await asyncio.shield(serving)
         finally:
+            applier.cancel()
             await runner.close()
 
 

@@ -14,6 +14,7 @@ from mentor_notify.commands import common
 if TYPE_CHECKING:
     from mentor_notify.sync import (
         CertificateSync,
+        DataverseMapping,
         DeadEvent,
         NewWebhookKey,
         ReplayResult,
@@ -123,6 +124,82 @@ def _print_replay(result: ReplayResult, as_json: bool) -> None:
         common.stdout().print(f"{slug}: sync off, {pending} events held", highlight=False)
     if not result.organisations and not result.held:
         common.stdout().print("nothing to replay", highlight=False)
+
+
+mappings_app = typer.Typer(
+    help="Each organisation's Dataverse table and column names and date behaviour "
+    "(a proposal HLF must confirm; organisations without their own use the default).",
+    no_args_is_help=True,
+)
+app.add_typer(mappings_app, name="mappings")
+
+
+@mappings_app.command("show")
+def mappings_show(
+    ctx: typer.Context,
+    organization: common.OrganisationOption = None,
+    as_json: common.JsonOption = False,
+) -> None:
+    """The Dataverse names each organisation's webhooks are read with."""
+
+    async def work(url: str) -> list[tuple[str, DataverseMapping, bool]]:
+        async with _certificate_sync(ctx, url) as sync:
+            return await sync.mappings(organization)
+
+    shown = common.run_with_database(ctx, work)
+    if as_json:
+        common.print_json(
+            [
+                {"organization": slug, "stored": stored, **m.model_dump(mode="json")}
+                for slug, m, stored in shown
+            ]
+        )
+        return
+    for slug, mapping, stored in shown:
+        fields = ", ".join(f"{k}={v}" for k, v in mapping.model_dump(mode="json").items())
+        origin = "stored" if stored else "default (not confirmed)"
+        common.stdout().print(f"{slug} ({origin}): {fields}", highlight=False)
+
+
+@mappings_app.command("set")
+def mappings_set(
+    ctx: typer.Context,
+    organization: Annotated[
+        str,
+        typer.Option("--organization", "-o", metavar="ID|SLUG", help="The organisation."),
+    ],
+    changes: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="FIELD=VALUE...",
+            help="Fields to change: table, person, certificate_type, issued_on, "
+            "expiry_date, revoked_on, state, modified_on, version (Dataverse logical "
+            "names) or date_behavior (UserLocal, DateOnly, TimeZoneIndependent).",
+        ),
+    ],
+) -> None:
+    """Change an organisation's Dataverse names or date behaviour, keeping the rest;
+    servers read it within ten seconds. Setting the same again changes nothing."""
+    pairs = [c.partition("=") for c in changes]
+    bad = [c for c, (_, eq, value) in zip(changes, pairs, strict=True) if not eq or not value]
+    if bad:
+        raise common.fail(f"not FIELD=VALUE: {', '.join(bad)}")
+    from mentor_notify.sync import DataverseMapping
+
+    unknown = sorted({k for k, _, _ in pairs} - set(DataverseMapping.model_fields))
+    if unknown:
+        raise common.fail(
+            f"no such mapping field: {', '.join(unknown)} "
+            f"(fields: {', '.join(DataverseMapping.model_fields)})"
+        )
+
+    async def work(url: str) -> DataverseMapping:
+        async with _certificate_sync(ctx, url) as sync:
+            return await sync.set_mapping(organization, {k: v for k, _, v in pairs})
+
+    mapping = common.run_with_database(ctx, work)
+    fields = ", ".join(f"{k}={v}" for k, v in mapping.model_dump(mode="json").items())
+    common.stdout().print(f"{organization}: {fields}", highlight=False)
 
 
 keys_app = typer.Typer(

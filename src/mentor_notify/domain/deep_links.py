@@ -2,9 +2,10 @@
 
 Ticket 004's risk: if the course-administration screens change their links,
 expiry prompts would open broken screens. So the format is one versioned
-contract, defined here. The expiry job builds its links here only; the
-certification-expiry scenario, which derives them for a whole set in SQL, calls
-`private.renewal_link`, held equal to `renewal_link` by a test:
+contract, defined here. SQL that derives links for a whole set calls their SQL
+forms, held equal to these by a test: the certification-expiry scenario
+`private.renewal_link`, the expiry job `private.expiry_deep_link` (with
+`private.coordinator_follow_up_link`, migration 20261206000200):
 
 * mentor, to renew (course enrolment):
   `mentornotify://v1/course-enrolment?certification_id=<uuid>&certificate_type=<code>&tier=<tier>`
@@ -54,7 +55,7 @@ class DeepLink:
 def renewal_link(certification_id: UUID, certificate_type: str, tier: Tier) -> str:
     """The mentor's link to enrol in the renewal course for this certificate."""
     # urlencode leaves a UUID's text (hex digits and hyphens) as it is, so only
-    # the codes need encoding, once per code (the sweep builds ~26,000 links).
+    # the codes need encoding, once per code (a per-record caller builds thousands of links).
     return (
         f"{DEEP_LINK_SCHEME}://{DEEP_LINK_VERSION}/course-enrolment?"
         f"certification_id={certification_id}&{_query(certificate_type=certificate_type)}"

@@ -2,8 +2,12 @@
 
 Texts live in the app's translation bundles (Norwegian Bokmål and English);
 the server sends keys, so no language, and no personal data, is baked into a
-stored row. This is their only definition: the daily sweep hands its due
-certificates to the orchestrator, which builds every notice from here.
+stored row. This is their definition; the expiry job builds its notices for a
+whole set in SQL with their SQL forms (`private.expiry_message_key`,
+`private.expiry_notice_data`, `private.expiry_push_payload`,
+`private.expiry_collapse_key`, migration 20261206000200), which
+tests/integration/test_rule_functions.py holds equal to these for every
+audience and tier.
 
 Push payloads are provider-neutral; the senders map them onto FCM and APNs
 (`title_key` becomes `title_loc_key` / `title-loc-key`, `priority` the
@@ -35,8 +39,8 @@ class Audience(StrEnum):
         return "mentor" if self is Audience.MENTOR else "coordinator"
 
 
-# Fifteen (audience, tier) pairs: cached, the sweep builds each key once, not
-# once per notice.
+# Fifteen (audience, tier) pairs: cached, so a caller building many notices
+# builds each key once, not once per notice.
 @lru_cache(maxsize=32)
 def message_key(audience: Audience, tier: Tier) -> str:
     """`notifications.message_key`, e.g. `certification_expiry.mentor.expiry_warning_30d`."""
@@ -63,8 +67,8 @@ class ExpiryMessage(NamedTuple):
     Built once per notice by `expiry_message`, so the data and the push carry
     the same deep link, derived once. Ids and the date are held as the message
     writes them (text), ready for JSON. A named tuple: immutable, and built in a
-    third of the time a frozen dataclass takes (the sweep builds tens of
-    thousands).
+    third of the time a frozen dataclass takes (a per-record caller, such as
+    the benchmark's baseline, builds thousands).
     """
 
     audience: Audience

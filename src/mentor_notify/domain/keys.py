@@ -7,8 +7,9 @@ a key for a whole set (a push per device, found in SQL when it is sent; the
 scenario delivery)
 it calls `private.idempotency_key` (supabase/schemas/08_rule_functions.sql), the same
 function as `idempotency_key` here; tests/integration/test_rule_functions.py
-holds the two equal. The expiry notices' keys are derived here only: the
-expiry job's one path (the orchestrator) writes them.
+holds the two equal. The expiry job derives its notices' keys in SQL with
+`private.expiry_notification_key` and `private.cert_log_key` (migration
+20261206000200), held equal to the two below by the same test.
 
 * Expiry notification (`notifications.idempotency_key`):
   `certification_expiry | certification id | tier | expiry date | recipient id`.
@@ -38,7 +39,7 @@ def expiry_notice_keys(
     certification_id: UUID, tier: Tier, expiry_date: date, recipient_id: UUID
 ) -> tuple[str, str]:
     """The notification key and the log key of one notice, from one text of their
-    shared parts (the sweep derives both for ~26,000 notices)."""
+    shared parts (both are needed for every notice)."""
     shared = _joined((certification_id, tier.value, expiry_date, recipient_id))
     return _sha256(f"certification_expiry|{shared}"), _sha256(shared)
 

@@ -1,126 +1,66 @@
 """`CertificateExpiryOrchestrator` (ticket 004): expiry notices for a typed batch of records.
 
-This is the one implementation of the expiry job's notices. The daily sweep
-(`mentor_notify.expiry.sweep`) selects the due certificates in SQL with their
-recipients and hands them here in batches; a caller that already holds the
-records (an HTTP request, another service) calls it directly.
+The database decides each record once: the orchestrator hands its batch to
+the notice store (`stage`), where the SQL form of the tier rule classifies
+every record and keeps the due ones, and the store's one write path
+(`write`) builds and writes every notice, log row and tier mark, skipping
+notices that exist already; the push queue then takes the pushes of the
+notices created. The daily sweep stages a whole organisation slice with its
+own set-based selection and calls `write_staged`, the same write path, so
+there is one way an expiry notice is written. Python never builds a notice
+or re-decides a tier the database decided.
 
-Per batch, the happy path makes one call to each collaborator: one duplicate
-check, one bulk write of notices, log rows and tier marks, one bulk enqueue of
-pushes, however many records there are. The write and the enqueue run in one
-transaction, so a batch's notices, log rows, pushes and tier marks commit
-together or not at all. When that transaction fails, the batch is retried
-record by record, each record in its own transaction, so one bad record is
-logged and counted as failed and the rest go on.
+Per batch, the happy path is one staging, one write and one enqueue, however
+many records there are, in one transaction: a batch's notices, log rows,
+pushes and tier marks commit together or not at all. When that transaction
+fails, the batch is retried record by record, each record in its own
+transaction, so one bad record is logged and counted as failed and the rest
+go on.
 """
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from datetime import date
 from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 import structlog
 
-from mentor_notify.domain import AsOf, Clock, Tier, classify_tier, expiry_notice_keys
-from mentor_notify.domain.expiry_messages import (
-    Audience,
-    ExpiryMessage,
-    collapse_key,
-    expiry_message,
-)
+from mentor_notify.domain import AsOf, Clock, Tier
 from mentor_notify.expiry.models import FailedRecord, MentorRecord, OrchestrationResult
 
-# The values below are built by the orchestrator itself from records already
-# validated (`MentorRecord`), tens of thousands per sweep: named tuples, not
-# validating models, so nothing is checked twice (immutable, and built in a
-# third of the time a frozen dataclass takes).
 
+class WrittenNotices(NamedTuple):
+    """What one write of the staged records did: of the `due` records staged,
+    notices `created`, log rows `logged`, certificates `marked`, and due
+    records that got no new notice (`skipped`: all of theirs existed)."""
 
-class ExpiryNotice(NamedTuple):
-    """One in-app expiry notice to write: the record it is about, its recipient, its
-    keys and its message (`message_key`, `data`, and the push once it is stored)."""
-
-    key: str
-    log_key: str
-    organization_id: UUID
-    mentor_id: UUID
-    certification_id: UUID
-    certificate_type: str
-    tier: Tier
-    expiry_date: date
-    recipient_id: UUID
-    message: ExpiryMessage
-
-    @property
-    def audience(self) -> Audience:
-        """Whom the notice is for, as the recipient of this certificate's notices."""
-        return self.message.audience
-
-    @property
-    def message_key(self) -> str:
-        """`notifications.message_key` of the notice."""
-        return self.message.message_key
-
-
-class StoredNotice(NamedTuple):
-    """A notice the repository created: its key and the new notification's id."""
-
-    key: str
-    notification_id: UUID
-
-
-class TierMark(NamedTuple):
-    """A certificate's tier to record as sent for its current expiry cycle, on
-    the organisation-local business `day` it was decided for."""
-
-    certification_id: UUID
-    expiry_date: date
-    tier: Tier
-    day: date
-
-
-@dataclass(frozen=True, slots=True)
-class WrittenNotices:
-    """What one bulk write created: the new notices, log rows and tier marks."""
-
-    created: list[StoredNotice]
+    due: int
+    created: int
     logged: int
     marked: int
-
-
-class PushRequest(NamedTuple):
-    """A push to queue for every registered device of the recipient."""
-
-    notification_id: UUID
-    organization_id: UUID
-    recipient_id: UUID
-    payload: dict[str, Any]
-    collapse_key: str
+    skipped: int
 
 
 class NotificationRecordRepository(Protocol):
-    """Where expiry notices are recorded (in-app notification, log, sweep state)."""
+    """Where expiry notices are decided and recorded (in-app notification, log,
+    sweep state), as one working set per transaction."""
 
-    async def find_existing(self, notices: Sequence[ExpiryNotice]) -> set[str]:
-        """Keys of the notices already recorded for the same mentor, certificate
-        type, tier, expiry cycle and recipient."""
+    async def stage(self, records: Sequence[MentorRecord], as_of: AsOf) -> dict[UUID, Tier]:
+        """Replace the working set with `records`: decide each one's tier as of
+        `as_of` and keep the due ones. Returns the due records' tiers."""
         ...
 
-    async def insert_many(
-        self, notices: Sequence[ExpiryNotice], marks: Sequence[TierMark]
-    ) -> WrittenNotices:
-        """Record the notices (status pending) and their log rows, skipping any
-        that already exist, and mark the tiers sent; say what was created."""
+    async def write(self) -> WrittenNotices:
+        """Write the notices (status pending), log rows and tier marks of the
+        working set, skipping notices that already exist; say what was done."""
         ...
 
 
 class PushQueue(Protocol):
     """Where pushes wait for the dispatcher."""
 
-    async def enqueue_many(self, pushes: Sequence[PushRequest]) -> int:
-        """Queue each push for the recipient's devices; return how many were queued."""
+    async def enqueue_written(self) -> int:
+        """Queue the pushes of the notices the last write created; return how many."""
         ...
 
 
@@ -128,102 +68,16 @@ Transaction = Callable[[], AbstractAsyncContextManager[object]]
 """Opens the transaction a batch (or a retried record) is written in."""
 
 
-@dataclass
-class _Planned:
-    record: MentorRecord
-    tier: Tier
-    day: date
-    notices: list[ExpiryNotice]
-    fresh: list[ExpiryNotice] = field(default_factory=list)
-
-    @property
-    def mark(self) -> TierMark:
-        return TierMark(
-            certification_id=self.record.certification_id,
-            expiry_date=self.record.expiry_date,
-            tier=self.tier,
-            day=self.day,
-        )
+class _Outcome(NamedTuple):
+    written: WrittenNotices
+    queued: int
 
 
-@dataclass
-class ExpiryPlan:
-    """A classified batch, ready to write (see `CertificateExpiryOrchestrator.plan`)."""
-
-    records: int
-    planned: list[_Planned] = field(default_factory=list)
-    not_due: int = 0
-    failures: dict[UUID, FailedRecord] = field(default_factory=dict)
-
-
-@dataclass
-class _Written:
-    created: int = 0
-    logged: int = 0
-    marked: int = 0
-    queued: int = 0
-
-    def add(self, other: "_Written") -> None:
-        self.created += other.created
-        self.logged += other.logged
-        self.marked += other.marked
-        self.queued += other.queued
-
-
-def build_notices(record: MentorRecord, tier: Tier) -> list[ExpiryNotice]:
-    """The notices of one record in one tier: to the mentor, to each coordinator
-    and to each chapter admin standing in for a missing coordinator."""
-    notices: list[ExpiryNotice] = []
-    for audience, recipients in (
-        (Audience.MENTOR, (record.mentor_id,)),
-        (Audience.COORDINATOR, record.coordinator_ids),
-        (Audience.CHAPTER_ADMIN, record.admin_ids),
-    ):
-        if not recipients:
-            continue
-        # One message per audience: every coordinator of a record reads the same.
-        message = expiry_message(
-            audience,
-            record.mentor_id,
-            record.certification_id,
-            record.certificate_type,
-            tier,
-            record.expiry_date,
-        )
-        for recipient in dict.fromkeys(recipients):
-            key, log_key = expiry_notice_keys(
-                record.certification_id, tier, record.expiry_date, recipient
-            )
-            notices.append(
-                ExpiryNotice(
-                    key=key,
-                    log_key=log_key,
-                    organization_id=record.organization_id,
-                    mentor_id=record.mentor_id,
-                    certification_id=record.certification_id,
-                    certificate_type=record.certificate_type,
-                    tier=tier,
-                    expiry_date=record.expiry_date,
-                    recipient_id=recipient,
-                    message=message,
-                )
-            )
-    return notices
-
-
-def push_request(notice: ExpiryNotice, notification_id: UUID) -> PushRequest:
-    """The push announcing a stored notice."""
-    return PushRequest(
-        notification_id=notification_id,
-        organization_id=notice.organization_id,
-        recipient_id=notice.recipient_id,
-        payload=notice.message.push_payload(notification_id),
-        collapse_key=collapse_key(notice.certification_id),
-    )
+_NOTHING = _Outcome(WrittenNotices(0, 0, 0, 0, 0), 0)
 
 
 class CertificateExpiryOrchestrator:
-    """Classifies each record into its tier, skips duplicates, writes notices, queues pushes."""
+    """Hands each batch to the database to classify and write; counts what was done."""
 
     def __init__(
         self,
@@ -250,100 +104,65 @@ class CertificateExpiryOrchestrator:
         """Process one batch as of `as_of` (default: now on the clock), each record
         on its organisation's local date. Never raises for a bad record: it is
         counted in `failed`."""
-        return await self.write(self.plan(records, as_of=as_of))
-
-    def plan(self, records: Sequence[MentorRecord], *, as_of: AsOf | None = None) -> ExpiryPlan:
-        """The pure half of `process`: classify each record and build its notices
-        (keys, message keys, data). No I/O, so a caller may plan the next batch
-        (in a thread) while the previous one is written."""
         as_of = as_of or AsOf.current(self._clock)
-        plan = ExpiryPlan(records=len(records))
+        if not records:
+            return OrchestrationResult()
+        try:
+            async with self._transaction():
+                tiers = await self._notifications.stage(records, as_of)
+                outcome = await self._write() if tiers else _NOTHING
+            return self._result(len(records), outcome, {})
+        except Exception:  # fall back to one record at a time
+            self._log.warning("bulk write failed; writing record by record")
+        total = _NOTHING
+        failures: dict[UUID, FailedRecord] = {}
         for record in records:
             tier: Tier | None = None
             try:
-                today = as_of.local_date(record.timezone)
-                tier = classify_tier(record.expiry_date, today, record.thresholds)
-                notices = build_notices(record, tier) if tier is not None else []
-            except Exception as exc:  # a bad record must not stop the batch
-                self._fail(plan.failures, record, tier, exc)
+                async with self._transaction():
+                    tiers = await self._notifications.stage([record], as_of)
+                    tier = tiers.get(record.certification_id)
+                    outcome = await self._write() if tiers else _NOTHING
+            except Exception as exc:
+                self._fail(failures, record, tier, exc)
                 continue
-            if tier is None:
-                plan.not_due += 1
-                continue
-            plan.planned.append(_Planned(record, tier, today, notices))
-        self._log.info("expiry records classified", records=len(records), due=len(plan.planned))
-        return plan
+            total = _added(total, outcome)
+        return self._result(len(records), total, failures)
 
-    async def write(self, plan: ExpiryPlan) -> OrchestrationResult:
-        """The I/O half of `process`: skip duplicates, then write the batch in one
-        transaction (record by record if that fails)."""
-        failures = plan.failures
-        existing = await self._find_existing(plan.planned, failures)
-        for item in plan.planned:
-            item.fresh = [n for n in item.notices if n.key not in existing]
-        live = [p for p in plan.planned if p.record.certification_id not in failures]
-        skipped = sum(1 for p in live if not p.fresh)
-        self._log.info("expiry duplicates checked", skipped=skipped)
+    async def write_staged(self) -> OrchestrationResult:
+        """Write what the caller staged itself (the sweep's slice) in one
+        transaction; raises if it fails, so the caller can fall back to
+        `process` for the same records."""
+        async with self._transaction():
+            outcome = await self._write()
+        return self._result(outcome.written.due, outcome, {})
 
-        written = await self._write_batch(live, failures)
-        self._log.info("expiry notices recorded", created=written.created, queued=written.queued)
-        return OrchestrationResult(
-            processed=plan.records,
-            skipped=skipped,
-            not_due=plan.not_due,
+    async def _write(self) -> _Outcome:
+        written = await self._notifications.write()
+        queued = await self._push_queue.enqueue_written() if written.created else 0
+        self._log.info(
+            "expiry notices recorded",
             created=written.created,
-            logged=written.logged,
-            marked=written.marked,
-            queued=written.queued,
+            skipped=written.skipped,
+            queued=queued,
+        )
+        return _Outcome(written, queued)
+
+    @staticmethod
+    def _result(
+        records: int, outcome: _Outcome, failures: dict[UUID, FailedRecord]
+    ) -> OrchestrationResult:
+        return OrchestrationResult(
+            processed=records,
+            skipped=outcome.written.skipped,
+            not_due=records - outcome.written.due - len(failures),
+            created=outcome.written.created,
+            logged=outcome.written.logged,
+            marked=outcome.written.marked,
+            queued=outcome.queued,
             failed=len(failures),
             failures=list(failures.values()),
         )
-
-    async def _find_existing(
-        self, planned: list[_Planned], failures: dict[UUID, FailedRecord]
-    ) -> set[str]:
-        notices = [n for p in planned for n in p.notices]
-        if not notices:
-            return set()
-        try:
-            return await self._notifications.find_existing(notices)
-        except Exception:  # fall back to one record at a time
-            self._log.warning("bulk duplicate check failed; checking record by record")
-        existing: set[str] = set()
-        for item in planned:
-            try:
-                existing |= await self._notifications.find_existing(item.notices)
-            except Exception as exc:
-                self._fail(failures, item.record, item.tier, exc)
-        return existing
-
-    async def _write_batch(
-        self, live: list[_Planned], failures: dict[UUID, FailedRecord]
-    ) -> _Written:
-        if not live:
-            return _Written()
-        try:
-            async with self._transaction():
-                return await self._write(live)
-        except Exception:  # fall back to one record at a time
-            self._log.warning("bulk write failed; writing record by record")
-        total = _Written()
-        for item in live:
-            try:
-                async with self._transaction():
-                    total.add(await self._write([item]))
-            except Exception as exc:
-                self._fail(failures, item.record, item.tier, exc)
-        return total
-
-    async def _write(self, items: list[_Planned]) -> _Written:
-        """Notices, log rows, tier marks and pushes of `items`: one call per collaborator."""
-        fresh = [n for item in items for n in item.fresh]
-        written = await self._notifications.insert_many(fresh, [item.mark for item in items])
-        stored = {s.key: s.notification_id for s in written.created}
-        pushes = [push_request(n, stored[n.key]) for n in fresh if n.key in stored]
-        queued = await self._push_queue.enqueue_many(pushes) if pushes else 0
-        return _Written(len(written.created), written.logged, written.marked, queued)
 
     def _fail(
         self,
@@ -371,3 +190,10 @@ class CertificateExpiryOrchestrator:
                 reason=str(exc) or type(exc).__name__,
             ),
         )
+
+
+def _added(total: _Outcome, one: _Outcome) -> _Outcome:
+    return _Outcome(
+        WrittenNotices(*(a + b for a, b in zip(total.written, one.written, strict=True))),
+        total.queued + one.queued,
+    )

@@ -1,16 +1,19 @@
-"""The daily expiry sweep: every certificate of every organisation, in batches.
+"""The daily expiry sweep: every certificate of every organisation, set-based.
 
 Per organisation slice, set-based SQL (the files in `sql/`) picks the
-certificates due a notice today and resolves who hears about each (the
-coordinators, or the chapter admins standing in for a missing one); the rows
-are read in batches and each batch is handed to `CertificateExpiryOrchestrator`,
-the one implementation of what a notice is: it classifies, derives keys and
-payloads in Python and writes notices, log rows, pushes and tier marks with
-one statement per collaborator per batch. Then a short transaction updates
-directory visibility. An organisation's certificates are split into
+certificates due a notice today, with the tier the database decides for each
+(the due rule, once), and resolves who hears about each (the coordinators, or
+the chapter admins standing in for a missing one) into the working set the
+orchestrator writes from (stage.sql). The slice is then written by
+`CertificateExpiryOrchestrator.write_staged`: the one write path, which builds
+every notice (keys, message key, data, deep link, push payload) in SQL and
+writes notices, log rows, tier marks and pushes in a handful of statements,
+whatever the slice's size; no record comes to Python. Then a short transaction
+updates directory visibility. An organisation's certificates are split into
 `partitions` disjoint slices (by a hash of the certificate id), swept side by
 side on separate connections, each slice in one transaction: the inserts are
-CPU-bound in the server, and this uses its cores.
+CPU-bound in the server, and this uses its cores. Organisations are swept side
+by side too, never more than `partitions` transactions at once.
 
 Exactly once, whatever runs when:
 
@@ -20,14 +23,14 @@ Exactly once, whatever runs when:
   the previous holder committed);
 * every row written has a deterministic idempotency key under a unique index
   (`ON CONFLICT DO NOTHING`), so even without the lock nothing doubles;
-* each batch is written in a savepoint of the slice's transaction, its notices
-  together with their pushes and "tiers sent" marks, and the slice commits as
-  a whole, so a run killed half-way leaves each slice either done or untouched,
-  and the next run completes what is missing.
+* a slice's notices, pushes and "tiers sent" marks are written in one
+  transaction, so a run killed half-way leaves each slice either done or
+  untouched, and the next run completes what is missing.
 
-If a batch fails (a bad row its statements cannot write), the orchestrator
-retries its records one by one, each in its own savepoint, so one bad record
-is reported and the rest are still notified.
+If the slice's write fails (a bad row its statements cannot write), its due
+records are read back and handed to the orchestrator a batch at a time, which
+retries a failing batch record by record, each in its own savepoint, so one
+bad record is reported and the rest are still notified.
 """
 
 import asyncio
@@ -49,6 +52,7 @@ from mentor_notify.expiry.models import (
     FailedRecord,
     MentorRecord,
     MissingCoordinator,
+    OrchestrationResult,
     OrganisationSweep,
     PlannedNotice,
     SweepResult,
@@ -76,7 +80,8 @@ _PLANNED = load_sql("mentor_notify.expiry", "planned")
 _DUE_RECORDS = load_sql("mentor_notify.expiry", "due_records")
 _DIRECTORY = load_sql("mentor_notify.expiry", "directory")
 _LOCK = load_sql("mentor_notify.expiry", "lock_slice")
-_ANALYZE_CANDIDATES = load_sql("mentor_notify.expiry", "analyze_candidates")
+_STAGE = load_sql("mentor_notify.expiry", "stage")
+_ANALYZE_DUE = load_sql("mentor_notify.expiry", "analyze_due")
 _ANALYZE_RECIPIENTS = load_sql("mentor_notify.expiry", "analyze_recipients")
 _ANALYZE_WRITTEN = load_sql("mentor_notify.expiry", "analyze_written")
 
@@ -86,13 +91,15 @@ _ANALYZE_WRITTEN = load_sql("mentor_notify.expiry", "analyze_written")
 DEFAULT_PARTITIONS = 2
 
 # Notices written by one run past which the run refreshes the statistics of the
-# tables it grew (analyze_written.sql): a first run over a real organisation,
-# not an ordinary night's few hundred.
-ANALYZE_AFTER = 10_000
+# tables it grew (analyze_written.sql): a first run over a real organisation
+# (260,000 notices at a million certificates), not an ordinary night's (about
+# 11,000 there: 1 % of what the tables hold, which autovacuum's own analyse
+# catches up with; analysing for it took a quarter of that night's sweep).
+ANALYZE_AFTER = 50_000
 
-# Due certificates handed to the orchestrator at once: large enough that the
-# round trips per batch (fetch, duplicate check, write, enqueue) are few, small
-# enough that a batch retried record by record stays short.
+# Due certificates handed to the orchestrator at once when a slice's write has
+# failed: large enough that the round trips are few, small enough that a batch
+# retried record by record stays short.
 DEFAULT_BATCH_SIZE = 500
 
 ProgressCallback = Callable[[OrganisationSweep], None]
@@ -157,8 +164,8 @@ class ExpirySweep:
 
         `on_progress` is called with each organisation's result as it finishes.
         `partitions` slices are swept at once, so the pool should allow that
-        many connections. Due certificates go to the orchestrator `batch_size`
-        at a time.
+        many connections. If a slice cannot be written in one go, its due
+        certificates go to the orchestrator `batch_size` at a time.
         """
         if partitions < 1:
             raise ValueError("partitions must be at least 1")
@@ -201,16 +208,22 @@ class ExpirySweep:
         if today is not None:
             as_of = AsOf.on(today)
         as_of = as_of or AsOf.current(self._clock)
-        results: list[OrganisationSweep] = []
         with structlog.contextvars.bound_contextvars(run_id=str(run_id), job="expiry_sweep"):
             # Raises for an unknown organisation, or when none is visible at all.
             orgs = await self._organisations(organisations)
             log.info("expiry sweep started", organisations=len(orgs), dry_run=dry_run)
-            for org in orgs:
-                result = await self._sweep_organisation(org, as_of, dry_run)
-                results.append(result)
+            # Organisations side by side, at most `partitions` transactions at
+            # once (_slots): a small organisation's slices and directory step
+            # fill the connections while a large one's slice still writes.
+            slots = asyncio.Semaphore(self._partitions)
+
+            async def sweep_one(org: _Organisation) -> OrganisationSweep:
+                result = await self._sweep_organisation(org, as_of, dry_run, slots)
                 if self._on_progress is not None:
                     self._on_progress(result)
+                return result
+
+            results = list(await asyncio.gather(*(sweep_one(org) for org in orgs)))
             sweep = SweepResult(
                 run_id=run_id, started_at=started_at, dry_run=dry_run, organisations=results
             )
@@ -248,7 +261,7 @@ class ExpirySweep:
         ]
 
     async def _sweep_organisation(
-        self, org: _Organisation, as_of: AsOf, dry_run: bool
+        self, org: _Organisation, as_of: AsOf, dry_run: bool, slots: asyncio.Semaphore
     ) -> OrganisationSweep:
         started = time.perf_counter()
         day = as_of.local_date(org.timezone)
@@ -258,7 +271,7 @@ class ExpirySweep:
             try:
                 slices = await asyncio.gather(
                     *(
-                        self._deliver(org, as_of, day, now, dry_run, part)
+                        self._deliver(org, as_of, day, now, dry_run, part, slots)
                         for part in range(self._partitions)
                     )
                 )
@@ -268,7 +281,8 @@ class ExpirySweep:
                     delivery.add(one)
                     failed += slice_failures
                 delivery.sort()
-                suppressed, restored = await self._directory(org, day, now, dry_run)
+                async with slots:
+                    suppressed, restored = await self._directory(org, day, now, dry_run)
             except DatabaseError as exc:
                 log.error("expiry sweep of organisation failed", reason=type(exc).__name__)
                 return OrganisationSweep(**base, error=str(exc), duration_ms=_ms_since(started))
@@ -331,14 +345,19 @@ class ExpirySweep:
         now: datetime,
         dry_run: bool,
         part: int,
+        slots: asyncio.Semaphore,
     ) -> tuple[_Delivery, list[FailedRecord]]:
         params = self._params(org, today, now, part)
-        failed: list[FailedRecord] = []
         with translating():
-            async with self._pool.connection() as conn, conn.transaction(force_rollback=dry_run):
+            async with (
+                slots,
+                self._pool.connection() as conn,
+                conn.transaction(force_rollback=dry_run),
+            ):
                 await conn.execute(_LOCK, params)
+                await conn.execute(_STAGE)
                 await conn.execute(_CANDIDATES, params)
-                await conn.execute(_ANALYZE_CANDIDATES)
+                await conn.execute(_ANALYZE_DUE)
                 await conn.execute(_RECIPIENTS, params)
                 await conn.execute(_ANALYZE_RECIPIENTS)
                 tiers = {r["tier"]: r["certificates"] for r in await _rows(conn, _TIER_COUNTS)}
@@ -356,33 +375,11 @@ class ExpirySweep:
                         [PlannedNotice(**r) for r in await _rows(conn, _PLANNED)] if dry_run else []
                     ),
                 )
-                orchestrator = postgres_orchestrator(conn, self._clock)
-                # Records are made a batch at a time from the fetched result, so
-                # only a batch or two of them are alive at once (fewer objects
-                # for the garbage collector to walk over and over).
-                due = await conn.execute(_DUE_RECORDS)
-
-                async def next_batch() -> list[MentorRecord]:
-                    rows = await due.fetchmany(self._batch_size)
-                    return [self._record(org, row) for row in rows]
-
-                first = await next_batch()
-                plan = orchestrator.plan(first, as_of=as_of) if first else None
-                while plan is not None:
-                    following = await next_batch()
-                    # The next batch is planned (pure Python) in a thread while
-                    # this one is written, so the server's work and ours overlap.
-                    result, plan = await asyncio.gather(
-                        orchestrator.write(plan),
-                        asyncio.to_thread(orchestrator.plan, following, as_of=as_of)
-                        if following
-                        else _nothing(),
-                    )
-                    delivery.notifications += result.created
-                    delivery.log_entries += result.logged
-                    delivery.pushes += result.queued
-                    delivery.marked += result.marked
-                    failed += result.failures
+                result = await self._write(conn, org, as_of) if tiers else OrchestrationResult()
+                delivery.notifications = result.created
+                delivery.log_entries = result.logged
+                delivery.pushes = result.queued
+                delivery.marked = result.marked
                 log.info(
                     "expiry step done",
                     step="deliver",
@@ -390,9 +387,34 @@ class ExpirySweep:
                     notifications=delivery.notifications,
                     pushes=delivery.pushes,
                     certificates=delivery.marked,
-                    failed=len(failed),
+                    failed=result.failed,
                 )
-        return delivery, failed
+        return delivery, result.failures
+
+    async def _write(
+        self, conn: AsyncConnection[DictRow], org: _Organisation, as_of: AsOf
+    ) -> OrchestrationResult:
+        """The slice's notices through the orchestrator's write path, in one go;
+        if that fails (a record its statements cannot write), its due records
+        are read back and handed to the orchestrator a batch at a time, which
+        writes a failing batch record by record."""
+        orchestrator = postgres_orchestrator(conn, self._clock)
+        try:
+            return await orchestrator.write_staged()
+        except DatabaseError as exc:
+            log.warning("slice write failed; writing batch by batch", reason=type(exc).__name__)
+        # Read in full before the orchestrator replaces the working set.
+        records = [self._record(org, row) for row in await _rows(conn, _DUE_RECORDS)]
+        results = [
+            await orchestrator.process(records[i : i + self._batch_size], as_of=as_of)
+            for i in range(0, len(records), self._batch_size)
+        ]
+        counts = ("processed", "skipped", "not_due", "created", "logged", "marked", "queued")
+        return OrchestrationResult(
+            **{field: sum(getattr(r, field) for r in results) for field in counts},
+            failed=sum(r.failed for r in results),
+            failures=[f for r in results for f in r.failures],
+        )
 
     @staticmethod
     def _record(org: _Organisation, row: DictRow) -> MentorRecord:
@@ -427,10 +449,6 @@ async def _rows(
 ) -> list[DictRow]:
     cur = await conn.execute(query, params)
     return await cur.fetchall()
-
-
-async def _nothing() -> None:
-    return None
 
 
 def _ms_since(started: float) -> float:

@@ -26,7 +26,7 @@ No retention of the logs or the inbox may be shorter than
 notices cannot make the sweep tell a tier again:
 its once-per-tier rule lives in `certification_expiry_tracking.notification_thresholds_sent`
 (`expiry/sql/candidates.sql` skips the tiers sent, by `private.expiry_due_tier`,
-and `insert_notices.sql` marks them in the statement that writes the
+and `write_notices.sql` marks them in the statement that writes the
 notices), which a prune never touches; the notices' unique index
 `notifications_expiry_duplicate_key` is only a second guard within a cycle,
 and the minimum keeps it for every live warning window.

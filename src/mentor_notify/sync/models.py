@@ -1,17 +1,21 @@
 """What the inbound certificate sync reads, stores and reports: typed, and free of
 personal data by construction (a parsed event has no field a name could go in)."""
 
+import re
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -28,13 +32,17 @@ class InvalidEvent(SyncError):
     """A body that is not an event this endpoint understands; nothing is stored."""
 
 
-class UnknownMessage(InvalidEvent):
-    """A well-formed message of a kind the sync does not handle (another Dataverse
-    message or table); nothing is stored."""
+class ContractBroken(InvalidEvent):
+    """A `v1` body that breaks the contract: stored dead (nothing authenticated is
+    lost), and refused so that the sender knows."""
 
 
 class UnknownEvents(SyncError):
     """`sync retry` named events that do not exist or are not dead."""
+
+
+class InvalidMapping(SyncError):
+    """`sync mappings set` was given a name or behaviour Dataverse cannot have."""
 
 
 class UnknownKey(SyncError):
@@ -71,32 +79,137 @@ class EventStatus(StrEnum):
     DEAD = "dead"
 
 
+class DateBehavior(StrEnum):
+    """How a Dataverse date column stores its values ("Behavior and format of the date
+    and time column", learn.microsoft.com, checked 2026-12-06): UserLocal (the
+    default of a new column) stores an instant in UTC, converted from the entering
+    user's time zone; DateOnly and TimeZoneIndependent store the date as entered."""
+
+    USER_LOCAL = "UserLocal"
+    DATE_ONLY = "DateOnly"
+    TIME_ZONE_INDEPENDENT = "TimeZoneIndependent"
+
+
+_LOGICAL_NAME = r"^[a-z][a-z0-9_]{0,99}$"
+# Text the database can store: PostgreSQL's text holds no NUL character.
+NO_NUL = r"^[^\x00]*$"
+
+
+class DataverseMapping(BaseModel):
+    """Which Dataverse table and columns hold an organisation's certificates, and how
+    its date columns behave. The defaults are the proposal HLF has to confirm (ticket
+    001 risk 1); `sync mappings set` stores an organisation's own (the database's
+    certificate_sync_mappings holds the same name rule)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table: str = Field(default="hlf_certificate", pattern=_LOGICAL_NAME)
+    person: str = Field(default="hlf_contactid", pattern=_LOGICAL_NAME)
+    certificate_type: str = Field(default="hlf_certificatetype", pattern=_LOGICAL_NAME)
+    issued_on: str = Field(default="hlf_issuedon", pattern=_LOGICAL_NAME)
+    expiry_date: str = Field(default="hlf_expireson", pattern=_LOGICAL_NAME)
+    revoked_on: str = Field(default="hlf_revokedon", pattern=_LOGICAL_NAME)
+    state: str = Field(default="statecode", pattern=_LOGICAL_NAME)
+    modified_on: str = Field(default="modifiedon", pattern=_LOGICAL_NAME)
+    version: str = Field(default="versionnumber", pattern=_LOGICAL_NAME)
+    date_behavior: DateBehavior = DateBehavior.USER_LOCAL
+
+
 class SyncEvent(BaseModel):
-    """One certificate event as the inbox stores it, whatever format it came in."""
+    """One certificate event as the inbox stores it, whatever format it came in.
+
+    A Dataverse Update without a post-image carries only the columns it changed, and
+    a Delete without a pre-image none: what is missing is taken from the certificate
+    already known when the event is applied. A delivery that can never be applied as
+    received says why in `receive_problem` and is stored dead."""
 
     model_config = ConfigDict(frozen=True)
 
     source: Source
-    source_event_id: str = Field(min_length=1, max_length=200)
-    event_type: EventType
-    external_person_id: str = Field(min_length=1, max_length=200)
-    external_certificate_id: str = Field(min_length=1, max_length=200)
-    external_type: str | None = Field(default=None, min_length=1, max_length=200)
+    source_event_id: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
+    event_type: EventType | None
+    external_person_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=NO_NUL
+    )
+    external_certificate_id: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=NO_NUL
+    )
+    external_type: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
     issued_on: date | None = None
     expiry_date: date | None = None
     revoked_on: date | None = None
     source_modified_at: AwareDatetime
+    source_version: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    is_deletion: bool = False
+    receive_problem: str | None = None
 
     @model_validator(mode="after")
     def _dates_fit_the_type(self) -> "SyncEvent":
-        if self.event_type is EventType.REVOKED:
-            if self.revoked_on is None:
-                raise ValueError("a revocation needs revoked_on")
-        elif self.expiry_date is None:
-            raise ValueError(f"a {self.event_type.value} event needs expiry_date")
-        elif self.issued_on is not None and self.issued_on > self.expiry_date:
+        if self.receive_problem is not None:
+            return self
+        if self.event_type is None or self.external_certificate_id is None:
+            raise ValueError("an event needs its type and certificate id")
+        if self.event_type is EventType.REVOKED and self.revoked_on is None:
+            raise ValueError("a revocation needs revoked_on")
+        if (
+            self.issued_on is not None
+            and self.expiry_date is not None
+            and self.issued_on > self.expiry_date
+        ):
             raise ValueError("issued_on is after expiry_date")
         return self
+
+
+# The v1 contract's formats, as patterns both the server and the published schema
+# apply (JSON Schema's `date-time` is RFC 3339: a 'T', seconds, an offset or 'Z';
+# `date` is the full date). A number is neither; a date-time is not a date. Years
+# run from 1800 to 9999: a certificate is of this era, and every such date fits
+# the database's and Python's ranges in any offset.
+_YEAR = "(1[89]|[2-9][0-9])[0-9]{2}"
+RFC3339_DATE_TIME = (
+    rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}[Tt][0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]{{1,6}})?"
+    r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+)
+FULL_DATE = rf"^{_YEAR}-[0-9]{{2}}-[0-9]{{2}}$"
+
+
+def _read_as(pattern: str, read: Callable[[str], object], what: str) -> BeforeValidator:
+    """Text matching `pattern`, read by `read` (so the strict model gets the value,
+    never a coerced number)."""
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if not isinstance(value, str) or not compiled.match(value):
+            raise ValueError(f"must be {what} written as text")
+        try:
+            return read(value)
+        except ValueError:
+            raise ValueError(f"must be {what}: {value!r} is no such thing") from None
+
+    return BeforeValidator(check)
+
+
+Timestamp = Annotated[
+    AwareDatetime,
+    _read_as(RFC3339_DATE_TIME, datetime.fromisoformat, "an RFC 3339 date-time with an offset"),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_DATE_TIME}),
+]
+Day = Annotated[
+    date,
+    _read_as(FULL_DATE, date.fromisoformat, "a date (YYYY-MM-DD)"),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": FULL_DATE}),
+]
+
+# What each event type needs besides the common fields: the server's rule and the
+# published schema's if/then, from this one table.
+V1_REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "issued": ("certificate_type", "issued_on", "expiry_date"),
+    "renewed": ("certificate_type", "expiry_date"),
+    "expiry_changed": ("certificate_type", "expiry_date"),
+    "revoked": ("revoked_on",),
+}
+# The one rule JSON Schema cannot state; named in the schema's description.
+V1_UNSTATED_RULE = "issued_on, when given with expiry_date, must not be after it"
 
 
 class V1Event(BaseModel):
@@ -107,6 +220,7 @@ class V1Event(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         title="CertificateEventV1",
         json_schema_extra={
             "$id": "https://mentor-notify.example/schemas/certificate-event-v1.json"
@@ -117,44 +231,59 @@ class V1Event(BaseModel):
     event_id: str = Field(
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description="The sender's unique id of this event; a repeat delivery with the same id "
         "is stored and applied once.",
     )
     type: Literal["issued", "renewed", "expiry_changed", "revoked"] = Field(
         description="What happened to the certificate."
     )
-    occurred_at: AwareDatetime = Field(
-        description="When the sender's system modified the certificate, with a UTC offset; "
-        "an event older than one already applied for the certificate is superseded."
+    occurred_at: Timestamp = Field(
+        description="When the sender's system modified the certificate (RFC 3339, with a UTC "
+        "offset); an event older than one already applied for the certificate is superseded, "
+        "and of two at the same instant the later to arrive wins."
     )
     person_id: str = Field(
-        min_length=1, max_length=200, description="The sender's id of the certificate holder."
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="The sender's id of the certificate holder: an id, never an e-mail "
+        "address, phone number or national identity number (such an event is kept dead).",
     )
     certificate_id: str = Field(
-        min_length=1, max_length=200, description="The sender's id of the certificate."
+        min_length=1,
+        max_length=200,
+        pattern=NO_NUL,
+        description="The sender's id of the certificate.",
     )
     certificate_type: str | None = Field(
         default=None,
         min_length=1,
         max_length=200,
+        pattern=NO_NUL,
         description="The sender's certificate type; required unless type is revoked.",
     )
-    issued_on: date | None = Field(
+    issued_on: Day | None = Field(
         default=None, description="First day of the certificate period (required for issued)."
     )
-    expiry_date: date | None = Field(
+    expiry_date: Day | None = Field(
         default=None, description="Last valid day (required unless type is revoked)."
     )
-    revoked_on: date | None = Field(
+    revoked_on: Day | None = Field(
         default=None, description="First day no longer valid (required for revoked)."
     )
 
     @model_validator(mode="after")
     def _complete(self) -> "V1Event":
-        if self.type != "revoked" and self.certificate_type is None:
-            raise ValueError(f"a {self.type} event needs certificate_type")
-        if self.type == "issued" and self.issued_on is None:
-            raise ValueError("an issued event needs issued_on")
+        missing = [f for f in V1_REQUIRED_BY_TYPE[self.type] if getattr(self, f) is None]
+        if missing:
+            raise ValueError(f"a {self.type} event needs " + " and ".join(missing))
+        if (
+            self.issued_on is not None
+            and self.expiry_date is not None
+            and self.issued_on > self.expiry_date
+        ):
+            raise ValueError("issued_on is after expiry_date")
         return self
 
 
@@ -166,6 +295,9 @@ class Receipt(BaseModel):
     )
     duplicate: bool = Field(description="The event had been received before; nothing new stored.")
     status: EventStatus | None = Field(description="Where the event is now.")
+    reason: str | None = Field(
+        default=None, description="Why the event is dead (`sync status` shows it too)."
+    )
 
 
 class OutcomeCounts(BaseModel):
@@ -208,7 +340,7 @@ class DeadEvent(BaseModel):
 
     id: int
     slug: str
-    event_type: EventType
+    event_type: EventType | None
     reason: str
 
 
@@ -232,7 +364,10 @@ class NewWebhookKey(BaseModel):
 
 
 class CallerKeys(BaseModel):
-    """The organisation a sync URL names and the hashes of its live webhook keys."""
+    """The organisation a sync URL names, the hashes of its live webhook keys, and what
+    reading its deliveries needs."""
 
     organization_id: UUID
     key_sha256: list[str]
+    timezone: str = Field(description="The organisation's IANA time zone.")
+    mapping: DataverseMapping = Field(description="Its Dataverse names and date behaviour.")

@@ -15,6 +15,7 @@ from mentor_notify.expiry import EXPIRY_LOCK_CLASS
 from mentor_notify.organisations import UnknownOrganisation
 from mentor_notify.sync.models import (
     CallerKeys,
+    DataverseMapping,
     DeadEvent,
     OutcomeCounts,
     StatusRow,
@@ -24,9 +25,9 @@ from mentor_notify.sync.models import (
 
 _SQL = "mentor_notify.sync"
 _RECEIVE = load_sql(_SQL, "receive")
-_APPLY_EVENT = load_sql(_SQL, "apply_event")
 _APPLY_PENDING = load_sql(_SQL, "apply_pending")
 _ENABLED = load_sql(_SQL, "enabled")
+_ENABLED_ORGANISATIONS = load_sql(_SQL, "enabled_organisations")
 # The lock the sweep takes for its listing step (the organisation id as key), so
 # the sync's listing refresh and the sweep's never interleave.
 _LOCK_DIRECTORY = load_sql("mentor_notify.expiry", "lock_slice")
@@ -37,6 +38,8 @@ _WEBHOOK_KEYS = load_sql(_SQL, "webhook_keys")
 _ADD_KEY = load_sql(_SQL, "add_key")
 _KEYS = load_sql(_SQL, "keys")
 _REVOKE_KEY = load_sql(_SQL, "revoke_key")
+_MAPPINGS = load_sql(_SQL, "mappings")
+_SET_MAPPING = load_sql(_SQL, "set_mapping")
 # The listing's visibility rule is the expiry sweep's; the sync runs the same
 # statement so a renewal lists a lapsed mentor again, and a revocation hides
 # one, without a second rule.
@@ -54,7 +57,30 @@ class SyncRepository:
         """The organisation with id or slug `organization` and its live webhook keys'
         hashes; None if there is no such organisation."""
         row = await self._one(_WEBHOOK_KEYS, {"organization": organization})
-        return None if row is None else CallerKeys(**row)
+        if row is None:
+            return None
+        return CallerKeys(
+            organization_id=row["organization_id"],
+            key_sha256=row["key_sha256"],
+            timezone=row["timezone"],
+            mapping=_mapping(row["mapping"]),
+        )
+
+    async def mappings(self, ids: Sequence[UUID]) -> list[tuple[str, DataverseMapping, bool]]:
+        """Each organisation's slug, Dataverse mapping, and whether it stored one (else
+        the mapping is the proposal in the code)."""
+        rows = await self._all(_MAPPINGS, {"organization_ids": list(ids)})
+        return [(r["slug"], _mapping(r["mapping"]), r["mapping"] is not None) for r in rows]
+
+    async def set_mapping(
+        self, organization_id: UUID, mapping: DataverseMapping, now: datetime
+    ) -> None:
+        """Store the organisation's Dataverse mapping."""
+        params: dict[str, Any] = {
+            _COLUMNS.get(field, f"{field}_column"): value
+            for field, value in mapping.model_dump(mode="json").items()
+        }
+        await self._one(_SET_MAPPING, params | {"organization_id": organization_id, "now": now})
 
     async def add_key(self, organization_id: UUID, key_sha256: str, now: datetime) -> WebhookKey:
         """Register the key with hash `key_sha256` for the organisation."""
@@ -80,7 +106,7 @@ class SyncRepository:
         self, organization_id: UUID, event: SyncEvent, body_sha256: str, now: datetime
     ) -> DictRow:
         """Store `event` for the organisation, once per source request id. Returns
-        organization_id, enabled, timezone, event_id, status and duplicate; raises
+        organization_id, event_id, status, reason and duplicate; raises
         `UnknownOrganisation` if the organisation is gone."""
         params: dict[str, Any] = event.model_dump() | {
             "organization_id": organization_id,
@@ -92,21 +118,18 @@ class SyncRepository:
             raise UnknownOrganisation(f"no organisation has id {organization_id}")
         return row
 
-    async def apply_event(self, event_id: int, now: datetime) -> tuple[str | None, UUID | None]:
-        """Apply one pending event: its outcome (None if it was not pending) and the
-        mentor it is about (None when their external id has no mapping)."""
-        row = await self._one(_APPLY_EVENT, {"event_id": event_id, "now": now})
-        return (None, None) if row is None else (row["outcome"], row["peer_mentor_id"])
-
     async def apply_pending(
         self, organization_id: UUID, now: datetime, batch: int
-    ) -> OutcomeCounts:
-        """Apply up to `batch` held events of the organisation, oldest modification first."""
+    ) -> tuple[OutcomeCounts, list[UUID]]:
+        """Apply up to `batch` held events of the organisation in source order: how
+        they ended, and the mentors whose certificates changed."""
         counts = OutcomeCounts()
+        mentors: list[UUID] = []
         params = {"organization_id": organization_id, "now": now, "batch": batch}
         for row in await self._all(_APPLY_PENDING, params):
             counts.add(row["outcome"], row["events"])
-        return counts
+            mentors += row["peer_mentor_ids"] or []
+        return counts, mentors
 
     async def refresh_directory(
         self,
@@ -133,6 +156,10 @@ class SyncRepository:
         """Flag, slug, timezone and held events of each organisation in `ids`."""
         return await self._all(_ENABLED, {"organization_ids": list(ids)})
 
+    async def enabled_organisations(self) -> list[DictRow]:
+        """Id, slug and time zone of every organisation whose sync is on."""
+        return await self._all(_ENABLED_ORGANISATIONS, {})
+
     async def status(self, ids: Sequence[UUID]) -> list[StatusRow]:
         """Events per status of each organisation in `ids`."""
         return [StatusRow(**r) for r in await self._all(_STATUS, {"organization_ids": list(ids)})]
@@ -149,12 +176,26 @@ class SyncRepository:
     async def _one(self, query: str, params: dict[str, Any]) -> DictRow | None:
         with translating():
             cur = await self._conn.execute(query, params)
-            return await cur.fetchone()
+            return await cur.fetchone() if cur.description else None
 
     async def _all(self, query: str, params: dict[str, Any]) -> list[DictRow]:
         with translating():
             cur = await self._conn.execute(query, params)
             return await cur.fetchall()
+
+
+# certificate_sync_mappings' column for each DataverseMapping field (the rest are
+# the field's name and `_column`).
+_COLUMNS = {"table": "table_name", "date_behavior": "date_behavior"}
+
+
+def _mapping(stored: dict[str, Any] | None) -> DataverseMapping:
+    if stored is None:
+        return DataverseMapping()
+    fields = {
+        field: _COLUMNS.get(field, f"{field}_column") for field in DataverseMapping.model_fields
+    }
+    return DataverseMapping(**{field: stored[column] for field, column in fields.items()})
 
 
 def _webhook_key(row: DictRow) -> WebhookKey:

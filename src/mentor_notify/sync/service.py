@@ -1,19 +1,26 @@
-"""The inbound certificate sync: receive an event (store it, apply it if the
-organisation's sync is on), replay held events, re-queue dead ones, report."""
+"""The inbound certificate sync: receive an event (store it; the applier applies
+it if the organisation's sync is on), replay held events, re-queue dead ones,
+report."""
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from uuid import UUID
 
 import structlog
+from pydantic import ValidationError
 
 from mentor_notify.db import Pool
 from mentor_notify.domain import Clock, local_today
 from mentor_notify.organisations import covered_organisations
 from mentor_notify.sync.dataverse import parse_dataverse
 from mentor_notify.sync.models import (
+    CallerKeys,
+    ContractBroken,
+    DataverseMapping,
     DeadEvent,
     EventStatus,
+    InvalidMapping,
     OutcomeCounts,
     Receipt,
     ReplayResult,
@@ -21,6 +28,7 @@ from mentor_notify.sync.models import (
     StatusRow,
     SyncEvent,
     UnknownEvents,
+    problems,
 )
 from mentor_notify.sync.repository import SyncRepository
 from mentor_notify.sync.v1 import parse_v1
@@ -32,52 +40,72 @@ log = structlog.get_logger(__name__)
 REPLAY_BATCH = 1000
 
 
-def parse(source: Source, body: bytes, request_id_header: str | None = None) -> SyncEvent:
-    """The event in `body`, read as `source` says; raises `InvalidEvent`."""
+def parse(
+    source: Source,
+    body: bytes,
+    headers: Mapping[str, str],
+    caller: CallerKeys,
+    received_at: datetime,
+) -> SyncEvent:
+    """The event in `body`, read as `source` says with the organisation's mapping and
+    time zone; raises `InvalidEvent` only when the body is not JSON."""
     if source is Source.DATAVERSE:
-        return parse_dataverse(body, request_id_header)
-    return parse_v1(body)
+        return parse_dataverse(
+            body, headers, mapping=caller.mapping, timezone=caller.timezone, received_at=received_at
+        )
+    return parse_v1(body, received_at)
 
 
 class CertificateSync:
     """The sync over `pool`; instants come from `clock` (the real one in production)."""
 
-    def __init__(self, pool: Pool, clock: Clock) -> None:
-        """Work on `pool`, stamping with `clock`."""
+    def __init__(
+        self, pool: Pool, clock: Clock, on_stored: Callable[[], None] | None = None
+    ) -> None:
+        """Work on `pool`, stamping with `clock`; `on_stored` is called after each new
+        event is stored for applying (it wakes the applier)."""
         self._pool = pool
         self._clock = clock
+        self._on_stored = on_stored
 
     async def receive(
         self,
-        organization_id: UUID,
+        caller: CallerKeys,
         source: Source,
         body: bytes,
-        request_id_header: str | None,
+        headers: Mapping[str, str],
     ) -> Receipt:
         """Store the event in `body` for the organisation (whose key the caller
-        presented), committed before this returns; then, if that organisation's sync
-        is on, apply it at once.
+        presented), committed before this returns, and wake the applier
+        (`SyncApplier`), which applies it if that organisation's sync is on. A
+        delivery that cannot be applied as received is stored dead, with the reason
+        in the receipt.
 
-        Raises `InvalidEvent` (nothing stored) or `UnknownOrganisation`."""
-        event = parse(source, body, request_id_header)
-        digest = hashlib.sha256(body).hexdigest()
+        Raises `InvalidEvent` (nothing stored: the body is not JSON),
+        `ContractBroken` (a v1 body against the contract: stored dead, then
+        refused) or `UnknownOrganisation`."""
         now = self._clock.now()
+        event = parse(source, body, headers, caller, now)
+        digest = hashlib.sha256(body).hexdigest()
         async with self._pool.connection() as conn, conn.transaction():
-            row = await SyncRepository(conn).receive(organization_id, event, digest, now)
+            row = await SyncRepository(conn).receive(caller.organization_id, event, digest, now)
         status = None if row["status"] is None else EventStatus(row["status"])
-        receipt = Receipt(event_id=row["event_id"], duplicate=row["duplicate"], status=status)
+        receipt = Receipt(
+            event_id=row["event_id"],
+            duplicate=row["duplicate"],
+            status=status,
+            reason=row["reason"],
+        )
+        if source is Source.V1 and event.event_type is None:
+            raise ContractBroken(f"{event.receive_problem} (kept as dead event {receipt.event_id})")
         log.info(
             "sync event received",
             event_id=receipt.event_id,
             source=source.value,
             duplicate=receipt.duplicate,
         )
-        if row["enabled"] and receipt.event_id is not None and status is EventStatus.PENDING:
-            outcome = await self._apply_one(
-                row["organization_id"], row["timezone"], receipt.event_id
-            )
-            if outcome is not None:
-                receipt = receipt.model_copy(update={"status": EventStatus(outcome)})
+        if status is EventStatus.PENDING and not receipt.duplicate and self._on_stored:
+            self._on_stored()
         return receipt
 
     async def replay(self, organisations: Sequence[str] | None = None) -> ReplayResult:
@@ -98,6 +126,18 @@ class CertificateSync:
             )
         return result
 
+    async def apply_held(self) -> ReplayResult:
+        """Apply the held events of every organisation whose sync is on (the
+        applier's round); the others' are left alone and not counted."""
+        async with self._pool.connection() as conn:
+            rows = await SyncRepository(conn).enabled_organisations()
+        result = ReplayResult()
+        for row in rows:
+            result.organisations[row["slug"]] = await self._replay_one(
+                row["organization_id"], row["timezone"]
+            )
+        return result
+
     async def retry(self, event_ids: Sequence[int]) -> ReplayResult:
         """Re-queue the dead events `event_ids` and replay their organisations.
         Raises `UnknownEvents`, changing nothing, if any id is not a dead event."""
@@ -111,6 +151,31 @@ class CertificateSync:
                 )
         return await self.replay(sorted({str(r["organization_id"]) for r in rows}))
 
+    async def mappings(
+        self, organisations: Sequence[str] | None = None
+    ) -> list[tuple[str, DataverseMapping, bool]]:
+        """Each organisation's slug, Dataverse mapping, and whether it stored one (else
+        it reads with the proposal in the code)."""
+        async with self._pool.connection() as conn:
+            ids = [o.id for o in await covered_organisations(conn, organisations)]
+            return await SyncRepository(conn).mappings(ids)
+
+    async def set_mapping(self, organization: str, changes: Mapping[str, str]) -> DataverseMapping:
+        """Change the organisation's Dataverse names or date behaviour (the fields of
+        `DataverseMapping` named in `changes`), keeping the rest; the mapping stored.
+        Raises `InvalidMapping` (nothing changed) or `UnknownOrganisation`. Servers
+        read it again within CALLER_KEYS_TTL."""
+        async with self._pool.connection() as conn, conn.transaction():
+            [org] = await covered_organisations(conn, [organization])
+            repo = SyncRepository(conn)
+            [(_, current, _)] = await repo.mappings([org.id])
+            try:
+                mapping = DataverseMapping.model_validate(current.model_dump() | dict(changes))
+            except ValidationError as exc:
+                raise InvalidMapping(problems(exc)) from None
+            await repo.set_mapping(org.id, mapping, self._clock.now())
+        return mapping
+
     async def status(
         self, organisations: Sequence[str] | None = None, dead_limit: int = 50
     ) -> tuple[list[StatusRow], list[DeadEvent]]:
@@ -120,35 +185,23 @@ class CertificateSync:
             repo = SyncRepository(conn)
             return await repo.status(ids), await repo.dead(ids, dead_limit)
 
-    async def _apply_one(self, organization_id: UUID, timezone: str, event_id: int) -> str | None:
-        now = self._clock.now()
-        async with self._pool.connection() as conn, conn.transaction():
-            repo = SyncRepository(conn)
-            outcome, mentor = await repo.apply_event(event_id, now)
-            if outcome == EventStatus.APPLIED and mentor is not None:
-                # Only this mentor's listings can have changed: the rest of the
-                # organisation is the nightly sweep's, and a refresh of all of it
-                # per event held every ingest behind the organisation's lock.
-                await repo.refresh_directory(
-                    organization_id, local_today(self._clock, timezone), now, [mentor]
-                )
-        log.info("sync event processed", event_id=event_id, outcome=outcome)
-        return outcome
-
     async def _replay_one(self, organization_id: UUID, timezone: str) -> OutcomeCounts:
         total = OutcomeCounts()
         while True:
             now = self._clock.now()
             async with self._pool.connection() as conn, conn.transaction():
                 repo = SyncRepository(conn)
-                counts = await repo.apply_pending(organization_id, now, REPLAY_BATCH)
-                if counts.applied:
+                counts, mentors = await repo.apply_pending(organization_id, now, REPLAY_BATCH)
+                if mentors:
+                    # Only these mentors' listings can have changed: the rest of
+                    # the organisation is the nightly sweep's.
                     await repo.refresh_directory(
-                        organization_id, local_today(self._clock, timezone), now
+                        organization_id, local_today(self._clock, timezone), now, mentors
                     )
             for outcome, n in counts.model_dump().items():
                 total.add(outcome, n)
             if counts.applied + counts.superseded + counts.dead < REPLAY_BATCH:
                 break
-        log.info("sync replayed", organization_id=str(organization_id), **total.model_dump())
+        if total.applied + total.superseded + total.dead:
+            log.info("sync replayed", organization_id=str(organization_id), **total.model_dump())
         return total

@@ -1,3 +1,3 @@
 -- Statistics for the resolved recipients (a temporary table, which autovacuum
--- never analyses), so the batch query joins them to devices sensibly.
+-- never analyses), so the write joins them sensibly.
 analyze expiry_recipients

@@ -1,12 +1,12 @@
--- The certificates of one organisation that are due a notice today, by the
--- sweep's due rule private.expiry_due_tier (the tier of the day,
+-- The certificates of one organisation slice that are due a notice today, by
+-- the sweep's due rule private.expiry_due_tier (the tier of the day,
 -- private.expiry_tier, the one SQL form of mentor_notify.domain.tiers.classify_tier,
--- unless that tier was sent in the current expiry cycle); the
--- certification follow-up scenario stands aside by the same rule.
--- %(partitions)s and %(partition)s split the organisation's certificates into
--- disjoint slices by a hash of their id, so several connections can sweep one
--- organisation side by side, each slice in its own transaction.
-create temp table expiry_candidates on commit drop as
+-- unless that tier was sent in the current expiry cycle), with the business
+-- day decided for; the certification follow-up scenario stands aside by the
+-- same rule. %(partitions)s and %(partition)s split the organisation's
+-- certificates into disjoint slices by a hash of their id, so several
+-- connections can sweep one organisation side by side, each slice in its own
+-- transaction.
 with in_window as (
   select t.certification_id, t.organization_id, t.peer_mentor_id, t.certificate_type,
          t.expiry_date, t.notification_thresholds_sent,
@@ -30,16 +30,16 @@ tiers as materialized (
   from pairs p
 ),
 due_tiers as materialized (
-  select days_left, tiers_sent, tier
+  select days_left, tiers_sent, tier, private.expiry_tier_days(tier) as days
   from tiers
   where tier is not null
 )
-select w.certification_id,
-       w.organization_id,
-       w.peer_mentor_id,
-       w.certificate_type,
-       w.expiry_date,
-       x.tier
+insert into expiry_due (
+  certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date, tier, days,
+  day
+)
+select w.certification_id, w.organization_id, w.peer_mentor_id, w.certificate_type,
+       w.expiry_date, x.tier, x.days, %(today)s::date
 from in_window w
 join due_tiers x
   on x.days_left = w.days_left and x.tiers_sent = w.notification_thresholds_sent

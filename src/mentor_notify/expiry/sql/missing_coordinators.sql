@@ -4,7 +4,7 @@
 select c.peer_mentor_id as mentor_id,
        c.certification_id,
        count(r.recipient_id) filter (where r.audience = 'chapter_admin')::integer as fallback_recipients
-from expiry_candidates c
+from expiry_due c
 left join expiry_recipients r on r.certification_id = c.certification_id
 group by c.peer_mentor_id, c.certification_id
 having count(r.recipient_id) filter (where r.audience = 'coordinator') = 0

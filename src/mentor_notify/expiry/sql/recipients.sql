@@ -1,13 +1,12 @@
--- Who hears about each due certificate: the mentor, and their coordinators
--- (private.mentor_coordinators: those assigned to them in any of the
--- organisation's chapters, the rule the data-quality report shares). Where a
--- mentor has no coordinator at all, the admins of their chapters stand in
--- (ticket 004's contingency); the sweep reports those mentors as a
--- data-quality finding.
-create temp table expiry_recipients on commit drop as
+-- Who besides the mentor hears about each due certificate of the slice: their
+-- coordinators (private.mentor_coordinators: those assigned to them in any of
+-- the organisation's chapters, the rule the data-quality report shares).
+-- Where a mentor has no coordinator at all, the admins of their chapters
+-- stand in (ticket 004's contingency); the sweep reports those mentors as a
+-- data-quality finding. (The mentor is told by write_notices.sql itself.)
 with chapters as (
   select c.certification_id, c.peer_mentor_id, m.chapter_id
-  from expiry_candidates c
+  from expiry_due c
   join public.chapter_memberships m
     on m.user_id = c.peer_mentor_id
    and m.organization_id = c.organization_id
@@ -15,7 +14,7 @@ with chapters as (
 ),
 coordinators as (
   select distinct c.certification_id, k.coordinator_id as recipient_id
-  from expiry_candidates c
+  from expiry_due c
   join private.mentor_coordinators k
     on k.organization_id = c.organization_id and k.peer_mentor_id = c.peer_mentor_id
 ),
@@ -27,9 +26,7 @@ admins as (
   where m.user_id <> ch.peer_mentor_id
     and not exists (select 1 from coordinators k where k.certification_id = ch.certification_id)
 )
-select certification_id, peer_mentor_id as recipient_id, 'mentor'::text as audience
-from expiry_candidates
-union all
+insert into expiry_recipients (certification_id, recipient_id, audience)
 select certification_id, recipient_id, 'coordinator' from coordinators
 union all
 select certification_id, recipient_id, 'chapter_admin' from admins

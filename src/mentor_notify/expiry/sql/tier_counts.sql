@@ -1,4 +1,4 @@
 -- Due certificates per tier, for the summary.
 select tier, count(*)::integer as certificates
-from expiry_candidates
+from expiry_due
 group by tier

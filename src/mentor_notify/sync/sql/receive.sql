@@ -1,32 +1,33 @@
--- Store one received event before the sender is answered (issue 19: never
--- lose an event), for the organisation the caller's key was checked against;
--- no row back means it no longer exists. A repeat of the same request id stores nothing and
--- reports the event already held. Also says whether the organisation's sync
--- is on, so the caller knows whether to apply the event now.
+-- Store one received event before the sender is answered (issues 19 and 24:
+-- never lose an event), for the organisation the caller's key was checked
+-- against; no row back means it no longer exists. A delivery that can never be
+-- applied as received (its receive_problem says why) is stored dead at once. A repeat of the same request id stores nothing and
+-- reports the event already held.
 with org as (
-  select o.id, o.timezone, coalesce(s.enabled, false) as enabled
-  from public.organizations o
-  left join public.certificate_sync_settings s on s.organization_id = o.id
-  where o.id = %(organization_id)s
+  select o.id from public.organizations o where o.id = %(organization_id)s
 ),
 inserted as (
   insert into public.certificate_sync_events (
     organization_id, source, source_event_id, event_type, external_person_id,
     external_certificate_id, external_type, issued_on, expiry_date, revoked_on,
-    source_modified_at, body_sha256, received_at
+    source_modified_at, source_version, is_deletion, receive_problem, body_sha256,
+    received_at, status, reason, processed_at
   )
   select org.id, %(source)s, %(source_event_id)s, %(event_type)s, %(external_person_id)s,
          %(external_certificate_id)s, %(external_type)s, %(issued_on)s, %(expiry_date)s,
-         %(revoked_on)s, %(source_modified_at)s, %(body_sha256)s, %(now)s
+         %(revoked_on)s, %(source_modified_at)s, %(source_version)s, %(is_deletion)s,
+         %(receive_problem)s::text, %(body_sha256)s, %(now)s,
+         case when %(receive_problem)s::text is null then 'pending' else 'dead' end,
+         %(receive_problem)s::text,
+         case when %(receive_problem)s::text is null then null else %(now)s::timestamptz end
   from org
   on conflict (organization_id, source, source_event_id) do nothing
-  returning id, status
+  returning id, status, reason
 )
 select org.id as organization_id,
-       org.enabled,
-       org.timezone,
        coalesce(i.id, e.id) as event_id,
        coalesce(i.status, e.status) as status,
+       case when i.id is null then e.reason else i.reason end as reason,
        i.id is null as duplicate
 from org
 left join inserted i on true
