@@ -326,3 +326,21 @@ def test_the_openapi_document_describes_the_probes_and_the_limits(app: Any) -> N
     device = document["paths"]["/v1/device-tokens"]["post"]["responses"]
     assert "413" in device
     assert "Retry-After" in device["503"]["headers"]
+
+
+def test_the_openapi_document_names_each_kind_of_credential_apart(app: Any) -> None:
+    document = app.openapi()
+
+    def schemes(path: str, method: str) -> set[str]:
+        return {name for entry in document["paths"][path][method]["security"] for name in entry}
+
+    assert schemes("/v1/device-tokens", "post") == {"UserAccessToken"}
+    assert schemes("/functions/v1/dispatch", "post") == {"JobApiKey", "JobApiKeyBearer"}
+    defined = document["components"]["securitySchemes"]
+    assert defined["UserAccessToken"]["scheme"] == "bearer"
+    assert defined["JobApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "apikey",
+        "description": "One of the API's secret keys in the apikey header.",
+    }

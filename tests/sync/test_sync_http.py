@@ -709,3 +709,20 @@ async def test_the_server_reads_an_organisations_keys_again_after_ten_seconds(
     assert len(first.key_sha256) == 2
     assert read_again is not None
     assert read_again.key_sha256 == [key_sha256(KEY)]
+
+
+async def test_the_openapi_document_gives_webhooks_their_own_security_schemes(
+    client: httpx.AsyncClient,
+) -> None:
+    openapi = (await client.get("/openapi.json")).json()
+
+    def schemes(path: str) -> set[str]:
+        return {name for entry in openapi["paths"][path]["post"]["security"] for name in entry}
+
+    webhook = {"WebhookKeyHeader", "WebhookKeyCode", "WebhookKeyQuery"}
+    assert schemes("/v1/sync/{organization}/dataverse") == webhook
+    assert schemes("/v1/sync/{organization}/events") == webhook
+    assert schemes("/functions/v1/dispatch") == {"JobApiKey", "JobApiKeyBearer"}
+    assert schemes("/v1/device-tokens") == {"UserAccessToken"}
+    described = openapi["components"]["securitySchemes"]
+    assert {described[name]["in"] for name in webhook} == {"header", "query"}

@@ -381,13 +381,26 @@ def create_app(
         "Requests the process is working on, read at scrape time.",
         registry=metrics.registry,
     ).set_function(lambda: in_flight.now)
-    bearer = HTTPBearer(
+    # One OpenAPI security scheme per kind of credential, so the document says
+    # which endpoint takes which: a user's access token is never a job key, and
+    # the sync's webhook keys (api/sync.py) are neither.
+    user_bearer = HTTPBearer(
+        scheme_name="UserAccessToken",
         auto_error=False,
-        description="A signed-in user's Supabase access token (device tokens), or one of "
-        "the API's secret keys (jobs).",
+        description="A signed-in user's Supabase access token (a JWT signed with one of the "
+        "project's signing keys, or its legacy JWT secret).",
+    )
+    job_bearer = HTTPBearer(
+        scheme_name="JobApiKeyBearer",
+        auto_error=False,
+        description="One of the API's secret keys as the bearer token (or, while allowed, "
+        "the project's legacy service-role key).",
     )
     api_key = APIKeyHeader(
-        name="apikey", auto_error=False, description="One of the API's secret keys (jobs)."
+        name="apikey",
+        scheme_name="JobApiKey",
+        auto_error=False,
+        description="One of the API's secret keys in the apikey header.",
     )
 
     def token_of(credentials: HTTPAuthorizationCredentials | None) -> str | None:
@@ -397,7 +410,7 @@ def create_app(
 
     async def job_caller(
         key: Annotated[str | None, Depends(api_key)],
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(job_bearer)],
     ) -> str:
         try:
             return await auth.job_caller(key, token_of(credentials))
@@ -407,7 +420,7 @@ def create_app(
             raise ApiError(403, "forbidden", str(exc)) from exc
 
     async def signed_in_user(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(user_bearer)],
     ) -> UUID:
         try:
             return await auth.user(token_of(credentials))
