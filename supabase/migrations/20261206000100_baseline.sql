@@ -959,9 +959,10 @@ grant select, insert, update, delete on public.peer_mentor_certifications,
 --                    person.
 --
 -- Settling is explicit: the dispatcher's settle statement
--- (mentor_notify/push/sql/record.sql) moves the notice, its notification and
--- the scenario bookkeeping (private.record_scenario_outcomes, in
--- 05_activities_and_scenarios.sql) in one statement.
+-- (mentor_notify/push/sql/settle.sql) moves the notice and its notification
+-- in one statement and returns the notifications settled; the scenarios'
+-- bookkeeping is their own reaction to it (private.record_scenario_outcomes,
+-- in 05_activities_and_scenarios.sql).
 
 create table if not exists public.notifications (
   id uuid primary key default gen_random_uuid(),
