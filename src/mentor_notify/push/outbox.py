@@ -44,7 +44,9 @@ _CLAIM = load_stages(
     "settle_unsent",
     "resolve",
 )
-_RECORD = load_sql("mentor_notify.push", "settle")
+# The settle statement, stage by stage: each device's outcome, each notice's,
+# then each notification's with what the statement returns.
+_RECORD = load_stages("mentor_notify.push", "settle", "settle_notices", "settle_notifications")
 _DEAD = load_sql("mentor_notify.push", "dead")
 _RETRY = load_sql("mentor_notify.push", "retry")
 _RENEW = load_sql("mentor_notify.push", "renew")
