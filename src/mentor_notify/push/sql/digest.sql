@@ -9,9 +9,13 @@ pushed as (
          first_value(j.id) over w as carrier_id,
          count(*) over (partition by j.recipient_id, j.organization_id) as size
   from judged j
-  join group_verdicts g
-    on g.recipient_id = j.recipient_id and g.organization_id = j.organization_id
-  where j.verdict = 'go' and g.verdict = 'push'
+  -- IS TRUE keeps the IN a hashed subplan: as a join, the planner (which
+  -- takes both sides for a row or two) compared every notice with every
+  -- person, quadratic in the claim's size.
+  where j.verdict = 'go'
+    and ((j.recipient_id, j.organization_id) in (
+          select g.recipient_id, g.organization_id from group_verdicts g where g.verdict = 'push'))
+        is true
   window w as (partition by j.recipient_id, j.organization_id
                order by private.push_urgency(j.payload) desc, j.created_at, j.id)
 ),

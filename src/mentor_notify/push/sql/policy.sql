@@ -38,7 +38,11 @@ due as (
     union all
     select * from mates
   ) c
-  join public.organizations o on o.id = c.organization_id
+  -- A left join, though every notice has its organisation (a foreign key): as
+  -- an inner join PostgreSQL took the due notices for a handful of rows, and
+  -- the stages after this one then compared every row with every other
+  -- (nested loops over hundreds of rows, quadratic in the claim's size).
+  left join public.organizations o on o.id = c.organization_id
   left join public.push_preferences pp on pp.user_id = c.recipient_id
 ),
 judged as (

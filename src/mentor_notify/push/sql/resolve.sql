@@ -31,10 +31,13 @@ delivering as (
 select 'claimed' as decision, dl.id, m.id as notice_id, m.notification_id, m.recipient_id,
        dl.device_token_id, dl.provider, m.sent_payload as payload, m.collapse_key,
        private.idempotency_key(m.id::text, dl.device_token_id::text) as idempotency_key,
-       m.attempts, t.token
+       m.attempts, d.token
 from delivering dl
 join moved m on m.id = dl.notice_id
-join targets t on t.notice_id = dl.notice_id and t.device_token_id = dl.device_token_id
+-- The token as targets read it (one statement, one snapshot), by the device's
+-- key: joined with targets instead, the planner compared every delivery with
+-- every target.
+join public.device_tokens d on d.id = dl.device_token_id
 union all
 select m.decision, null, m.id, m.notification_id, m.recipient_id, null, null, null, null, null,
        null, null
