@@ -40,7 +40,10 @@ spent as (
   where g.recipient_id = b.recipient_id and g.organization_id = b.organization_id
     and g.today = b.local_day
     and (b.used < g.budget or g.immediate)
-    and (b.recipient_id, b.organization_id) in (select recipient_id, organization_id from ledger)
+    -- IS TRUE keeps the IN a hashed subplan rather than a join the planner
+    -- would run as one scan of the ledger rows per person.
+    and ((b.recipient_id, b.organization_id) in (select recipient_id, organization_id from ledger))
+        is true
   returning b.recipient_id, b.organization_id
 ),
 -- A person's first push of the day opens their row. If another dispatcher
@@ -51,10 +54,10 @@ opened as (
   select g.recipient_id, g.organization_id, g.today, 1
   from groups g
   where not g.after_hours
-    and not exists (
-    select 1 from ledger l
-    where l.recipient_id = g.recipient_id and l.organization_id = g.organization_id
-  )
+    -- NOT IN is a hashed subplan; NOT EXISTS was one scan of the ledger rows
+    -- per person (neither column is ever null).
+    and (g.recipient_id, g.organization_id) not in (
+      select l.recipient_id, l.organization_id from ledger l)
   order by g.recipient_id, g.organization_id
   on conflict do nothing
   returning recipient_id, organization_id
