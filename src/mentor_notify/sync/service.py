@@ -14,6 +14,7 @@ from mentor_notify.db import Pool
 from mentor_notify.domain import Clock, local_today
 from mentor_notify.organisations import covered_organisations
 from mentor_notify.sync.dataverse import parse_dataverse
+from mentor_notify.sync.inbox import InboxWriter
 from mentor_notify.sync.models import (
     CallerKeys,
     ContractBroken,
@@ -67,6 +68,7 @@ class CertificateSync:
         self._pool = pool
         self._clock = clock
         self._on_stored = on_stored
+        self._inbox = InboxWriter(pool)
 
     async def receive(
         self,
@@ -87,8 +89,7 @@ class CertificateSync:
         now = self._clock.now()
         event = parse(source, body, headers, caller, now)
         digest = hashlib.sha256(body).hexdigest()
-        async with self._pool.connection() as conn, conn.transaction():
-            row = await SyncRepository(conn).receive(caller.organization_id, event, digest, now)
+        row = await self._inbox.store(caller.organization_id, event, digest, now)
         status = None if row["status"] is None else EventStatus(row["status"])
         receipt = Receipt(
             event_id=row["event_id"],
