@@ -30,6 +30,13 @@ _ENABLED_ORGANISATIONS = load_sql(_SQL, "enabled_organisations")
 # The lock the sweep takes for its listing step (the organisation id as key), so
 # the sync's listing refresh and the sweep's never interleave.
 _LOCK_DIRECTORY = load_sql("mentor_notify.expiry", "lock_slice")
+# One applier per organisation at a time (issue 24): every server process runs
+# an applier, and a second one waits for the first's batch to be committed and
+# then finds only what is still pending, instead of queueing behind the same
+# events' row locks one at a time. The sweep's transaction-scoped lock
+# statement, with a class of its own and the organisation id as key.
+_LOCK_APPLYING = _LOCK_DIRECTORY
+SYNC_APPLY_LOCK_CLASS = 0x4D4E0003
 _STATUS = load_sql(_SQL, "status")
 _DEAD = load_sql(_SQL, "dead")
 _RETRY = load_sql(_SQL, "retry")
@@ -126,6 +133,14 @@ class SyncRepository:
                     if not cur.nextset():
                         break
         return rows
+
+    async def lock_applying(self, organization_id: UUID) -> None:
+        """Wait until no other applier is applying the organisation's events, and
+        hold that until this transaction ends."""
+        await self._one(
+            _LOCK_APPLYING,
+            {"lock_class": SYNC_APPLY_LOCK_CLASS, "lock_key": str(organization_id)},
+        )
 
     async def apply_pending(
         self, organization_id: UUID, now: datetime, batch: int

@@ -192,6 +192,7 @@ class CertificateSync:
             now = self._clock.now()
             async with self._pool.connection() as conn, conn.transaction():
                 repo = SyncRepository(conn)
+                await repo.lock_applying(organization_id)
                 counts, mentors = await repo.apply_pending(organization_id, now, REPLAY_BATCH)
                 if mentors:
                     # Only these mentors' listings can have changed: the rest of
