@@ -422,7 +422,8 @@ def side_by_side(url: str, args: Any, rng: random.Random) -> int:
             result = burst(url, args.burst, max(args.workers), rng, args.database, command)
             print(name, result, flush=True)
             runs[name].append(result)
-    keys = ("held_ingest_per_s", "applied_per_s", "answered_5xx", "lost", "still_pending")
+    keys: tuple[str, ...] = ("held_ingest_per_s", "applied_per_s", "answered_5xx", "lost")
+    keys += ("still_pending",)
     keys += ("server_cpu_ms_per_event", "postgres_cpu_ms_per_event", "load_average_1m")
     summary = {
         name: {key: statistics.median(r[key] for r in results) for key in keys}

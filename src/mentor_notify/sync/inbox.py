@@ -20,7 +20,7 @@ from uuid import UUID
 import structlog
 from psycopg.rows import DictRow
 
-from mentor_notify.db import Pool
+from mentor_notify.db import Pool, translating
 from mentor_notify.organisations import UnknownOrganisation
 from mentor_notify.sync.models import SyncEvent
 from mentor_notify.sync.repository import SyncRepository
@@ -103,7 +103,7 @@ class InboxWriter:
                     rows = await SyncRepository(conn).receive_many(
                         [(d.organization_id, d.event, d.body_sha256, d.now) for d in batch]
                     )
-            except Exception as exc:  # noqa: BLE001 - any failure: store one by one
+            except Exception as exc:
                 log.info("sync batch store failed; storing one by one", error=str(exc))
             else:
                 # Committed: only now is each sender answered.
@@ -111,18 +111,23 @@ class InboxWriter:
                     _settle(delivery, row)
                 return
         for delivery in batch:
+            one = [(delivery.organization_id, delivery.event, delivery.body_sha256, delivery.now)]
             try:
-                async with self._pool.connection() as conn, conn.transaction():
-                    [row] = await SyncRepository(conn).receive_many(
-                        [(delivery.organization_id, delivery.event, delivery.body_sha256, delivery.now)]
-                    )
-            except Exception as exc:  # noqa: BLE001 - handed to its own sender
-                delivery.stored.set_exception(exc)
+                # Translated, the commit's refusal too: the sender is answered as
+                # for any database error.
+                with translating():
+                    async with self._pool.connection() as conn, conn.transaction():
+                        [row] = await SyncRepository(conn).receive_many(one)
+            except Exception as exc:
+                if not delivery.stored.done():
+                    delivery.stored.set_exception(exc)
             else:
                 _settle(delivery, row)
 
 
 def _settle(delivery: _Delivery, row: DictRow | None) -> None:
+    if delivery.stored.done():
+        return
     if row is None:
         delivery.stored.set_exception(
             UnknownOrganisation(f"no organisation has id {delivery.organization_id}")

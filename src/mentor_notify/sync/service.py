@@ -61,14 +61,19 @@ class CertificateSync:
     """The sync over `pool`; instants come from `clock` (the real one in production)."""
 
     def __init__(
-        self, pool: Pool, clock: Clock, on_stored: Callable[[], None] | None = None
+        self,
+        pool: Pool,
+        clock: Clock,
+        on_stored: Callable[[], None] | None = None,
+        inbox: InboxWriter | None = None,
     ) -> None:
         """Work on `pool`, stamping with `clock`; `on_stored` is called after each new
-        event is stored for applying (it wakes the applier)."""
+        event is stored for applying (it wakes the applier). Deliveries are stored
+        through `inbox` (default: one over `pool`)."""
         self._pool = pool
         self._clock = clock
         self._on_stored = on_stored
-        self._inbox = InboxWriter(pool)
+        self._inbox = inbox or InboxWriter(pool)
 
     async def receive(
         self,
