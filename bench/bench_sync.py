@@ -169,7 +169,9 @@ def bodies(people: list[UUID], events: int, rng: random.Random) -> list[bytes]:
 
 
 @contextmanager
-def serving(url: str, workers: int, in_flight_limit: bool = False) -> Iterator[tuple[str, int]]:
+def serving(
+    url: str, workers: int, in_flight_limit: bool = False, command: Path = MENTOR_NOTIFY
+) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = os.environ | {
         "MENTOR_NOTIFY_JWT_SECRET": SECRET,
@@ -178,9 +180,9 @@ def serving(url: str, workers: int, in_flight_limit: bool = False) -> Iterator[t
     }
     if not in_flight_limit:
         env["MENTOR_NOTIFY_API_MAX_IN_FLIGHT"] = "0"
-    command = [str(MENTOR_NOTIFY), "--database-url", url, "serve", "--port", str(port)]
-    command += ["--workers", str(workers)]
-    process = subprocess.Popen(command, env=env)
+    argv = [str(command), "--database-url", url, "serve", "--port", str(port)]
+    argv += ["--workers", str(workers)]
+    process = subprocess.Popen(argv, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_answering(f"{base}/livez")
@@ -314,18 +316,30 @@ def until_applied(url: str, slug: str, since: float, limit_s: float = 120.0) -> 
     return time.perf_counter() - since
 
 
-def burst(url: str, deliveries: int, workers: int, rng: random.Random) -> dict[str, Any]:
+def burst(
+    url: str,
+    deliveries: int,
+    workers: int,
+    rng: random.Random,
+    database: str,
+    command: Path = MENTOR_NOTIFY,
+) -> dict[str, Any]:
     """`deliveries` posted at once to bench-live on a server of `workers` processes
-    with the default in-flight limit; then wait (up to two minutes) until all are
-    applied."""
+    (`command`'s `serve`) with the default in-flight limit; then wait (up to two
+    minutes) until all are applied. Also the CPU the server and PostgreSQL spent
+    per delivery, from the first request until all were applied."""
     switch(url, "bench-live", True)
-    with serving(url, workers, in_flight_limit=True) as (base, _):
+    with serving(url, workers, in_flight_limit=True, command=command) as (base, pid):
         payloads = bodies(contacts(url, "bench-live"), deliveries, rng)
         before = sum(live_events(url).values())
+        pids, pg = server_pids(pid), postgres_pids(database)
+        cpu_before, pg_before = cpu_seconds(pids), cpu_seconds(pg)
         began = time.perf_counter()
         posted = asyncio.run(post_all(base, "bench-live", payloads, deliveries, limit_s=60.0))
         answered = time.perf_counter() - began
         settled = until_applied(url, "bench-live", began)
+        server = cpu_since(cpu_before, pids)
+        postgres = cpu_since(pg_before, postgres_pids(database))
         events = live_events(url)
     stored = sum(events.values()) - before
     return {
@@ -342,6 +356,8 @@ def burst(url: str, deliveries: int, workers: int, rng: random.Random) -> dict[s
         "held_ingest_per_s": round(deliveries / answered, 1),
         "applied_per_s": round(deliveries / settled, 1),
         "p99_answer_ms": posted["p99_ms"],
+        "server_cpu_ms_per_event": round(1000 * server / deliveries, 3),
+        "postgres_cpu_ms_per_event": round(1000 * postgres / deliveries, 3),
     }
 
 
@@ -394,6 +410,38 @@ def replay(url: str) -> dict[str, Any]:
     return asyncio.run(run())
 
 
+def side_by_side(url: str, args: Any, rng: random.Random) -> int:
+    """The burst alone, `--runs` times; with `--before`, each run bursts that
+    checkout's server and then this one's, so both meet the same machine load."""
+    servers = {"this": MENTOR_NOTIFY}
+    if args.before:
+        servers = {"before": args.before.resolve() / ".venv/bin/mentor-notify"} | servers
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
+    for _ in range(args.runs):
+        for name, command in servers.items():
+            result = burst(url, args.burst, max(args.workers), rng, args.database, command)
+            print(name, result, flush=True)
+            runs[name].append(result)
+    keys: tuple[str, ...] = ("held_ingest_per_s", "applied_per_s", "answered_5xx", "lost")
+    keys += ("still_pending",)
+    keys += ("server_cpu_ms_per_event", "postgres_cpu_ms_per_event", "load_average_1m")
+    summary = {
+        name: {key: statistics.median(r[key] for r in results) for key in keys}
+        for name, results in runs.items()
+    }
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        report = {
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": machine(),
+            "args": {k: str(v) for k, v in vars(args).items() if k != "admin_url"},
+            "runs": runs,
+            "summary": summary,
+        }
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
@@ -411,9 +459,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument(
+        "--burst-only",
+        action="store_true",
+        help="only the burst (no closed loop, no replay)",
+    )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (with its .venv) whose server takes the burst in turn with "
+        "this one's, side by side in the same run (alternating; needs --burst-only)",
+    )
     args = parser.parse_args(argv)
     rng = random.Random(19)
     url = prepare(args.admin_url, args.database, args.mentors)
+    if args.burst_only:
+        return side_by_side(url, args, rng)
     runs = []
     for run in range(args.runs):
         ingested = ingest(url, args, rng)
@@ -422,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         switch(url, "bench-held", True)
         replayed = replay(url)
         print("replay", replayed, flush=True)
-        bursted = burst(url, args.burst, max(args.workers), rng)
+        bursted = burst(url, args.burst, max(args.workers), rng, args.database)
         print("burst", bursted, flush=True)
         runs.append({"run": run + 1, "ingest": ingested, "replay": replayed, "burst": bursted})
     configs = list(runs[0]["ingest"])

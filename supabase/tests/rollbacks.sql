@@ -10,10 +10,17 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(14);
+select plan(15);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261207000100_syncfast.sql
+select ok(
+  (select p.prosrc like '%for event_id in%' and p.prosrc not like '%careful%'
+   from pg_proc p where p.oid = 'private.apply_certificate_sync_events(uuid, timestamptz, integer)'::regprocedure),
+  '20261207000100 rollback applies held events one subtransaction each again'
+);
+
 \ir ../rollbacks/20261206000500_operations_and_reregistration.sql
 select hasnt_table('public', 'device_reregistrations', '20261206000500 rollback removes device_reregistrations');
 select hasnt_table('public', 'daily_cycle_successes', '20261206000500 rollback removes daily_cycle_successes');

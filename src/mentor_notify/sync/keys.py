@@ -2,6 +2,7 @@
 holder to that organisation's sync endpoints only. The database keeps each key's
 SHA-256; the key itself is shown once, when made."""
 
+import asyncio
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -32,6 +33,11 @@ class WebhookKeys:
         # Only organisations that exist are remembered, so callers naming made-up
         # ones cannot grow it.
         self._cached: dict[str, tuple[datetime, CallerKeys]] = {}
+        # The read under way per organisation: a burst's first calls, which all
+        # find the cache empty, share one query instead of each sending its own
+        # (1,000 deliveries at once sent 1,000 key queries before the first
+        # answer filled the cache).
+        self._reading: dict[str, asyncio.Task[CallerKeys | None]] = {}
 
     async def of_caller(self, organization: str) -> CallerKeys | None:
         """The organisation a sync URL names (id or slug) and the hashes of its live
@@ -41,6 +47,15 @@ class WebhookKeys:
         cached = self._cached.get(organization)
         if cached is not None and now - cached[0] < CALLER_KEYS_TTL:
             return cached[1]
+        reading = self._reading.get(organization)
+        if reading is None:
+            reading = asyncio.create_task(self._read(organization, now))
+            self._reading[organization] = reading
+            reading.add_done_callback(lambda _: self._reading.pop(organization, None))
+        # Shielded: a caller that goes away does not cancel the others' read.
+        return await asyncio.shield(reading)
+
+    async def _read(self, organization: str, now: datetime) -> CallerKeys | None:
         async with self._pool.connection() as conn:
             found = await SyncRepository(conn).caller_keys(organization)
         if found is None:

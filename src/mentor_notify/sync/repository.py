@@ -12,7 +12,6 @@ from mentor_notify.api.api_keys import fingerprint
 from mentor_notify.db import translating
 from mentor_notify.db.sql_files import load_sql
 from mentor_notify.expiry import EXPIRY_LOCK_CLASS
-from mentor_notify.organisations import UnknownOrganisation
 from mentor_notify.sync.models import (
     CallerKeys,
     DataverseMapping,
@@ -31,6 +30,13 @@ _ENABLED_ORGANISATIONS = load_sql(_SQL, "enabled_organisations")
 # The lock the sweep takes for its listing step (the organisation id as key), so
 # the sync's listing refresh and the sweep's never interleave.
 _LOCK_DIRECTORY = load_sql("mentor_notify.expiry", "lock_slice")
+# One applier per organisation at a time (issue 24): every server process runs
+# an applier, and a second one waits for the first's batch to be committed and
+# then finds only what is still pending, instead of queueing behind the same
+# events' row locks one at a time. The sweep's transaction-scoped lock
+# statement, with a class of its own and the organisation id as key.
+_LOCK_APPLYING = _LOCK_DIRECTORY
+SYNC_APPLY_LOCK_CLASS = 0x4D4E0003
 _STATUS = load_sql(_SQL, "status")
 _DEAD = load_sql(_SQL, "dead")
 _RETRY = load_sql(_SQL, "retry")
@@ -102,21 +108,39 @@ class SyncRepository:
         rows = await self._all(_REVOKE_KEY, params)
         return [(_webhook_key(r), bool(r["already_revoked"])) for r in rows]
 
-    async def receive(
-        self, organization_id: UUID, event: SyncEvent, body_sha256: str, now: datetime
-    ) -> DictRow:
-        """Store `event` for the organisation, once per source request id. Returns
-        organization_id, event_id, status, reason and duplicate; raises
-        `UnknownOrganisation` if the organisation is gone."""
-        params: dict[str, Any] = event.model_dump() | {
-            "organization_id": organization_id,
-            "body_sha256": body_sha256,
-            "now": now,
-        }
-        row = await self._one(_RECEIVE, params)
-        if row is None:
-            raise UnknownOrganisation(f"no organisation has id {organization_id}")
-        return row
+    async def receive_many(
+        self, deliveries: Sequence[tuple[UUID, SyncEvent, str, datetime]]
+    ) -> list[DictRow | None]:
+        """Store each of `deliveries` (organisation id, event, SHA-256 of its body,
+        time received) once per source request id, in order, in one round trip.
+        For each: organization_id, event_id, status, reason and duplicate; None if
+        the organisation is gone. A repeat of an earlier delivery of the same
+        batch is a duplicate of it, as if it had come later."""
+        params: list[dict[str, Any]] = [
+            event.model_dump()
+            | {"organization_id": organization_id, "body_sha256": body_sha256, "now": now}
+            for organization_id, event, body_sha256, now in deliveries
+        ]
+        rows: list[DictRow | None] = []
+        with translating():
+            async with self._conn.cursor() as cur:
+                # One statement per delivery, sent together (psycopg's pipeline):
+                # each sees the ones before it, so a repeat within the batch is
+                # found as a duplicate.
+                await cur.executemany(_RECEIVE, params, returning=True)
+                while True:
+                    rows.append(await cur.fetchone())
+                    if not cur.nextset():
+                        break
+        return rows
+
+    async def lock_applying(self, organization_id: UUID) -> None:
+        """Wait until no other applier is applying the organisation's events, and
+        hold that until this transaction ends."""
+        await self._one(
+            _LOCK_APPLYING,
+            {"lock_class": SYNC_APPLY_LOCK_CLASS, "lock_key": str(organization_id)},
+        )
 
     async def apply_pending(
         self, organization_id: UUID, now: datetime, batch: int

@@ -14,6 +14,7 @@ from mentor_notify.db import Pool
 from mentor_notify.domain import Clock, local_today
 from mentor_notify.organisations import covered_organisations
 from mentor_notify.sync.dataverse import parse_dataverse
+from mentor_notify.sync.inbox import InboxWriter
 from mentor_notify.sync.models import (
     CallerKeys,
     ContractBroken,
@@ -60,13 +61,19 @@ class CertificateSync:
     """The sync over `pool`; instants come from `clock` (the real one in production)."""
 
     def __init__(
-        self, pool: Pool, clock: Clock, on_stored: Callable[[], None] | None = None
+        self,
+        pool: Pool,
+        clock: Clock,
+        on_stored: Callable[[], None] | None = None,
+        inbox: InboxWriter | None = None,
     ) -> None:
         """Work on `pool`, stamping with `clock`; `on_stored` is called after each new
-        event is stored for applying (it wakes the applier)."""
+        event is stored for applying (it wakes the applier). Deliveries are stored
+        through `inbox` (default: one over `pool`)."""
         self._pool = pool
         self._clock = clock
         self._on_stored = on_stored
+        self._inbox = inbox or InboxWriter(pool)
 
     async def receive(
         self,
@@ -87,8 +94,7 @@ class CertificateSync:
         now = self._clock.now()
         event = parse(source, body, headers, caller, now)
         digest = hashlib.sha256(body).hexdigest()
-        async with self._pool.connection() as conn, conn.transaction():
-            row = await SyncRepository(conn).receive(caller.organization_id, event, digest, now)
+        row = await self._inbox.store(caller.organization_id, event, digest, now)
         status = None if row["status"] is None else EventStatus(row["status"])
         receipt = Receipt(
             event_id=row["event_id"],
@@ -191,6 +197,7 @@ class CertificateSync:
             now = self._clock.now()
             async with self._pool.connection() as conn, conn.transaction():
                 repo = SyncRepository(conn)
+                await repo.lock_applying(organization_id)
                 counts, mentors = await repo.apply_pending(organization_id, now, REPLAY_BATCH)
                 if mentors:
                     # Only these mentors' listings can have changed: the rest of
