@@ -1,0 +1,88 @@
+-- The expiry sweep's write cost (issue 28, continued).
+--
+-- 1. The push queue's one way in takes typed rows. private.enqueue_push
+--    (issue 25) read its pushes from one JSON array (jsonb_agg by the
+--    producer, jsonb_to_recordset here): every push written out as JSON text
+--    and parsed back, about 14 us a push, some 4 s of a first run at a
+--    million certificates (260,000 pushes). enqueue_push(push_notice_in[],
+--    timestamptz) takes them as an array of a composite type, read by unnest;
+--    the expiry sweep (expiry/sql/enqueue.sql) hands its pushes over that way.
+--    The JSON form stays for the scenario engine and now reads its array into
+--    the same rows and calls the typed form, so the typed form is the only
+--    statement that writes push_notices (tests/unit/test_push_one_way_in.py).
+--    Measured (BENCHMARKS.md, issue 28).
+--
+-- Grants: the functions are the owner's, called by the jobs as the owner;
+-- nobody else may execute them or use the type. Idempotent: the type is
+-- created only when missing, the functions by "create or replace".
+--
+-- Current definitions: supabase/schemas/04_notifications_and_push.sql.
+-- 20261206000300 carries the same text, so re-applying it undoes nothing.
+
+-- One push to queue, as a producer hands it over: the notification it
+-- announces, its organisation and recipient, the payload it sends and the
+-- collapse key. A typed row, so a producer's set reaches the queue as an
+-- array, read back by unnest without being written out as JSON and parsed
+-- again (issue 28: 14 us a push, 4 s of a million-certificate first run).
+do $$
+begin
+  if to_regtype('private.push_notice_in') is null then
+    create type private.push_notice_in as (
+      notification_id uuid,
+      organization_id uuid,
+      recipient_id uuid,
+      payload jsonb,
+      collapse_key text
+    );
+  end if;
+end
+$$;
+comment on type private.push_notice_in is
+  'One push handed to private.enqueue_push: notification_id, organization_id, recipient_id, payload, collapse_key.';
+revoke all on type private.push_notice_in from public;
+
+create or replace function private.enqueue_push(notices private.push_notice_in[], at timestamptz)
+returns integer
+language sql
+volatile
+set search_path = ''
+as $$
+  -- One notice per notification: its recipient, organisation, the payload the
+  -- push sends (translation keys, ids, the deep link) and the collapse key.
+  -- Devices are not fixed here: they are read when the push is sent.
+  with queued as (
+    insert into public.push_notices (
+      organization_id, notification_id, recipient_id, payload, collapse_key, status,
+      available_at, created_at
+    )
+    select n.organization_id, n.notification_id, n.recipient_id, n.payload, n.collapse_key,
+           'pending', at, at
+    from pg_catalog.unnest(notices) as n
+    on conflict do nothing
+    returning 1
+  )
+  select count(*)::integer from queued
+$$;
+comment on function private.enqueue_push(private.push_notice_in[], timestamptz) is
+  'The one way into the push queue: queues the pushes given (private.push_notice_in) as pending notices due at `at`; a notification already queued is left alone. Returns how many were queued.';
+revoke all on function private.enqueue_push(private.push_notice_in[], timestamptz)
+  from public, anon, authenticated, service_role;
+
+-- The same, for a producer that builds its pushes as one JSON array of
+-- {notification_id, organization_id, recipient_id, payload, collapse_key}
+-- objects (the scenario engine): read into the typed rows and queued by the
+-- function above, which stays the only writer of push_notices.
+create or replace function private.enqueue_push(notices jsonb, at timestamptz)
+returns integer
+language sql
+volatile
+set search_path = ''
+as $$
+  select private.enqueue_push(
+           array(select n from pg_catalog.jsonb_populate_recordset(null::private.push_notice_in, notices) as n),
+           at)
+$$;
+comment on function private.enqueue_push(jsonb, timestamptz) is
+  'The one way into the push queue for a JSON array of {notification_id, organization_id, recipient_id, payload, collapse_key}: queued by enqueue_push(push_notice_in[], timestamptz). Returns how many were queued.';
+revoke all on function private.enqueue_push(jsonb, timestamptz)
+  from public, anon, authenticated, service_role;
