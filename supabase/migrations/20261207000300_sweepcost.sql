@@ -12,6 +12,42 @@
 --    statement that writes push_notices (tests/unit/test_push_one_way_in.py).
 --    Measured (BENCHMARKS.md, issue 28).
 --
+-- 2. Tier marks stay non-HOT: ticket 000's GIN index on
+--    certification_expiry_tracking.notification_thresholds_sent stays. The
+--    ticket asks for it by name ("A GIN index is added on
+--    notification_thresholds_sent to support @> queries"; "must make
+--    `@> ARRAY[60]` queries index-bound"), and supabase/tests/00_schema_shape.sql
+--    and explain_plans.sql hold it to that. No statement in src/ searches the
+--    array (write_notices.sql, candidates.sql, hits_certification_expiry.sql
+--    read it on rows found by organisation and expiry date), so it serves the
+--    ticket's query alone. PostgreSQL updates a row heap-only
+--    only when no indexed column changes (the "Heap-Only Tuples" page of the
+--    PostgreSQL 15 documentation, checked 2026-12-07), and a tier mark
+--    changes the indexed array: with the GIN index no fillfactor makes it
+--    HOT. What it costs, measured (BENCHMARKS.md, issue 28): see there.
+--    What follows makes each such non-HOT tier mark write fewer entries.
+--
+-- 3. Two indexes of certification_expiry_tracking go: each tier mark (not
+--    heap-only, see 2.) and each new row wrote an entry into them, and
+--    neither serves anything another index does not:
+--    * certification_expiry_tracking_organization_id_idx (organization_id):
+--      the organisation's deletes (its foreign key) and any read by
+--      organisation use certification_expiry_tracking_organization_id_expiry_date_idx,
+--      whose first column it is.
+--    * certification_expiry_tracking_certification_fkey_idx (certification_id,
+--      organization_id, peer_mentor_id, certificate_type, expiry_date): the
+--      certificate's cascades (its five-column foreign key) find the one row
+--      through certification_expiry_tracking_certification_id_key, unique on
+--      certification_id. The schema test's rule "every foreign key is
+--      indexed" now also accepts a unique index on some of the key's columns.
+--    Every other object on the four tables the sweep writes is kept, each for
+--    a guarantee a ticket or test names (migration 20261206000200, section
+--    3, says which): the foreign keys (erasure cascades; nothing points at a
+--    person who does not exist), the CHECKs (valid data for the app; no
+--    personal data, ticket 000's certificate type codes), the unique keys
+--    (idempotency, ticket 004's duplicate index) and the indexes the inbox,
+--    the claim, the retention prunes and the foreign keys' deletes read.
+--
 -- Grants: the functions are the owner's, called by the jobs as the owner;
 -- nobody else may execute them or use the type. Idempotent: the type is
 -- created only when missing, the functions by "create or replace".
@@ -86,3 +122,6 @@ comment on function private.enqueue_push(jsonb, timestamptz) is
   'The one way into the push queue for a JSON array of {notification_id, organization_id, recipient_id, payload, collapse_key}: queued by enqueue_push(push_notice_in[], timestamptz). Returns how many were queued.';
 revoke all on function private.enqueue_push(jsonb, timestamptz)
   from public, anon, authenticated, service_role;
+
+drop index if exists public.certification_expiry_tracking_organization_id_idx;
+drop index if exists public.certification_expiry_tracking_certification_fkey_idx;

@@ -1,6 +1,8 @@
 -- Rollback of 20261207000300_sweepcost: the push queue's one way in takes its
 -- JSON array again and writes push_notices itself (its definition of
--- 20261206000300 before this release); the typed form and its row type go.
+-- 20261206000300 before this release); the typed form and its row type go;
+-- the tracking table's indexes on organization_id and on the certificate
+-- foreign key's columns come back.
 -- Idempotent.
 create or replace function private.enqueue_push(notices jsonb, at timestamptz)
 returns integer
@@ -26,3 +28,7 @@ as $$
 $$;
 drop function if exists private.enqueue_push(private.push_notice_in[], timestamptz);
 drop type if exists private.push_notice_in;
+create index if not exists certification_expiry_tracking_organization_id_idx
+  on public.certification_expiry_tracking (organization_id);
+create index if not exists certification_expiry_tracking_certification_fkey_idx
+  on public.certification_expiry_tracking (certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date);
