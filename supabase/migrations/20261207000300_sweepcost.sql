@@ -58,8 +58,19 @@
 -- nobody else may execute them or use the type. Idempotent: the type is
 -- created only when missing, the functions by "create or replace".
 --
--- Current definitions: supabase/schemas/04_notifications_and_push.sql.
--- 20261206000300 carries the same text, so re-applying it undoes nothing.
+-- Current definitions: supabase/schemas/04_notifications_and_push.sql and
+-- 03_certifications.sql. 20261206000300 carries the same text of the
+-- functions, and the baseline no longer creates the two indexes, so
+-- re-applying either undoes nothing.
+--
+-- Locks: dropping an index takes an ACCESS EXCLUSIVE lock on the tracking
+-- table for a moment (no scan); as in 20261206000400, give up rather than
+-- queue behind a long transaction, and run the migration again if the lock
+-- is not granted.
+
+set local lock_timeout = '5s';
+set local statement_timeout = '10min';
+set local idle_in_transaction_session_timeout = '1min';
 
 -- One push to queue, as a producer hands it over: the notification it
 -- announces, its organisation and recipient, the payload it sends and the
@@ -129,5 +140,7 @@ comment on function private.enqueue_push(jsonb, timestamptz) is
 revoke all on function private.enqueue_push(jsonb, timestamptz)
   from public, anon, authenticated, service_role;
 
+-- pgls-ignore lint/safety/requireConcurrentIndexDeletion: CONCURRENTLY cannot run in the migration's transaction; dropping an index reads nothing, so the lock lasts a moment.
 drop index if exists public.certification_expiry_tracking_organization_id_idx;
+-- pgls-ignore lint/safety/requireConcurrentIndexDeletion: as above.
 drop index if exists public.certification_expiry_tracking_certification_fkey_idx;
