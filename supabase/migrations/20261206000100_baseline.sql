@@ -746,9 +746,9 @@ create index if not exists certification_expiry_tracking_expiry_date_idx on publ
 create index if not exists certification_expiry_tracking_peer_mentor_id_idx on public.certification_expiry_tracking (peer_mentor_id);
 create index if not exists certification_expiry_tracking_expiry_date_peer_mentor_id_idx on public.certification_expiry_tracking (expiry_date, peer_mentor_id);
 create index if not exists certification_expiry_tracking_thresholds_sent_idx on public.certification_expiry_tracking using gin (notification_thresholds_sent);
-create index if not exists certification_expiry_tracking_organization_id_idx on public.certification_expiry_tracking (organization_id);
-create index if not exists certification_expiry_tracking_certification_fkey_idx
-  on public.certification_expiry_tracking (certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date);
+-- (Its indexes on organization_id alone and on the certificate foreign key's
+-- five columns were dropped by 20261207000300; re-applying this file does
+-- not bring them back.)
 
 -- The daily expiry sweep works one organisation at a time and picks that
 -- organisation's certificates expiring before its furthest warning window

@@ -5,3 +5,5 @@
 -- (re-applying the baseline must not undo it). Idempotent.
 drop function if exists private.enqueue_push(jsonb, timestamptz);
 drop index if exists public.scenario_notifications_pending_idx;
+drop function if exists private.enqueue_push(private.push_notice_in[], timestamptz);
+drop type if exists private.push_notice_in;

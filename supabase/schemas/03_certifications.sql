@@ -120,9 +120,13 @@ create index if not exists certification_expiry_tracking_expiry_date_idx on publ
 create index if not exists certification_expiry_tracking_peer_mentor_id_idx on public.certification_expiry_tracking (peer_mentor_id);
 create index if not exists certification_expiry_tracking_expiry_date_peer_mentor_id_idx on public.certification_expiry_tracking (expiry_date, peer_mentor_id);
 create index if not exists certification_expiry_tracking_thresholds_sent_idx on public.certification_expiry_tracking using gin (notification_thresholds_sent);
-create index if not exists certification_expiry_tracking_organization_id_idx on public.certification_expiry_tracking (organization_id);
-create index if not exists certification_expiry_tracking_certification_fkey_idx
-  on public.certification_expiry_tracking (certification_id, organization_id, peer_mentor_id, certificate_type, expiry_date);
+-- No index of its own for the foreign keys to organizations and to the
+-- certificate: a tier mark is never a heap-only update (it changes the
+-- GIN-indexed array), so it writes an entry into every index of the table,
+-- and these two would only repeat others (migration 20261207000300). The
+-- organisation's deletes read the (organization_id, expiry_date) index below,
+-- whose first column it is; the certificate's cascades find the row by
+-- certification_id, unique on its own (certification_expiry_tracking_certification_id_key).
 
 -- The daily expiry sweep works one organisation at a time and picks that
 -- organisation's certificates expiring before its furthest warning window

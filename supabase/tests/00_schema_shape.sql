@@ -462,15 +462,19 @@ select is((select confdeltype::text from pg_constraint where conname = 'cert_not
 select is((select confdeltype::text from pg_constraint where conname = 'follow_up_notification_log_scenario_rule_id_fkey'), 'c',
           'ticket 002: follow_up_notification_log.scenario_rule_id is ON DELETE CASCADE');
 
--- Issue 2: every foreign key is indexed (its columns lead some index).
+-- Issue 2: every foreign key is indexed: its columns lead some index, or a
+-- unique index (no predicate) is on some of them, which finds the one row a
+-- cascade touches as well (issue 28: the tracking table's certificate key).
 select is(
   array(select format('%s.%s', c.conrelid::regclass, c.conname) from pg_constraint c
         where c.contype = 'f' and c.connamespace = 'public'::regnamespace
           and not exists (
             select 1 from pg_index i
             where i.indrelid = c.conrelid
-              and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
-              and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey)
+              and ((i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
+                   and (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey
+                   or i.indisunique and i.indpred is null and 0 <> all ((i.indkey::int2[])[0:i.indnkeyatts - 1])
+                      and (i.indkey::int2[])[0:i.indnkeyatts - 1] <@ c.conkey))
         order by 1),
   '{}'::text[],
   'every foreign key in public is covered by an index'

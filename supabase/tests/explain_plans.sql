@@ -143,7 +143,7 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query) val
      where expiry_date between current_date and current_date + 30$$),
   ('expiry sweep', 'one organisation''s certificates due a warning or lapsed', 'certification_expiry_tracking',
    '{certification_expiry_tracking_organization_id_expiry_date_idx}',
-   '{certification_expiry_tracking_organization_id_idx,certification_expiry_tracking_expiry_date_idx,certification_expiry_tracking_expiry_date_peer_mentor_id_idx}',
+   '{certification_expiry_tracking_expiry_date_idx,certification_expiry_tracking_expiry_date_peer_mentor_id_idx}',
    $$select certification_id, notification_thresholds_sent from certification_expiry_tracking
      where organization_id = md5('bench-org-3')::uuid and expiry_date <= current_date + 60$$),
   ('ticket 000', 'the per-mentor lookup', 'certification_expiry_tracking',
@@ -244,19 +244,16 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query, as_
      where peer_mentor_id = md5('bench-mentor-77')::uuid and chapter_id = md5('bench-chapter-78')::uuid$$,
    md5('bench-mentor-1')::uuid);
 
--- The tracking table's wide foreign-key index (certification_id, ..., expiry_date)
--- holds expiry_date as a later column; without the expiry indexes the planner may
--- walk all of it instead of the heap, so the counterfactual drops it as well.
 -- The sweep's (organization_id, expiry_date) index can serve them too, by skipping
--- through its organisations.
-update named_queries set alternatives = '{certification_expiry_tracking_certification_fkey_idx,certification_expiry_tracking_organization_id_expiry_date_idx}'
+-- through its organisations, so the counterfactual drops it as well.
+update named_queries set alternatives = '{certification_expiry_tracking_organization_id_expiry_date_idx}'
 where tbl = 'certification_expiry_tracking' and label like '%window%' or label like '%threshold query%';
 -- The composite index must serve the window on its own, with the single-column index out of the way.
 update named_queries set hidden = '{certification_expiry_tracking_expiry_date_idx}'
 where label like '%composite%';
 -- Without its index, the per-mentor lookup could still walk a whole index that
--- has peer_mentor_id as a later column; drop those too.
-update named_queries set alternatives = '{certification_expiry_tracking_expiry_date_peer_mentor_id_idx,certification_expiry_tracking_certification_fkey_idx}'
+-- has peer_mentor_id as a later column; drop that too.
+update named_queries set alternatives = '{certification_expiry_tracking_expiry_date_peer_mentor_id_idx}'
 where label = 'the per-mentor lookup';
 
 -- The plan of a named query, as its user (the nil uuid = anon), with its

@@ -11,7 +11,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(45);
+select plan(46);
 
 -- device_tokens ------------------------------------------------------------------------------
 
@@ -122,6 +122,12 @@ select is(
     'recipient_id', 'c0000000-0000-4000-8000-000000000001',
     'payload', '{"data": {}}'::jsonb)), now()),
   0, 'enqueue_push leaves a notification already queued alone');
+select is(
+  private.enqueue_push(array[row(
+    (select notification_id from push_notices limit 1),
+    'a0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000001',
+    '{"data": {}}'::jsonb, null)::private.push_notice_in], now()),
+  0, 'enqueue_push given typed rows (the expiry sweep''s form) leaves a notification already queued alone');
 create temp table enqueued on commit drop as
 with n as (
   insert into public.notifications (organization_id, recipient_id, subject_mentor_id, category,
