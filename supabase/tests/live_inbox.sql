@@ -389,6 +389,7 @@ select is(
 -- (the baseline's rollback, which takes the rest of the schema with it; the
 -- later migrations' rollbacks first, newest first, as in rollbacks.sql, since
 -- their objects refer to the baseline's)
+\ir ../rollbacks/20261207000200_push_payload.sql
 \ir ../rollbacks/20261206000500_operations_and_reregistration.sql
 \ir ../rollbacks/20261206000400_certificate_sync_ordering.sql
 \ir ../rollbacks/20261206000300_push_stages.sql

@@ -10,10 +10,14 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(14);
+select plan(16);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261207000200_push_payload.sql
+select hasnt_function('private', 'push_payload', '20261207000200 rollback removes the one builder of push payloads');
+select has_function('private', 'expiry_push_payload', '20261207000200 rollback leaves the expiry push payload rule');
+
 \ir ../rollbacks/20261206000500_operations_and_reregistration.sql
 select hasnt_table('public', 'device_reregistrations', '20261206000500 rollback removes device_reregistrations');
 select hasnt_table('public', 'daily_cycle_successes', '20261206000500 rollback removes daily_cycle_successes');
