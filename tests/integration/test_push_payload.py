@@ -80,12 +80,15 @@ async def test_a_chapter_admin_is_pushed_the_coordinator_texts_and_follow_up_lin
 async def test_every_push_carries_its_notification_and_deep_link(own_pool: Pool) -> None:
     async with own_pool.connection() as conn:
         cur = await conn.execute(
-            "select private.push_payload('inactivity', 't', 'b', false, %(n)s, 'mentornotify://v1/home', "
+            "select private.push_payload('inactivity', 't', 'b', false, %(n)s, %(link)s, "
             "%(data)s::jsonb) as given, "
-            "private.push_payload('inactivity', 't', 'b', null, %(n)s, 'mentornotify://v1/home', "
-            "null) as bare",
+            "private.push_payload('inactivity', 't', 'b', null, %(n)s, %(link)s, null) as bare",
             # A producer's own notification_id is overruled by the notice's.
-            {"n": NOTIFICATION, "data": '{"notification_id": "elsewhere", "milestone": 10}'},
+            {
+                "n": NOTIFICATION,
+                "link": "mentornotify://v1/home",
+                "data": '{"notification_id": "elsewhere", "milestone": 10}',
+            },
         )
         row = await cur.fetchone()
 

@@ -66,7 +66,8 @@ class ExpiryMessage(NamedTuple):
 
     Built once per notice by `expiry_message`, so the deep link is derived
     once. Ids and the date are held as the message writes them (text), ready
-    for JSON and for the SQL that builds the push (`private.expiry_push_payload`). A named tuple: immutable, and built in a
+    for JSON and for the SQL that builds the push
+    (`private.expiry_push_payload`). A named tuple: immutable, and built in a
     third of the time a frozen dataclass takes (a per-record caller, such as
     the benchmark's baseline, builds thousands).
     """
