@@ -89,14 +89,18 @@ async def until_holding(pool: Pool, process: "subprocess.Popen[str]", at_least: 
     """Wait until `process` holds `at_least` claims; its lease signature."""
     worker = f"{socket.gethostname()}:{process.pid}"
     async with asyncio.timeout(60):
-        while await held_by(pool, worker) < at_least:
+        while True:
+            if await held_by(pool, worker) >= at_least:
+                break
             await asyncio.sleep(0.05)
     return worker
 
 
 async def until_drained(pool: Pool) -> None:
     async with asyncio.timeout(120):
-        while (await statuses(pool)).keys() - {"sent", "folded"}:
+        while True:
+            if (await statuses(pool)).keys() <= {"sent", "folded"}:
+                break
             await asyncio.sleep(0.2)
 
 
