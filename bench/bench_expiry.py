@@ -455,15 +455,25 @@ def _insert_one(
             r["organization_id"],
         ],
     )
+    # The payload from its one builder (private.expiry_push_payload over
+    # private.push_payload), as the sweep's statement gets it.
     conn.execute(
         "insert into push_notices (organization_id, notification_id, recipient_id, payload, "
         "collapse_key, status, available_at, created_at) "
-        "values (%s, %s, %s, %s, %s, 'pending', %s, %s)",
+        "values (%s, %s, %s, private.expiry_push_payload(%s, %s, %s, %s, %s, %s, %s, %s), "
+        "%s, 'pending', %s, %s)",
         [
             r["organization_id"],
             row["id"],
             recipient,
-            json.dumps(message.push_payload(row["id"])),
+            row["id"],
+            audience.value,
+            tier.value,
+            message.certificate_type,
+            message.certification_id,
+            message.mentor_id,
+            message.expiry_date,
+            message.deep_link,
             collapse_key(r["certification_id"]),
             now,
             now,

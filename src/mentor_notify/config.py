@@ -325,13 +325,16 @@ class Settings(BaseSettings):
         le=10_000,
         description="Messages claimed per round (env MENTOR_NOTIFY_PUSH_BATCH_SIZE).",
     )
+    # Short, so that a killed dispatcher's claims come back within seconds
+    # (issue 25): a live one renews its leases every third of it, and its claims
+    # are sized to what its send slots carry in that third (push/capacity.py).
     push_lease_seconds: int = Field(
-        default=120,
+        default=15,
         ge=5,
         description=(
             "How long a claimed message stays with its dispatcher (env "
-            "MENTOR_NOTIFY_PUSH_LEASE_SECONDS); a dead dispatcher's messages are claimed "
-            "again after it."
+            "MENTOR_NOTIFY_PUSH_LEASE_SECONDS); renewed every third of it while its "
+            "sends are out, so a dead dispatcher's messages are claimed again after it."
         ),
     )
 

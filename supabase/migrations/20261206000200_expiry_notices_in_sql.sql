@@ -21,7 +21,10 @@
 --        private.renewal_link, private.expiry_deep_link picks one by audience
 --        (mentor_notify.domain.expiry_messages.deep_link).
 --    private.expiry_notice_data  notifications.data (ExpiryMessage.data).
---    private.expiry_push_payload  push_notices.payload (ExpiryMessage.push_payload).
+--    private.expiry_push_payload  push_notices.payload, in the one shape of a
+--        push, private.push_payload (defined here as migration 20261207000200
+--        and supabase/schemas/04_notifications_and_push.sql define it, so
+--        this migration, applied alone or again, gives the current text).
 --    private.expiry_collapse_key  push_notices.collapse_key (collapse_key).
 --
 -- 2. Inlined, so each is evaluated as the expression it is. A SQL function
@@ -235,6 +238,30 @@ $$;
 comment on function private.expiry_notice_data(text, uuid, date, text) is
   'notifications.data of an expiry notice. Mirrors mentor_notify.domain.expiry_messages.ExpiryMessage.data.';
 
+-- The one shape of a push (issue 25; the current text, see 1. above).
+create or replace function private.push_payload(
+  category text, title_key text, body_key text, urgent boolean, notification_id uuid,
+  deep_link text, data jsonb
+)
+returns jsonb
+language sql
+stable
+parallel safe
+as $$
+  select pg_catalog.jsonb_build_object(
+           'category', category,
+           'title_key', title_key,
+           'body_key', body_key,
+           'priority', case when urgent then 'high' else 'normal' end,
+           'data', coalesce(data, '{}'::jsonb) || pg_catalog.jsonb_build_object(
+                                                      'notification_id', notification_id::text,
+                                                      'deep_link', deep_link))
+$$;
+comment on function private.push_payload(text, text, text, boolean, uuid, text, jsonb) is
+  'The one builder of push_notices.payload (expiry notices, scenario nudges, digests): category, title and body keys, priority (high when urgent), and data with the notification id and deep link added to the caller''s ids.';
+revoke all on function private.push_payload(text, text, text, boolean, uuid, text, jsonb)
+  from public, anon, authenticated, service_role;
+
 create or replace function private.expiry_push_payload(
   notification_id uuid, audience text, tier text, certificate_type text, certification_id uuid,
   mentor_id uuid, expiry_date date, deep_link text
@@ -244,26 +271,26 @@ language sql
 stable
 parallel safe
 as $$
-  -- Provider-neutral: the senders map the keys onto FCM and APNs. The 7-day
-  -- and lapsed notices are urgent (high priority).
-  select pg_catalog.jsonb_build_object(
-           'category', 'certification_expiry',
-           'title_key', private.expiry_message_key(audience, tier) || '.title',
-           'body_key', private.expiry_message_key(audience, tier) || '.body',
-           'priority', case when tier in ('expiry_warning_7d', 'expired') then 'high'
-                            else 'normal' end,
-           'data', pg_catalog.jsonb_build_object(
-                     'notification_id', notification_id::text,
-                     'category', 'certification_expiry',
-                     'tier', tier,
-                     'certificate_type', certificate_type,
-                     'certification_id', certification_id::text,
-                     'subject_mentor_id', mentor_id::text,
-                     'expiry_date', expiry_date::text,
-                     'deep_link', deep_link))
+  -- What an expiry push says, in the one shape of a push
+  -- (private.push_payload): the notice's message keys, urgent (high priority)
+  -- for the 7-day and lapsed notices, and the certificate's ids and codes.
+  select private.push_payload(
+           'certification_expiry',
+           private.expiry_message_key(audience, tier) || '.title',
+           private.expiry_message_key(audience, tier) || '.body',
+           tier in ('expiry_warning_7d', 'expired'),
+           notification_id,
+           deep_link,
+           pg_catalog.jsonb_build_object(
+             'category', 'certification_expiry',
+             'tier', tier,
+             'certificate_type', certificate_type,
+             'certification_id', certification_id::text,
+             'subject_mentor_id', mentor_id::text,
+             'expiry_date', expiry_date::text))
 $$;
 comment on function private.expiry_push_payload(uuid, text, text, text, uuid, uuid, date, text) is
-  'push_notices.payload announcing a stored expiry notice. Mirrors mentor_notify.domain.expiry_messages.ExpiryMessage.push_payload.';
+  'push_notices.payload announcing a stored expiry notice, built by private.push_payload.';
 
 create or replace function private.expiry_collapse_key(certification_id uuid)
 returns text

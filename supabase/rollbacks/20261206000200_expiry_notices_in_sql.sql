@@ -9,6 +9,9 @@ drop function if exists private.expiry_message_key(text, text);
 drop function if exists private.cert_log_key(uuid, text, date, uuid);
 drop function if exists private.expiry_notification_key(uuid, text, date, uuid);
 drop function if exists private.expiry_collapse_key(uuid);
+-- Defined by this migration too since 20261207000200 (so that it gives the
+-- current text); gone already when that migration's rollback ran first.
+drop function if exists private.push_payload(text, text, text, boolean, uuid, text, jsonb);
 -- The rules the notice's are composed on, and the certificate-type check, back
 -- as 20261129000300 and 20261129000010 defined them (with their own
 -- search_path, so no longer inlined).

@@ -477,7 +477,41 @@ $$;
 comment on function private.digest_link(boolean) is
   'Deep link of a digest push: the mentors-due-for-renewal list for a push only about other people, else the inbox. Mirrors mentor_notify.domain.deep_links.digest_link.';
 
+-- The one shape of a push (issue 25): every push_notices.payload, whoever
+-- queues it (the expiry sweep through private.expiry_push_payload, the
+-- scenario engine's scenarios/sql/deliver_hits.sql) and the digest the claim
+-- folds (push/sql/digest.sql), is built here, so the senders (push/fcm.py,
+-- push/apns.py, which map it onto the FCM and APNs bodies) read one shape.
+-- Provider-neutral and personal-data-free: a category (the APNs thread), the
+-- title and body translation keys, the priority (high for urgent pushes) and
+-- data, whose notification_id and deep_link every push carries; the caller
+-- adds its own ids and codes. Inlined into the statements that call it (the
+-- expiry sweep calls it once per notice), so like the expiry rule functions
+-- it has no SET clause: called schema-qualified, every value cast to text.
+create or replace function private.push_payload(
+  category text, title_key text, body_key text, urgent boolean, notification_id uuid,
+  deep_link text, data jsonb
+)
+returns jsonb
+language sql
+stable
+parallel safe
+as $$
+  select pg_catalog.jsonb_build_object(
+           'category', category,
+           'title_key', title_key,
+           'body_key', body_key,
+           'priority', case when urgent then 'high' else 'normal' end,
+           'data', coalesce(data, '{}'::jsonb) || pg_catalog.jsonb_build_object(
+                                                      'notification_id', notification_id::text,
+                                                      'deep_link', deep_link))
+$$;
+comment on function private.push_payload(text, text, text, boolean, uuid, text, jsonb) is
+  'The one builder of push_notices.payload (expiry notices, scenario nudges, digests): category, title and body keys, priority (high when urgent), and data with the notification id and deep link added to the caller''s ids.';
+
 revoke all on function private.push_urgency(jsonb) from public, anon, authenticated, service_role;
+revoke all on function private.push_payload(text, text, text, boolean, uuid, text, jsonb)
+  from public, anon, authenticated, service_role;
 revoke all on function private.digest_link(boolean) from public, anon, authenticated, service_role;
 
 -- The queue, its deliveries and the ledger are the dispatcher's: RLS on, no

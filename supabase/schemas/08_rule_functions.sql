@@ -155,7 +155,8 @@ from public, anon, authenticated, service_role;
 --       private.expiry_deep_link picks it or private.renewal_link by audience
 --       (mentor_notify.domain.expiry_messages.deep_link).
 --   private.expiry_notice_data  notifications.data (ExpiryMessage.data).
---   private.expiry_push_payload  push_notices.payload (ExpiryMessage.push_payload).
+--   private.expiry_push_payload  push_notices.payload of an expiry notice, in the
+--       one shape of a push (private.push_payload, 04_notifications_and_push.sql).
 --   private.expiry_collapse_key  push_notices.collapse_key (collapse_key).
 --
 -- Inlined: these, and private.idempotency_key and private.renewal_link they
@@ -272,26 +273,26 @@ language sql
 stable
 parallel safe
 as $$
-  -- Provider-neutral: the senders map the keys onto FCM and APNs. The 7-day
-  -- and lapsed notices are urgent (high priority).
-  select pg_catalog.jsonb_build_object(
-           'category', 'certification_expiry',
-           'title_key', private.expiry_message_key(audience, tier) || '.title',
-           'body_key', private.expiry_message_key(audience, tier) || '.body',
-           'priority', case when tier in ('expiry_warning_7d', 'expired') then 'high'
-                            else 'normal' end,
-           'data', pg_catalog.jsonb_build_object(
-                     'notification_id', notification_id::text,
-                     'category', 'certification_expiry',
-                     'tier', tier,
-                     'certificate_type', certificate_type,
-                     'certification_id', certification_id::text,
-                     'subject_mentor_id', mentor_id::text,
-                     'expiry_date', expiry_date::text,
-                     'deep_link', deep_link))
+  -- What an expiry push says, in the one shape of a push
+  -- (private.push_payload): the notice's message keys, urgent (high priority)
+  -- for the 7-day and lapsed notices, and the certificate's ids and codes.
+  select private.push_payload(
+           'certification_expiry',
+           private.expiry_message_key(audience, tier) || '.title',
+           private.expiry_message_key(audience, tier) || '.body',
+           tier in ('expiry_warning_7d', 'expired'),
+           notification_id,
+           deep_link,
+           pg_catalog.jsonb_build_object(
+             'category', 'certification_expiry',
+             'tier', tier,
+             'certificate_type', certificate_type,
+             'certification_id', certification_id::text,
+             'subject_mentor_id', mentor_id::text,
+             'expiry_date', expiry_date::text))
 $$;
 comment on function private.expiry_push_payload(uuid, text, text, text, uuid, uuid, date, text) is
-  'push_notices.payload announcing a stored expiry notice. Mirrors mentor_notify.domain.expiry_messages.ExpiryMessage.push_payload.';
+  'push_notices.payload announcing a stored expiry notice, built by private.push_payload.';
 
 create or replace function private.expiry_collapse_key(certification_id uuid)
 returns text

@@ -390,6 +390,7 @@ select is(
 -- later migrations' rollbacks first, newest first, as in rollbacks.sql, since
 -- their objects refer to the baseline's)
 \ir ../rollbacks/20261207000300_sweepcost.sql
+\ir ../rollbacks/20261207000200_push_payload.sql
 \ir ../rollbacks/20261207000100_syncfast.sql
 \ir ../rollbacks/20261206000500_operations_and_reregistration.sql
 \ir ../rollbacks/20261206000400_certificate_sync_ordering.sql

@@ -10,7 +10,7 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(18);
+select plan(20);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
@@ -18,6 +18,10 @@ select plan(18);
 select hasnt_type('private', 'push_notice_in', '20261207000300 rollback removes the typed form of a queued push');
 select has_function('private', 'enqueue_push', array['jsonb', 'timestamp with time zone'], '20261207000300 rollback leaves the JSON form of the one way in');
 select has_index('public', 'certification_expiry_tracking', 'certification_expiry_tracking_organization_id_idx', '20261207000300 rollback brings back the tracking table''s organisation index');
+
+\ir ../rollbacks/20261207000200_push_payload.sql
+select hasnt_function('private', 'push_payload', '20261207000200 rollback removes the one builder of push payloads');
+select has_function('private', 'expiry_push_payload', '20261207000200 rollback leaves the expiry push payload rule');
 
 \ir ../rollbacks/20261207000100_syncfast.sql
 select ok(

@@ -133,15 +133,30 @@ async def test_keys_payloads_and_deep_links_match_the_python_contract(own_pool: 
     assert log_key == cert_log_key(
         mentor.certification_id, tier, mentor.expiry_date, mentor.person.id
     )
-    assert push["payload"] == expiry_message(
+    message = expiry_message(
         Audience.MENTOR,
         mentor.person.id,
         mentor.certification_id,
         "hlf_peer_mentor",
         tier,
         mentor.expiry_date,
-    ).push_payload(notification["id"])
-    assert push["payload"]["priority"] == "high"
+    )
+    assert push["payload"] == {
+        "category": "certification_expiry",
+        "title_key": f"{message.message_key}.title",
+        "body_key": f"{message.message_key}.body",
+        "priority": "high",
+        "data": {
+            "notification_id": str(notification["id"]),
+            "category": "certification_expiry",
+            "tier": tier.value,
+            "certificate_type": "hlf_peer_mentor",
+            "certification_id": str(mentor.certification_id),
+            "subject_mentor_id": str(mentor.person.id),
+            "expiry_date": mentor.expiry_date.isoformat(),
+            "deep_link": message.deep_link,
+        },
+    }
     assert push["collapse_key"] == f"expiry:{mentor.certification_id}"
     link = parse_deep_link(notification["data"]["deep_link"])
     assert link.route == "course-enrolment"

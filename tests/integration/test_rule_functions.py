@@ -189,7 +189,22 @@ async def test_expiry_notice_in_sql_is_the_python_message_for_every_audience_and
                 assert row == {
                     "message_key": message.message_key,
                     "data": message.data,
-                    "payload": message.push_payload(notification),
+                    "payload": {
+                        "category": "certification_expiry",
+                        "title_key": f"{message.message_key}.title",
+                        "body_key": f"{message.message_key}.body",
+                        "priority": "high" if tier.urgent else "normal",
+                        "data": {
+                            "notification_id": str(notification),
+                            "category": "certification_expiry",
+                            "tier": tier.value,
+                            "certificate_type": "nhf_peer_mentor",
+                            "certification_id": str(certification),
+                            "subject_mentor_id": str(mentor),
+                            "expiry_date": expiry.isoformat(),
+                            "deep_link": message.deep_link,
+                        },
+                    },
                     "collapse_key": collapse_key(certification),
                     "key": expiry_notification_key(certification, tier, expiry, recipient),
                     "log_key": cert_log_key(certification, tier, expiry, recipient),

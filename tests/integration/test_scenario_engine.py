@@ -124,9 +124,30 @@ async def test_inactivity_nudges_the_inactive_once_per_cooldown(own_pool: Pool) 
             idle,
         )
         pushes = await fetch_value(conn, "select count(*) from public.push_notices")
+        push = await (
+            await conn.execute(
+                "select notification_id, payload, collapse_key from public.push_notices "
+                "where recipient_id = %s",
+                [idle],
+            )
+        ).fetchone()
     assert metadata["days_inactive"] == 45
     assert parse_deep_link(link).route == "activities/new"
     assert pushes == 2
+    # The nudge's push, key for key (built by private.push_payload).
+    assert push is not None
+    assert push["payload"] == {
+        "category": "inactivity",
+        "title_key": "scenario.inactivity.title",
+        "body_key": "scenario.inactivity.body",
+        "priority": "normal",
+        "data": {
+            "notification_id": str(push["notification_id"]),
+            "category": "inactivity",
+            "deep_link": link,
+        },
+    }
+    assert push["collapse_key"] == "scenario:inactivity"
 
 
 async def test_milestones_celebrate_the_highest_reached_and_never_repeat(own_pool: Pool) -> None:

@@ -29,7 +29,8 @@ TITLE = "mentor-notify push dispatch"
 
 @contextlib.contextmanager
 def _on_signals(handler: Callable[[], None]) -> Iterator[None]:
-    # SIGTERM or Ctrl-C: the sends in flight finish, then the command returns.
+    # SIGTERM or Ctrl-C: the requests in flight finish, the claims not yet sent go
+    # back to the queue, then the command returns.
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, handler)

@@ -56,7 +56,8 @@ def worker(
     is away or not yet migrated, the worker waits (503 with the reason, retried
     with backoff) and starts once it is. Several workers may run at once (advisory
     lock per organisation, idempotent writes, leased outbox). SIGTERM or Ctrl-C:
-    the cycle in progress and the sends in flight finish, then exit status 0.
+    the cycle in progress and the push requests in flight finish (pushes claimed
+    and not yet sent go back to the queue), then exit status 0.
     """
     settings = common.state(ctx).settings  # first: a bad URL is refused before the imports
     from mentor_notify.commands.http_server import CannotListen

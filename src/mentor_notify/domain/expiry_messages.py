@@ -1,17 +1,17 @@
-"""What an expiry notice says, per tier and audience: message keys, in-app data, push payload.
+"""What an expiry notice says, per tier and audience: message keys, in-app data, deep link.
 
 Texts live in the app's translation bundles (Norwegian Bokmål and English);
 the server sends keys, so no language, and no personal data, is baked into a
 stored row. This is their definition; the expiry job builds its notices for a
 whole set in SQL with their SQL forms (`private.expiry_message_key`,
-`private.expiry_notice_data`, `private.expiry_push_payload`,
-`private.expiry_collapse_key`, migration 20261206000200), which
-tests/integration/test_rule_functions.py holds equal to these for every
-audience and tier.
+`private.expiry_notice_data`, `private.expiry_collapse_key`, migration
+20261206000200), which tests/integration/test_rule_functions.py holds equal to
+these for every audience and tier.
 
-Push payloads are provider-neutral; the senders map them onto FCM and APNs
-(`title_key` becomes `title_loc_key` / `title-loc-key`, `priority` the
-Android priority and `apns-priority`).
+The push payload has no Python form: it is built in one place, the database's
+`private.push_payload` (issue 25), which every producer's SQL calls (the expiry
+notice's through `private.expiry_push_payload`); the senders map it onto FCM
+and APNs.
 """
 
 from datetime import date
@@ -62,11 +62,12 @@ def collapse_key(certification_id: UUID) -> str:
 
 
 class ExpiryMessage(NamedTuple):
-    """What one expiry notice says: its in-app data and, once it is stored, its push.
+    """What one expiry notice says: its message key, in-app data and deep link.
 
-    Built once per notice by `expiry_message`, so the data and the push carry
-    the same deep link, derived once. Ids and the date are held as the message
-    writes them (text), ready for JSON. A named tuple: immutable, and built in a
+    Built once per notice by `expiry_message`, so the deep link is derived
+    once. Ids and the date are held as the message writes them (text), ready
+    for JSON and for the SQL that builds the push
+    (`private.expiry_push_payload`). A named tuple: immutable, and built in a
     third of the time a frozen dataclass takes (a per-record caller, such as
     the benchmark's baseline, builds thousands).
     """
@@ -94,22 +95,6 @@ class ExpiryMessage(NamedTuple):
             "deep_link": self.deep_link,
         }
 
-    def push_payload(self, notification_id: UUID) -> dict[str, Any]:
-        """`push_notices.payload` announcing the stored notice `notification_id`."""
-        return {
-            **_push_texts(self.audience, self.tier),
-            "data": {
-                "notification_id": str(notification_id),
-                "category": CATEGORY,
-                "tier": self.tier.value,
-                "certificate_type": self.certificate_type,
-                "certification_id": self.certification_id,
-                "subject_mentor_id": self.mentor_id,
-                "expiry_date": self.expiry_date,
-                "deep_link": self.deep_link,
-            },
-        }
-
 
 def expiry_message(
     audience: Audience,
@@ -129,16 +114,3 @@ def expiry_message(
         expiry_date=expiry_date.isoformat(),
         deep_link=deep_link(audience, mentor_id, certification_id, certificate_type, tier),
     )
-
-
-@lru_cache(maxsize=32)
-def _push_texts(audience: Audience, tier: Tier) -> dict[str, str]:
-    # The part of a push that depends on the audience and tier only. Callers
-    # copy it (`**`), so the cached dict is never changed.
-    key = message_key(audience, tier)
-    return {
-        "category": CATEGORY,
-        "title_key": f"{key}.title",
-        "body_key": f"{key}.body",
-        "priority": "high" if tier.urgent else "normal",
-    }

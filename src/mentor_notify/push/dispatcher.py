@@ -13,8 +13,13 @@ that keeps several dispatchers sharing a slow service evenly, and renewal is
 what makes it safe when the guess is wrong. Retryable failures come back after
 an exponential backoff with full jitter (never sooner than the service's
 `Retry-After`); permanent ones are not retried; a dead token is deleted.
-Stopping (SIGTERM in the worker) finishes the sends in flight and records
-them; nothing more is claimed, and whatever was not claimed stays queued.
+Stopping (SIGTERM in the worker) finishes the requests already made and
+records them; a claimed send not yet requested is released at once, due
+again now (`released`), so another dispatcher takes it in its next round
+rather than after the lease; nothing more is claimed, and whatever was not
+claimed stays queued. A dispatcher killed outright leaves its claims leased
+until the lease runs out: the lease is short (15 s by default, renewed every
+third of it) so that they come back within seconds.
 A dispatcher draining continuously rides out a database restart or outage:
 it logs it, waits with backoff, and carries on.
 """
@@ -52,6 +57,9 @@ from mentor_notify.push.outbox import (
 from mentor_notify.push.resolve import DeviceCheck
 
 log = structlog.get_logger(__name__)
+
+# The error code of a send released unsent because its dispatcher was stopping.
+RELEASED = "RELEASED"
 
 
 @dataclass(frozen=True)
@@ -207,7 +215,7 @@ class Dispatcher:
         *,
         batch_size: int = 500,
         concurrency: int = 100,
-        lease: timedelta = timedelta(minutes=2),
+        lease: timedelta = timedelta(seconds=15),
         backoff: Backoff | None = None,
         lanes: int = 2,
         reactions: Sequence[SettledPushes] = (),
@@ -291,7 +299,7 @@ class Dispatcher:
                 size = totals.reserve(self._batch_size)
                 if size == 0:
                     return
-                claim, counts = await self.round(size)
+                claim, counts = await self.round(size, stop)
                 totals.add(size, claim, counts)
                 if not claim.touched:
                     return
@@ -316,7 +324,7 @@ class Dispatcher:
             outage = 0
             while not stop.is_set():
                 try:
-                    claim, counts = await self.round(self._batch_size)
+                    claim, counts = await self.round(self._batch_size, stop)
                 except ConnectionFailed as exc:
                     outage += 1
                     wait = min(30.0, 0.5 * 2 ** (outage - 1))
@@ -336,10 +344,13 @@ class Dispatcher:
         await asyncio.gather(*(lane() for _ in range(self._lanes)))
         return totals.result
 
-    async def round(self, size: int) -> tuple[Claim, OutcomeCounts]:
+    async def round(
+        self, size: int, stop: asyncio.Event | None = None
+    ) -> tuple[Claim, OutcomeCounts]:
         """Claim up to `size` messages (fewer when the free send slots cannot carry
         them before the leases need renewing), send those due now (renewing their
-        leases meanwhile), settle them."""
+        leases meanwhile), settle them. Once `stop` is set, the sends not yet
+        requested are released unsent instead, due again now."""
         size = await self._capacity.room(size)
         claim = await self._outbox.claim_batch(size, self._lease, self._clock.now())
         self._capacity.taken(len(claim.pushes))
@@ -349,7 +360,7 @@ class Dispatcher:
             return claim, OutcomeCounts()
         renewing = asyncio.create_task(self._keep_leases(claim.notice_ids))
         try:
-            outcomes = await asyncio.gather(*(self._send(push) for push in claim.pushes))
+            outcomes = await asyncio.gather(*(self._send(push, stop) for push in claim.pushes))
         finally:
             renewing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -418,21 +429,30 @@ class Dispatcher:
                 # another dispatcher's now; a delivery is still recorded as sent.
                 log.warning("leases lost during a round", lost=len(ids) - held)
 
-    async def _send(self, push: ClaimedPush) -> Outcome:
+    async def _send(self, push: ClaimedPush, stop: asyncio.Event | None) -> Outcome:
         took: float | None = None
         try:
-            outcome, took = await self._send_timed(push)
+            outcome, took = await self._send_timed(push, stop)
         finally:
             await self._capacity.done(took)
         return outcome
 
-    async def _send_timed(self, push: ClaimedPush) -> tuple[Outcome, float | None]:
+    async def _send_timed(
+        self, push: ClaimedPush, stop: asyncio.Event | None
+    ) -> tuple[Outcome, float | None]:
         """The send's outcome, and how long it held its slot (None: it took none)."""
         sender = self._senders.get(push.provider)
         if sender is None:
             self._observer.sent("person", push.provider, "retry", SendResult("retry"), 0.0)
             return self._retry(push, "NO_SENDER", None), None
+        if stop is not None and stop.is_set():
+            return self._released(push), None
         async with self._slots:
+            # A send that waited for its slot while the dispatcher was told to
+            # stop is released, not made: the stop waits for the requests on the
+            # wire only.
+            if stop is not None and stop.is_set():
+                return self._released(push), None
             started = time.perf_counter()
             requested: float | None = None
             try:
@@ -456,6 +476,13 @@ class Dispatcher:
         if answer.result == "retry":
             return self._retry(push, answer.error_code, answer.retry_after), took
         return Outcome(push.id, answer.result, answer.error_code), took
+
+    def _released(self, push: ClaimedPush) -> Outcome:
+        """A claimed send given back unsent when the dispatcher stops: settled as a
+        retry due now (the settle frees the lease; the device's delivery is tried
+        again by the next claim, whichever dispatcher makes it). The claim counted an
+        attempt, as it does for a lease that runs out."""
+        return Outcome(push.id, "retry", RELEASED, self._clock.now())
 
     def _retry(self, push: ClaimedPush, code: str | None, retry_after: timedelta | None) -> Outcome:
         at = self._clock.now() + self._backoff.delay(push.attempts, retry_after)

@@ -5,7 +5,8 @@ Several workers may run at once: a session advisory lock per organisation keeps
 two from running the same organisation's cycle at the same moment (the other
 tries again on its next check and then finds nothing new to do, the writes
 being idempotent), and the outbox is claimed with SKIP LOCKED under leases.
-Stopping (SIGTERM) lets the cycle in progress and the sends in flight finish.
+Stopping (SIGTERM) lets the cycle in progress and the push requests in flight
+finish; pushes claimed and not yet sent are given back to the queue at once.
 """
 
 import asyncio

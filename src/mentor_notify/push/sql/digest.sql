@@ -23,18 +23,12 @@ pushed as (
 -- notices of each message key, and the list to open.
 digests as (
   select k.carrier_id,
-         jsonb_build_object(
-           'category', c.payload ->> 'category',
-           'title_key', c.payload ->> 'title_key',
-           'body_key', 'digest.body',
-           'priority', case when k.high then 'high' else 'normal' end,
-           'data', jsonb_build_object(
-             'notification_id', c.notification_id,
-             'category', 'digest',
-             'count', k.size,
-             'counts', k.counts,
-             'deep_link', private.digest_link(k.about_others)
-           )
+         -- Built by the one builder of push payloads (private.push_payload):
+         -- urgent when any notice folded in is.
+         private.push_payload(
+           c.payload ->> 'category', c.payload ->> 'title_key', 'digest.body', k.high,
+           c.notification_id, private.digest_link(k.about_others),
+           jsonb_build_object('category', 'digest', 'count', k.size, 'counts', k.counts)
          ) as body
   from (
     select m.carrier_id, sum(m.n)::integer as size, jsonb_object_agg(m.message_key, m.n) as counts,

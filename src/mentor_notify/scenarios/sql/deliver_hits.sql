@@ -63,22 +63,17 @@ notified as (
   on conflict do nothing
   returning n.id, n.organization_id, n.recipient_id, n.message_key, n.data
 ),
--- Their pushes, through the queue's one way in (private.enqueue_push).
+-- Their pushes, through the queue's one way in (private.enqueue_push), each
+-- payload built by the one builder of push payloads (private.push_payload).
 queued as (
   select private.enqueue_push(coalesce(jsonb_agg(jsonb_build_object(
            'notification_id', n.id,
            'organization_id', n.organization_id,
            'recipient_id', n.recipient_id,
-           'payload', jsonb_build_object(
-             'category', %(scenario_type)s::text,
-             'title_key', n.message_key || '.title',
-             'body_key', n.message_key || '.body',
-             'priority', 'normal',
-             'data', jsonb_build_object(
-               'notification_id', n.id,
-               'category', %(scenario_type)s::text,
-               'deep_link', n.data ->> 'deep_link'
-             )
+           -- A nudge is never urgent; its push opens the notification's deep link.
+           'payload', private.push_payload(
+             %(scenario_type)s::text, n.message_key || '.title', n.message_key || '.body', false,
+             n.id, n.data ->> 'deep_link', jsonb_build_object('category', %(scenario_type)s::text)
            ),
            'collapse_key', 'scenario:' || %(scenario_type)s::text
          )), '[]'), %(now)s) as n
