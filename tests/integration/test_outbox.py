@@ -12,6 +12,7 @@ from mentor_notify.cli import app
 from mentor_notify.config import Settings
 from mentor_notify.db import Pool, open_pool
 from mentor_notify.expiry import ExpirySweep
+from mentor_notify.push.dispatcher import RELEASED
 from mentor_notify.push.outbox import _CLAIM as CLAIM_SQL
 from mentor_notify.push.outbox import ClaimedPush, Outbox, Outcome
 from tests.expiry_world import World, build_world
@@ -158,6 +159,33 @@ async def test_outcomes_settle_messages_and_notifications(own_pool: Pool) -> Non
         for p in await claim(outbox, 100, LEASE, NOW + timedelta(minutes=5))
         if p.recipient_id == busy
     ] == [(again.id, again.idempotency_key)]
+
+
+async def test_a_send_released_by_a_stopping_dispatcher_costs_no_attempt(own_pool: Pool) -> None:
+    # A dispatcher told to stop gives its unsent claims back (RELEASED). Nothing
+    # was tried, so the claim's attempt is given back too: a push on its last
+    # attempt is not settled dead by a deploy.
+    await queued_world(own_pool, {"a": 7})
+    outbox = Outbox(own_pool, "w", max_attempts=1)
+    (claimed,) = await claim(outbox, 1, LEASE, NOW)
+
+    counts = await outbox.record([Outcome(claimed.id, "retry", RELEASED, NOW)], NOW)
+
+    assert (counts.dead, counts.retrying) == (0, 1)
+    async with own_pool.connection() as conn:
+        row = await (
+            await conn.execute(
+                "select status, attempts, available_at from push_notices where id = %s",
+                (claimed.notice_id,),
+            )
+        ).fetchone()
+    assert row is not None
+    assert (row["status"], row["attempts"], row["available_at"]) == ("pending", 0, NOW)
+    # The next dispatcher sends it; a real failure then does count.
+    (again,) = [p for p in await claim(outbox, 10, LEASE, NOW) if p.notice_id == claimed.notice_id]
+    assert again.id == claimed.id
+    dead = await outbox.record([Outcome(again.id, "retry", "INTERNAL", NOW)], NOW)
+    assert dead.dead == 1
 
 
 def test_cli_lists_dead_pushes_and_requeues_them(own_database_url: str) -> None:

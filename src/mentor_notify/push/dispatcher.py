@@ -480,8 +480,9 @@ class Dispatcher:
     def _released(self, push: ClaimedPush) -> Outcome:
         """A claimed send given back unsent when the dispatcher stops: settled as a
         retry due now (the settle frees the lease; the device's delivery is tried
-        again by the next claim, whichever dispatcher makes it). The claim counted an
-        attempt, as it does for a lease that runs out."""
+        again by the next claim, whichever dispatcher makes it). The settle gives the
+        claim's attempt back when every send of the round was released
+        (push/sql/settle_notices.sql): nothing was tried."""
         return Outcome(push.id, "retry", RELEASED, self._clock.now())
 
     def _retry(self, push: ClaimedPush, code: str | None, retry_after: timedelta | None) -> Outcome:

@@ -5,9 +5,14 @@
 -- settles the notices folded into a settled carrier.
 -- Each carrier's devices after this round: this round's outcomes over the
 -- earlier ones. Only this round's retries count as retryable: every device
--- still worth trying was sent to in this round.
+-- still worth trying was sent to in this round. A round whose every send was
+-- given back unsent by a stopping dispatcher (RELEASED, push/dispatcher.py)
+-- tried nothing: the claim's attempt is given back, so a deploy never makes
+-- a push on its last attempt dead.
 tally as (
-  select c.id, c.attempts,
+  select c.id,
+         c.attempts - case when bool_and(r.error_code = 'RELEASED') filter (where r.id is not null)
+                           then 1 else 0 end as attempts,
          bool_or(coalesce(r.status, x.status) = 'sent') as reached,
          bool_or(r.status = 'retry') as retryable,
          min(r.retry_at) filter (where r.status = 'retry') as retry_at,
@@ -31,7 +36,8 @@ requeued as (
 ),
 settled as (
   update public.push_notices n
-  set status = case
+  set attempts = t.attempts,
+      status = case
                  when t.retryable and t.attempts < %(max_attempts)s then 'pending'
                  when t.reached then 'sent'
                  when t.retryable then 'dead'
