@@ -12,7 +12,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(31);
+select plan(33);
 
 -- Fixture listings: 01 MA/A, 02 MB/B (suppressed), 03 MAB/A, 04 MAB/B, 05 MC/C,
 -- 06 MAC/A (HLF certificate expired yesterday), 07 MAC/C (NHF certificate valid).
@@ -106,6 +106,33 @@ select pg_temp.act_as(null);
 select ok(pg_temp.sees_nothing($$select 1 from mentor_directory where peer_mentor_id = 'c0000000-0000-4000-8000-000000000003'$$),
                 'and a mentor without a certificate is not listed');
 reset role;
+
+-- A new certificate dates the mentor's listings; one moved to another mentor
+-- (an update of peer_mentor_id) refreshes both mentors' listings. Each is one
+-- statement of its own, as the certificate sync applies them, so the refresh
+-- also runs again with the plan it kept.
+insert into peer_mentor_certifications (id, organization_id, peer_mentor_id, certificate_type, issued_on, expiry_date)
+values ('f0000000-0000-4000-8000-0000000000b1', :O1, :MAB, 'hlf_peer_mentor', current_date - 10, current_date + 90);
+select results_eq(
+  $$select certification_expiry_date from mentor_directory where peer_mentor_id = 'c0000000-0000-4000-8000-000000000003' order by id$$,
+  $$values (current_date + 90), (current_date + 90)$$,
+  'a certificate inserted for a mentor dates their listings at once'
+);
+delete from peer_mentor_certifications where id = 'f0000000-0000-4000-8000-0000000000b1';
+update peer_mentor_certifications set peer_mentor_id = :MAB where id = 'f0000000-0000-4000-8000-000000000001';
+select results_eq(
+  $$select peer_mentor_id, certification_expiry_date from mentor_directory
+    where peer_mentor_id in ('c0000000-0000-4000-8000-000000000001', 'c0000000-0000-4000-8000-000000000003')
+    order by peer_mentor_id, id$$,
+  $$select m.id, case when m.id = 'c0000000-0000-4000-8000-000000000003'::uuid then c.expiry_date end
+    from peer_mentor_certifications c,
+         (values ('c0000000-0000-4000-8000-000000000001'::uuid), ('c0000000-0000-4000-8000-000000000003'::uuid),
+                 ('c0000000-0000-4000-8000-000000000003'::uuid)) m(id)
+    where c.id = 'f0000000-0000-4000-8000-000000000001'
+    order by m.id$$,
+  'a certificate moved to another mentor dates the new holder''s listings and undates the old one''s'
+);
+update peer_mentor_certifications set peer_mentor_id = :MA where id = 'f0000000-0000-4000-8000-000000000001';
 
 -- A listing written for a mentor gets the dates from their certificates at once.
 insert into chapter_memberships (organization_id, chapter_id, user_id, role) values (:O1, :CB, :MA, 'peer_mentor');

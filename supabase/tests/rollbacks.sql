@@ -10,10 +10,17 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(20);
+select plan(21);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261207000400_listing_refresh_static.sql
+select ok(
+  (select p.prosrc like '%execute pg_catalog.format%'
+   from pg_proc p where p.oid = 'private.peer_mentor_certifications_refresh_directory()'::regprocedure),
+  '20261207000400 rollback brings back the dynamic listing refresh'
+);
+
 \ir ../rollbacks/20261207000300_sweepcost.sql
 select hasnt_type('private', 'push_notice_in', '20261207000300 rollback removes the typed form of a queued push');
 select has_function('private', 'enqueue_push', array['jsonb', 'timestamp with time zone'], '20261207000300 rollback leaves the JSON form of the one way in');
