@@ -22,7 +22,8 @@ data) is stored dead with its reason and answered 202 to Dataverse; a `v1` body
 that breaks the contract is stored dead too, and answered 422 so that its sender
 knows. Only a body that is not JSON (400), an unknown organisation or a wrong key
 (401) and a body over the API's limit (413, before it is read) are refused
-without being stored.
+without being stored; a delivery the database fails to store is answered 503,
+so that Dataverse sends it again.
 """
 
 import asyncio
@@ -30,11 +31,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import APIKeyHeader, APIKeyQuery
 
 from mentor_notify.api.api_keys import ApiKeys
 from mentor_notify.api.app import ApiError
+from mentor_notify.db import DatabaseError
 from mentor_notify.sync import (
     CallerKeys,
     CertificateSync,
@@ -45,6 +48,8 @@ from mentor_notify.sync import (
     WebhookKeys,
 )
 from mentor_notify.sync.v1 import v1_json_schema
+
+log = structlog.get_logger(__name__)
 
 # One security scheme per way Dataverse can present the key, each named apart from
 # the jobs' API keys (which never admit to these endpoints, nor these keys to jobs).
@@ -141,6 +146,14 @@ def sync_router(
             raise ApiError(422, "invalid_event", str(exc)) from exc
         except InvalidEvent as exc:
             raise ApiError(400, "invalid_event", str(exc)) from exc
+        except DatabaseError as exc:
+            # Not stored. Dataverse tries again only after a 502, 503 or 504 (see
+            # above): the app's 500 or 422 for a database refusal would lose the
+            # change for good, so the sender is told to try again.
+            log.error("sync delivery not stored", error=str(exc))
+            raise ApiError(
+                503, "not_stored", "the delivery could not be stored; try again later"
+            ) from exc
 
     @router.post("/{organization}/dataverse", status_code=202, openapi_extra=_dataverse_body())
     async def dataverse_webhook(request: Request, organization: str, caller: Caller) -> Receipt:
