@@ -59,7 +59,7 @@ from bench_api_load import (
     postgres_pids,
     server_pids,
 )
-from bench_expiry import fresh_database
+from bench_expiry import database_url, fresh_database
 from bench_push import MENTOR_NOTIFY, free_port, wait_until_answering
 from mentor_notify.api.api_keys import key_sha256
 from mentor_notify.config import Settings
@@ -79,10 +79,23 @@ ORGS = {"bench-held": False, "bench-live": True}
 SYNC_KEYS = {slug: f"bench-sync-key-of-{slug}-long-enough-0123456789" for slug in ORGS}
 
 
-def prepare(admin_url: str, name: str, mentors: int) -> str:
+def prepare(admin_url: str, name: str, mentors: int, checkout: Path | None = None) -> str:
     """A scratch database with `mentors` listed, certified and mapped mentors in each
-    organisation of ORGS."""
-    url = fresh_database(admin_url, name)
+    organisation of ORGS; its schema is this checkout's, or `checkout`'s migrations
+    (another checkout with its .venv, whose server will use it)."""
+    if checkout is None:
+        url = fresh_database(admin_url, name)
+    else:
+        url = database_url(admin_url, name)
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{name}" with (force)')
+            admin.execute(f'create database "{name}"')
+        subprocess.run(
+            [str(checkout / ".venv/bin/mentor-notify"), "--database-url", url, "db", "migrate"],
+            cwd=checkout,
+            check=True,
+            capture_output=True,
+        )
     with psycopg.connect(url) as conn:
         for slug, enabled in ORGS.items():
             org = uuid4()
@@ -413,13 +426,18 @@ def replay(url: str) -> dict[str, Any]:
 def side_by_side(url: str, args: Any, rng: random.Random) -> int:
     """The burst alone, `--runs` times; with `--before`, each run bursts that
     checkout's server and then this one's, so both meet the same machine load."""
-    servers = {"this": MENTOR_NOTIFY}
+    servers = {"this": (MENTOR_NOTIFY, url, args.database)}
     if args.before:
-        servers = {"before": args.before.resolve() / ".venv/bin/mentor-notify"} | servers
+        # Its own database, migrated by its own migrations: its SQL is part of
+        # what is compared.
+        checkout = args.before.resolve()
+        name = f"{args.database}_before"
+        before_url = prepare(args.admin_url, name, args.mentors, checkout)
+        servers = {"before": (checkout / ".venv/bin/mentor-notify", before_url, name)} | servers
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     for _ in range(args.runs):
-        for name, command in servers.items():
-            result = burst(url, args.burst, max(args.workers), rng, args.database, command)
+        for name, (command, db_url, database) in servers.items():
+            result = burst(db_url, args.burst, max(args.workers), rng, database, command)
             print(name, result, flush=True)
             runs[name].append(result)
     keys: tuple[str, ...] = ("held_ingest_per_s", "applied_per_s", "answered_5xx", "lost")

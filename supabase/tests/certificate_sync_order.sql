@@ -1,4 +1,5 @@
--- The certificate sync's order (issue 24), in the one function that decides it:
+-- The certificate sync's order (issue 24), in the one function that decides it
+-- (a round of one event here, then a batch in rounds):
 -- of two events of a certificate at the same source time without a row version,
 -- the later to arrive wins; a row version orders events whatever their arrival;
 -- a deletion of version v comes after the update that made v; and the inbox
@@ -14,7 +15,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(7);
+select plan(12);
 
 create temporary table sent (id bigint, certificate text, version bigint, deletion boolean,
   expiry_in integer, at timestamptz) on commit drop;
@@ -34,16 +35,56 @@ select s.id, 'a0000000-0000-4000-8000-000000000001', 'dataverse', 'order-' || s.
        encode(sha256(s.id::text::bytea), 'hex')
 from sent s;
 
-select is(private.apply_certificate_sync_event(900001, now()), 'applied', 'the first change of a second is applied');
-select is(private.apply_certificate_sync_event(900002, now()), 'applied',
+select is((select outcome from private.apply_certificate_sync_round(array[900001::bigint], now())), 'applied', 'the first change of a second is applied');
+select is((select outcome from private.apply_certificate_sync_round(array[900002::bigint], now())), 'applied',
   'a second change in the same second, arriving later, is applied too (arrival breaks the tie)');
 select is((select expiry_date from public.peer_mentor_certifications where id = 'f0000000-0000-4000-8000-000000000002'),
   current_date + 400, 'so the later one is the state');
-select is(private.apply_certificate_sync_event(900003, now()), 'applied', 'version 11 is applied');
-select is(private.apply_certificate_sync_event(900004, now()), 'superseded',
+select is((select outcome from private.apply_certificate_sync_round(array[900003::bigint], now())), 'applied', 'version 11 is applied');
+select is((select outcome from private.apply_certificate_sync_round(array[900004::bigint], now())), 'superseded',
   'version 10 of the same second, arriving after 11, is superseded');
-select is(private.apply_certificate_sync_event(900005, now()), 'applied',
+select is((select outcome from private.apply_certificate_sync_round(array[900005::bigint], now())), 'applied',
   'the deletion of version 11 comes after the update that made 11');
+
+-- A batch is applied in rounds: a round stops before a second event of a source
+-- certificate, and before a second event that reaches the same certificate row
+-- (cert-x and cert-y are both MB's HLF certificate), so each event sees what the
+-- events before it wrote, as one by one would: of these four, 900011 is older
+-- than 900010 and superseded, then 900012 and 900013 apply in that order.
+insert into sent values
+  (900010, 'cert-x', null, false, 100, '2026-11-21 10:00:05+00'),
+  (900011, 'cert-x', null, false, 200, '2026-11-21 10:00:04+00'),
+  (900012, 'cert-x', null, false, 300, '2026-11-21 10:00:06+00'),
+  (900013, 'cert-y', null, false, 410, '2026-11-21 10:00:07+00');
+insert into public.certificate_sync_events (id, organization_id, source, source_event_id,
+    event_type, external_person_id, external_certificate_id, external_type, expiry_date,
+    source_modified_at, body_sha256)
+select s.id, 'a0000000-0000-4000-8000-000000000001', 'dataverse', 'order-' || s.id,
+       'expiry_changed', 'hlf-contact-mb', s.certificate, '100000000', current_date + s.expiry_in,
+       s.at, encode(sha256(s.id::text::bytea), 'hex')
+from sent s where s.id >= 900010;
+
+select is((select outcome from private.apply_certificate_sync_round(array[900010::bigint], now())),
+  'applied', 'cert-x becomes known at 10:00:05');
+select results_eq(
+  $$select event_id, outcome from private.apply_certificate_sync_round(array[900011, 900012, 900013]::bigint[], now())
+    order by event_id$$,
+  $$values (900011::bigint, 'superseded'), (900012, 'deferred'), (900013, 'deferred')$$,
+  'a round ends before the second event of a source certificate'
+);
+select results_eq(
+  $$select event_id, outcome from private.apply_certificate_sync_round(array[900012, 900013]::bigint[], now())
+    order by event_id$$,
+  $$values (900012::bigint, 'applied'), (900013, 'deferred')$$,
+  'and before a second event that reaches the same certificate row'
+);
+select results_eq(
+  $$select outcome, events from private.apply_certificate_sync_events('a0000000-0000-4000-8000-000000000001', now(), 100)$$,
+  $$values ('applied', 1)$$,
+  'the batch applies what the rounds deferred'
+);
+select is((select expiry_date from public.peer_mentor_certifications where id = 'f0000000-0000-4000-8000-000000000002'),
+  current_date + 410, 'so the last event in source order is the state');
 
 select throws_ok(
   $$insert into public.certificate_sync_events (organization_id, source, source_event_id, event_type,

@@ -10,10 +10,15 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(21);
+select plan(23);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261207000500_sync_apply_set_based.sql
+select hasnt_function('private', 'apply_certificate_sync_round', '20261207000500 rollback removes the set-based round');
+select has_function('private', 'apply_certificate_sync_event', array['bigint', 'timestamp with time zone'],
+  '20261207000500 rollback brings back the per-event apply');
+
 \ir ../rollbacks/20261207000400_listing_refresh_static.sql
 select ok(
   (select p.prosrc like '%execute pg_catalog.format%'
