@@ -11,9 +11,11 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import structlog
+import uvloop
 
 from mentor_notify.api import Authenticator, create_app
 from mentor_notify.api.app import ApiLimits
@@ -32,6 +34,8 @@ from mentor_notify.sync import CertificateSync, SyncApplier, WebhookKeys
 from mentor_notify.vault import with_vault_secrets
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 
 def migrations_layout(settings: Settings) -> SupabaseLayout | None:
@@ -156,6 +160,17 @@ async def _orphaned(parent: int, stop: Callable[[], None]) -> None:
     stop()
 
 
+def run_serving(serving: Coroutine[Any, Any, T]) -> T:
+    """Run a serving process's main coroutine on uvloop. With uvicorn's httptools parser
+    (which uvicorn picks by itself once installed) it cut the server's CPU per webhook
+    delivery by about a sixth against asyncio's loop and h11 (issue 24's burst of
+    1,000; BENCHMARKS.md). uvicorn picks uvloop only when it runs the loop itself
+    ("--loop auto", uvicorn.org/settings, checked 2026-12-07); here the process runs
+    it, so it is chosen here."""
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(serving)
+
+
 class WorkerFailed(Exception):
     """A worker process of `serve --workers` ended on its own."""
 
@@ -174,7 +189,7 @@ def _worker(
     warnings and errors on a terminal, as the command does."""
     configure_logging(settings.log_level, settings.log_format, terse_console=terse)
     try:
-        asyncio.run(serve_api(url, settings, layout, address, sock, parent))
+        run_serving(serve_api(url, settings, layout, address, sock, parent))
     except (DatabaseError, ConfigurationError) as exc:
         common.fail(str(exc))
         sys.exit(1)

@@ -205,8 +205,13 @@ def testing_extra_missing(what: str, exc: ImportError) -> typer.Exit:
     )
 
 
-def run_with_database(ctx: typer.Context, work: Callable[[str], Coroutine[Any, Any, T]]) -> T:
-    """Run `work(database_url)` on the configured (or embedded) database.
+def run_with_database(
+    ctx: typer.Context,
+    work: Callable[[str], Coroutine[Any, Any, T]],
+    run: Callable[[Coroutine[Any, Any, T]], T] = asyncio.run,
+) -> T:
+    """Run `work(database_url)` on the configured (or embedded) database, its event
+    loop started by `run`.
 
     Expected failures (any `DatabaseError`) end the command with a one-line
     message and exit status 1, never a stack trace (a database URL that cannot be
@@ -217,7 +222,7 @@ def run_with_database(ctx: typer.Context, work: Callable[[str], Coroutine[Any, A
     current = state(ctx)
     try:
         with use_database(current.settings, current.database_url) as url:
-            return asyncio.run(work(url))
+            return run(work(url))
     except DatabaseError as exc:
         raise fail(str(exc)) from exc
 

@@ -55,6 +55,7 @@ def serve(
     from mentor_notify.commands.api_server import (
         WorkerFailed,
         migrations_layout,
+        run_serving,
         serve_api,
         supervise,
         try_configuration,
@@ -82,6 +83,8 @@ def serve(
             sock.close()
 
     try:
-        common.run_with_database(ctx, one_process if processes == 1 else several_processes)
+        common.run_with_database(
+            ctx, one_process if processes == 1 else several_processes, run=run_serving
+        )
     except (ConfigurationError, CannotListen, WorkerFailed) as exc:
         raise common.fail(str(exc)) from exc
