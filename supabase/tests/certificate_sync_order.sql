@@ -15,7 +15,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(12);
+select plan(15);
 
 create temporary table sent (id bigint, certificate text, version bigint, deletion boolean,
   expiry_in integer, at timestamptz) on commit drop;
@@ -85,6 +85,33 @@ select results_eq(
 );
 select is((select expiry_date from public.peer_mentor_certifications where id = 'f0000000-0000-4000-8000-000000000002'),
   current_date + 410, 'so the last event in source order is the state');
+
+-- A failure on one event never costs the others: an Update without a
+-- post-image that moves MA's issue date past the known expiry date breaks the
+-- certificate table's date check, so the batch is undone and applied again one
+-- event at a time; that event is dead with the database's reason, MB's applies.
+insert into public.certificate_sync_people (organization_id, external_person_id, user_id) values
+  ('a0000000-0000-4000-8000-000000000001', 'hlf-contact-ma', 'c0000000-0000-4000-8000-000000000001');
+insert into public.certificate_sync_events (id, organization_id, source, source_event_id,
+    event_type, external_person_id, external_certificate_id, external_type, issued_on, expiry_date,
+    source_modified_at, body_sha256) values
+  (900030, 'a0000000-0000-4000-8000-000000000001', 'dataverse', 'order-900030', 'expiry_changed',
+   'hlf-contact-ma', 'cert-ma', '100000000', current_date + 100, null, '2026-11-22 10:00:00+00',
+   encode(sha256('900030'::bytea), 'hex')),
+  (900031, 'a0000000-0000-4000-8000-000000000001', 'dataverse', 'order-900031', 'expiry_changed',
+   'hlf-contact-mb', 'cert-y', '100000000', null, current_date + 600, '2026-11-22 10:00:01+00',
+   encode(sha256('900031'::bytea), 'hex'));
+select results_eq(
+  $$select outcome, events from private.apply_certificate_sync_events('a0000000-0000-4000-8000-000000000001', now(), 100)
+    order by outcome$$,
+  $$values ('applied', 1), ('dead', 1)$$,
+  'an event the certificate table refuses is dead, the rest of its batch applied'
+);
+select matches((select reason from public.certificate_sync_events where id = 900030),
+  '^rejected by the database: .*peer_mentor_certifications_dates_check',
+  'with the database''s reason');
+select is((select expiry_date from public.peer_mentor_certifications where id = 'f0000000-0000-4000-8000-000000000002'),
+  current_date + 600, 'and the event after it in the batch is the state');
 
 select throws_ok(
   $$insert into public.certificate_sync_events (organization_id, source, source_event_id, event_type,
