@@ -9,6 +9,9 @@ per header. A request here is always the same few headers, most of them the
 same on every request of a connection, so their encoded form is worked out once
 per connection and reused; only the header block of a response still goes
 through hpack's `Decoder`, whose dynamic table must follow the server's.
+Measured after (same bench, same run, main alongside): the FCM sender's client
+CPU per message 118 us against 206 us, end to end 167 against 289 us; framing
+and HPACK 13 % of the client's CPU instead of 51 %.
 
 Sections cited are of RFC 9113 (HTTP/2) and RFC 7541 (HPACK), checked
 2026-12-07.
