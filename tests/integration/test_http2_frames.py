@@ -289,3 +289,24 @@ async def test_a_frame_breaking_the_protocol_ends_the_connection_and_a_new_one_w
 
     assert (first.body, again.body) == (b"first", b"third")
     assert server.connections == 2
+
+
+def test_the_client_runs_on_uvloop_too() -> None:
+    """`serve` runs on uvloop, whose transports are not asyncio's classes."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> tuple[list[Response], Server]:
+        window = {h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 16}
+        state = Server(Behaviour(refuse=3, chunk=5, settings=window))
+        listener = await asyncio.start_server(lambda r, w: serve(state, r, w), "127.0.0.1", 0)
+        state.port = listener.sockets[0].getsockname()[1]
+        try:
+            return await send_all(client(state), bodies(20, size=100)), state
+        finally:
+            listener.close()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        responses, state = runner.run(scenario())
+
+    assert [r.body for r in responses] == bodies(20, size=100)
+    assert set(state.bodies.values()) == {1}

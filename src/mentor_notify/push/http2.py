@@ -40,7 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import urlsplit
 
 import hpack
@@ -304,9 +304,9 @@ class _Link(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Send the preface, our settings and the connection's window at once: the
         server may send its SETTINGS first, and our ACK must follow the preface."""
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        transport.write(
+        # A stream transport (uvloop's is not a subclass of asyncio's, so no isinstance).
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.write(
             PREFACE
             # Section 8.4: a client that takes no pushes says so.
             + settings({ENABLE_PUSH: 0, INITIAL_WINDOW_SIZE: _STREAM_WINDOW})
