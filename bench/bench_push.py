@@ -14,7 +14,9 @@ Android device each):
    queue call (claim, renewal, device check, settle) per message;
 2. `before` (with `--before CHECKOUT`): the same, run by another checkout's
    interpreter and package (e.g. /work/main), alternating with ours in the
-   same session, so before and after meet the same machine load;
+   same session, so before and after meet the same machine load (and, when
+   named in `--contenders`, `before_send`: that checkout's sender alone, as
+   `ours_send` below);
 3. `ours_send`: our FCM sender alone sending the same messages, 100 in
    flight, no database: the like-for-like counterpart of
 4. `firebase_admin`: the official SDK's `messaging.send_each` (500 messages
@@ -472,13 +474,16 @@ def one_run(
     elif name == "before":
         python = str(Path(args.before) / ".venv" / "bin" / "python")
         figures = dispatch_in_child("ours", url, emulator_url, args.niquests, python)
+    elif name == "before_send":
+        python = str(Path(args.before) / ".venv" / "bin" / "python")
+        figures = dispatch_in_child("ours_send", str(args.messages), emulator_url, "1", python)
     else:
         figures = dispatch_in_child(name, url, emulator_url, args.niquests)
     figures["emulator_cpu"] = cpu_seconds(emulator.pid) - emulator_cpu
     # The machine is shared: how busy it was, to judge the figure by.
     figures["load_average_1min"] = os.getloadavg()[0]
     delivered = emulator_count(emulator_url) - before
-    if name in ("firebase_admin", "ours_send"):
+    if name in ("firebase_admin", "ours_send", "before_send"):
         delivered -= WARM_UP
     if figures["sent"] != args.messages or delivered != args.messages:
         raise RuntimeError(
@@ -504,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
         "--contenders",
         default="ours,ours_send,firebase_admin,niquests",
         help="comma-separated: ours (end to end), ours_send (send only), firebase_admin, "
-        "niquests (end to end)",
+        "niquests (end to end), before_send (--before's sender alone, like ours_send)",
     )
     parser.add_argument(
         "--before",
@@ -525,6 +530,8 @@ def main(argv: list[str] | None = None) -> int:
     url = fresh_database(args.admin_url, args.database)
     emulator, emulator_url = start_emulator()
     contenders = [c for c in args.contenders.split(",") if c]
+    if "before_send" in contenders and not args.before:
+        parser.error("before_send needs --before")
     if args.before:
         contenders.insert(1, "before")
     rates: dict[str, list[float]] = {name: [] for name in contenders}
@@ -608,7 +615,12 @@ def main(argv: list[str] | None = None) -> int:
         targets.append(
             (">= 1.5x niquests (else switch)", figures_out["ratio_ours_over_niquests"] >= 1.5)
         )
-    if "before" in median:
+    if "before_send" in median and "ours_send" in median:
+        cpu = figures_out["median_client_cpu_us_per_msg"]
+        figures_out["ratio_send_client_cpu_after_over_before"] = (
+            cpu["ours_send"] / cpu["before_send"]
+        )
+    if "before" in median and "ours" in median:
         cpu = figures_out["median_client_cpu_us_per_msg"]
         db = figures_out["median_database_cpu_us_per_msg"]
         figures_out["ratio_client_cpu_after_over_before"] = cpu["ours"] / cpu["before"]

@@ -156,7 +156,7 @@ async def test_a_connection_out_of_stream_ids_is_retired_for_a_fresh_one(served:
     try:
         await post(client, 1)
         # Skip ahead to the last stream id a client may use (2^31 - 1).
-        client._links[0].conn.highest_outbound_stream_id = 2**31 - 1
+        client._links[0].next_stream_id = 2**31 + 1
         again = await post(client, 3)
     finally:
         await client.close()

@@ -261,7 +261,16 @@ class Outbox:
         }
         with translating():
             async with self._pool.connection() as conn:
-                rows = await (await conn.execute(_STILL_HELD, params)).fetchall()
+                # One read is its own transaction: asked without BEGIN and COMMIT it is
+                # one round trip, not three, and it is asked once per wave of sends
+                # (about 1,250 times per 10,000 messages; client CPU per message -10 %,
+                # BENCHMARKS.md, issue 25, third pass).
+                await conn.set_autocommit(True)
+                try:
+                    rows = await (await conn.execute(_STILL_HELD, params)).fetchall()
+                finally:
+                    if not conn.broken:  # a lost connection leaves the pool anyway
+                        await conn.set_autocommit(False)
         return {row["id"] for row in rows}
 
     async def record(self, outcomes: Sequence[Outcome], now: datetime) -> OutcomeCounts:
