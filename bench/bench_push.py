@@ -13,7 +13,8 @@ Android device each):
    (the server runs on this machine), and the client-side time of each
    queue call (claim, renewal, device check, settle) per message;
 2. `before` (with `--before CHECKOUT`): the same, run by another checkout's
-   interpreter and package (e.g. /work/main), alternating with ours in the
+   interpreter and package (e.g. /work/main) on a database of its own that
+   its migrations made (`<database>_before`), alternating with ours in the
    same session, so before and after meet the same machine load (and, when
    named in `--contenders`, `before_send`: that checkout's sender alone, as
    `ours_send` below);
@@ -251,7 +252,7 @@ async def dispatch_all(
         open_senders(settings, clock, transport=transport) as senders,
     ):
         dispatcher = Dispatcher.from_settings(pool, senders, clock, settings, "bench")
-        database_before = await backend_cpu(pool)
+        database_before = await backend_cpu(url)
         started = time.perf_counter()
         if samples is None:
             sent = (await dispatcher.run_once()).sent
@@ -266,15 +267,16 @@ async def dispatch_all(
                 samples.append(rss_mib())
         elapsed = time.perf_counter() - started
         database_cpu = sum(
-            cpu - database_before.get(pid, 0.0) for pid, cpu in (await backend_cpu(pool)).items()
+            cpu - database_before.get(pid, 0.0) for pid, cpu in (await backend_cpu(url)).items()
         )
         return elapsed, sent, database_cpu
 
 
-async def backend_cpu(pool: Any) -> dict[int, float]:
-    """CPU seconds so far of each server process serving the pool's database (the
-    server runs on this machine), the asking connection's own left out."""
-    async with pool.connection() as conn:
+async def backend_cpu(url: str) -> dict[int, float]:
+    """CPU seconds so far of each server process serving the database at `url` (the
+    server runs on this machine), asked on a connection of its own and left out: a
+    connection of the dispatcher's pool asking would leave its own work uncounted."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
         rows = await (
             await conn.execute(
                 "select pid from pg_stat_activity"
@@ -282,9 +284,9 @@ async def backend_cpu(pool: Any) -> dict[int, float]:
             )
         ).fetchall()
     found = {}
-    for row in rows:
+    for (pid,) in rows:
         with contextlib.suppress(OSError):
-            found[row["pid"]] = cpu_seconds(row["pid"])
+            found[pid] = cpu_seconds(pid)
     return found
 
 
@@ -454,6 +456,28 @@ def firebase_admin_send(emulator: str, n: int) -> float:
     return elapsed
 
 
+def before_database(checkout: str, admin_url: str, database: str) -> str:
+    """A fresh database `<database>_before` with the schema of `checkout`'s migrations
+    (made by that checkout's own interpreter and package); its URL."""
+    made = subprocess.run(
+        [
+            str(Path(checkout) / ".venv" / "bin" / "python"),
+            "-c",
+            "import sys; from bench_expiry import fresh_database;"
+            " print(fresh_database(sys.argv[1], sys.argv[2]))",
+            admin_url,
+            f"{database}_before",
+        ],
+        cwd=Path(checkout) / "bench",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"before's database: {made.stderr[-2000:]}")
+    return made.stdout.strip().splitlines()[-1]
+
+
 def one_run(
     name: str, args: argparse.Namespace, url: str, emulator: Any, emulator_url: str
 ) -> dict[str, Any]:
@@ -528,6 +552,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("error")
 
     url = fresh_database(args.admin_url, args.database)
+    # `before` runs on a database its own checkout migrated: a migration of
+    # ours (a function, a table's storage) would otherwise count for both.
+    before_url = before_database(args.before, args.admin_url, args.database) if args.before else url
     emulator, emulator_url = start_emulator()
     contenders = [c for c in args.contenders.split(",") if c]
     if "before_send" in contenders and not args.before:
@@ -543,7 +570,8 @@ def main(argv: list[str] | None = None) -> int:
             # Each contender goes first in turn.
             turn = run % len(contenders)
             for name in contenders[turn:] + contenders[:turn]:
-                figures = one_run(name, args, url, emulator, emulator_url)
+                database = before_url if name == "before" else url
+                figures = one_run(name, args, database, emulator, emulator_url)
                 rates[name].append(args.messages / figures["seconds"])
                 details.append({"run": run + 1, "contender": name, **figures})
                 print(

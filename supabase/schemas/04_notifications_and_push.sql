@@ -188,16 +188,18 @@ create or replace function private.push_send_time(at timestamptz, tz text, opens
 returns timestamptz
 language sql
 stable
-set search_path = ''
+parallel safe
 as $$
+  -- One expression (no FROM, no SET clause) so that it is inlined into the
+  -- claim, which asks it for every notice (migration 20261207100100).
   select case
     when opens = closes then at
-    when (opens < closes and l.t >= opens and l.t < closes)
-      or (opens > closes and (l.t >= opens or l.t < closes)) then at
-    when l.t < opens then (l.d + opens) at time zone tz
-    else ((l.d + 1) + opens) at time zone tz
+    when (opens < closes and (at at time zone tz)::time >= opens and (at at time zone tz)::time < closes)
+      or (opens > closes and ((at at time zone tz)::time >= opens or (at at time zone tz)::time < closes))
+      then at
+    when (at at time zone tz)::time < opens then ((at at time zone tz)::date + opens) at time zone tz
+    else (((at at time zone tz)::date + 1) + opens) at time zone tz
   end
-  from (select (at at time zone tz)::time as t, (at at time zone tz)::date as d) l
 $$;
 comment on function private.push_send_time(timestamptz, text, time, time) is
   'The earliest time at or after `at` inside the daily send window [opens, closes) of timezone tz.';
@@ -446,17 +448,16 @@ returns integer
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
-  select case payload -> 'data' ->> 'tier'
-           when 'expired' then 60
-           when 'expiry_warning_7d' then 50
-           when 'expiry_warning_30d' then 40
-           when 'expiry_warning_60d' then 30
-           when 'expiry_warning_90d' then 20
+  select case payload -> 'data'::text ->> 'tier'::text
+           when 'expired'::text then 60
+           when 'expiry_warning_7d'::text then 50
+           when 'expiry_warning_30d'::text then 40
+           when 'expiry_warning_60d'::text then 30
+           when 'expiry_warning_90d'::text then 20
            else 10
          end
-         + case when payload ->> 'priority' = 'high' then 1 else 0 end
+         + case when payload ->> 'priority'::text = 'high'::text then 1 else 0 end
 $$;
 comment on function private.push_urgency(jsonb) is
   'Urgency of a push payload (higher first): expired > 7 > 30 > 60 > 90 days > scenario and other notices; high priority first within each.';

@@ -30,8 +30,10 @@
 -- set and set of tiers sent.
 --
 -- All are pure and live in the unexposed `private` schema; all but
--- idempotency_key and renewal_link (and the expiry notice's rules at the end
--- of this file, which build on them) are pinned to an empty search_path. The jobs call them as the owner role; no API
+-- idempotency_key, renewal_link and local_date (inlined into the statements
+-- that call them; local_date by the push claim for every notice, migration
+-- 20261207100100), and the expiry notice's rules at the end of this file,
+-- which build on them, are pinned to an empty search_path. The jobs call them as the owner role; no API
 -- role needs them (no view or policy calls them), so EXECUTE is taken from
 -- everyone else explicitly.
 
@@ -103,7 +105,6 @@ returns date
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
   -- Certificates expire by the organisation's own calendar, not UTC's.
   select (instant at time zone timezone)::date

@@ -506,8 +506,9 @@ select is(
   'no policy is granted to PUBLIC; every policy names its roles'
 );
 
--- Except the expiry notice's rule functions and the push payload's builder
--- (private.push_payload), which are inlined into the
+-- Except the expiry notice's rule functions, the push payload's builder
+-- (private.push_payload) and the rules the push claim asks for every notice
+-- (private.local_date, push_send_time, push_urgency), which are inlined into the
 -- statements that call them (a SET clause would stop that; migration
 -- 20261206000200 says why they are safe without): plain SQL, never SECURITY
 -- DEFINER.
@@ -520,7 +521,7 @@ select is(
                      'expiry_notification_key', 'cert_log_key',
                      'expiry_message_key', 'coordinator_follow_up_link', 'expiry_deep_link',
                      'expiry_notice_data', 'expiry_push_payload', 'expiry_collapse_key',
-                     'push_payload')
+                     'push_payload', 'local_date', 'push_send_time', 'push_urgency')
                    and p.prolang = (select oid from pg_language where lanname = 'sql')
                    and not p.prosecdef)
         order by 1),

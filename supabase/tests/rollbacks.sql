@@ -10,10 +10,17 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(23);
+select plan(24);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261207100100_push_db_time.sql
+select ok(
+  (select p.proconfig is not null
+   from pg_proc p where p.oid = 'private.push_send_time(timestamptz, text, time, time)'::regprocedure),
+  '20261207100100 rollback pins the send-window rule''s search_path again'
+);
+
 \ir ../rollbacks/20261207000500_sync_apply_set_based.sql
 select hasnt_function('private', 'apply_certificate_sync_round', '20261207000500 rollback removes the set-based round');
 select has_function('private', 'apply_certificate_sync_event', array['bigint', 'timestamp with time zone'],

@@ -14,6 +14,7 @@ from mentor_notify.db import Pool, open_pool
 from mentor_notify.expiry import ExpirySweep
 from mentor_notify.push.dispatcher import RELEASED
 from mentor_notify.push.outbox import _CLAIM as CLAIM_SQL
+from mentor_notify.push.outbox import _RECORD as RECORD_SQL
 from mentor_notify.push.outbox import ClaimedPush, Outbox, Outcome
 from tests.expiry_world import World, build_world
 from tests.integration.test_expiry_sweep import CLOCK, TODAY
@@ -352,3 +353,36 @@ async def test_a_claim_looks_up_each_stage_result_instead_of_rescanning_it_per_r
         "delivering",
     }
     assert not per_notice_or_person & set(rescanned), rescanned
+
+
+async def test_a_settle_looks_up_each_outcome_by_key_whatever_the_statistics_say(
+    own_pool: Pool,
+) -> None:
+    # Statistics taken when nearly every delivery was sent (a busy day's queue)
+    # make a filter on the deliveries' status look like a row or two; a settle
+    # that filtered on it compared every outcome with every delivery of the round.
+    await queue_backlog(own_pool)
+    async with own_pool.connection() as conn:
+        await conn.execute(
+            "insert into device_tokens (user_id, platform, provider, token)"
+            " select id, 'android', 'fcm', 'backlog-' || id from users"
+            " where display_name = 'Backlog'"
+        )
+    outbox = Outbox(own_pool, "w")
+    for _ in range(4):
+        sent = await claim(outbox, 500, LEASE, NOW)
+        await outbox.record([Outcome(p.id, "sent") for p in sent], NOW)
+    async with own_pool.connection() as conn:
+        await conn.execute("analyze push_deliveries")
+    in_flight = await claim(outbox, 500, LEASE, NOW)
+    outcomes = [
+        {"id": str(p.id), "result": "sent", "error_code": None, "retry_at": None} for p in in_flight
+    ]
+    params = {"outcomes": json.dumps(outcomes), "now": NOW, "worker": "w", "max_attempts": 5}
+    async with own_pool.connection() as conn:
+        (row,) = await (
+            await conn.execute(b"explain (format json) " + RECORD_SQL.encode(), params)
+        ).fetchall()
+
+    assert len(in_flight) == 250  # 500 notices, two for each person
+    assert _rescanned_stages(row["QUERY PLAN"][0]["Plan"]) == []

@@ -35,38 +35,60 @@ with outcome as (
     id uuid, result text, error_code text, retry_at timestamptz
   )
 ),
+-- Each send's delivery, looked up once by its key: its push, and whether it
+-- was already sent before this statement.
+sends as materialized (
+  select o.id, o.result, o.error_code, o.retry_at, x.notice_id, x.status = 'sent' as was_sent
+  from outcome o
+  join public.push_deliveries x on x.id = o.id
+),
 -- The carriers, locked in id order: their lease is read from the newest row
 -- version, and two dispatchers settling the same push queue up.
 carriers as (
   select n.id, n.organization_id, n.notification_id, n.recipient_id, n.attempts,
          n.status = 'in_flight' and n.leased_by = %(worker)s as mine
   from public.push_notices n
-  where n.id in (
-    select x.notice_id from public.push_deliveries x join outcome o on o.id = x.id
-  )
+  where n.id in (select notice_id from sends)
   order by n.id
   for update of n
 ),
+-- What this round may write: every outcome of a push it still leases, and a
+-- delivery made whoever leases the push now.
+writes as materialized (
+  select s.id, s.notice_id, s.result, s.error_code, s.retry_at, s.was_sent, c.mine, c.attempts
+  from sends s
+  join carriers c on c.id = s.notice_id
+  where c.mine or s.result = 'sent'
+),
+-- Each outcome's delivery, found by its key. A delivery already sent keeps
+-- its record: one the statement's snapshot saw sent is left alone (a
+-- duplicate, counted below), and one another dispatcher recorded sent since
+-- (a lease that ran out while its sends were out) is kept sent by the CASEs,
+-- which read the newest row version. Not a filter on the deliveries' status:
+-- PostgreSQL estimated it from the table's statistics, where nearly every
+-- delivery is sent, took this round's for a row or two, and compared each
+-- with every outcome (quadratic in the round's size; the settle took 3 to 5
+-- times as long).
 recorded as (
   update public.push_deliveries x
-  set status = case o.result
-                 when 'sent' then 'sent'
-                 when 'retry' then 'retry'
-                 when 'unregistered' then 'unregistered'
+  set status = case
+                 when x.status = 'sent' then 'sent'
+                 when w.result in ('sent', 'retry', 'unregistered') then w.result
                  else 'failed'
                end,
-      last_error = case when o.result = 'sent' then x.last_error else o.error_code end,
-      sent_at = case when o.result = 'sent' then %(now)s end
-  from outcome o, carriers c
-  where x.id = o.id and c.id = x.notice_id and x.status <> 'sent'
-    and (c.mine or o.result = 'sent') and o.result <> 'withdrawn'
-  returning x.id, x.notice_id, x.device_token_id, x.provider, x.status, o.result, o.retry_at,
-            o.error_code
+      last_error = case when x.status = 'sent' or w.result = 'sent' then x.last_error
+                        else w.error_code end,
+      sent_at = case when x.status = 'sent' then x.sent_at
+                     when w.result = 'sent' then %(now)s end
+  from writes w
+  where x.id = w.id and w.result <> 'withdrawn' and not w.was_sent
+  returning x.id, x.notice_id, x.device_token_id, x.provider, x.status, w.result, w.retry_at,
+            w.error_code, w.mine, w.attempts
 ),
 withdrawn as (
   delete from public.push_deliveries x
-  using outcome o, carriers c
-  where x.id = o.id and o.result = 'withdrawn' and c.id = x.notice_id and c.mine
+  using writes w
+  where x.id = w.id and w.result = 'withdrawn' and w.mine and not w.was_sent
     and x.status <> 'sent'
   returning x.id, x.notice_id
 )

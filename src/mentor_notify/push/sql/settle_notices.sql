@@ -3,27 +3,40 @@
 -- time, failed, dead); requeues a push whose only deliveries were withdrawn
 -- (due now, so the next claim reads the recipient's devices again); and
 -- settles the notices folded into a settled carrier.
--- Each carrier's devices after this round: this round's outcomes over the
--- earlier ones. Only this round's retries count as retryable: every device
--- still worth trying was sent to in this round. A round whose every send was
--- given back unsent by a stopping dispatcher (RELEASED, push/dispatcher.py)
--- tried nothing: the claim's attempt is given back, so a deploy never makes
--- a push on its last attempt dead.
-tally as (
-  select c.id,
-         c.attempts - case when bool_and(r.error_code = 'RELEASED') filter (where r.id is not null)
-                           then 1 else 0 end as attempts,
-         bool_or(coalesce(r.status, x.status) = 'sent') as reached,
-         bool_or(r.status = 'retry') as retryable,
-         min(r.retry_at) filter (where r.status = 'retry') as retry_at,
-         max(r.error_code) as last_error,
-         array_agg(distinct x.provider) filter (where coalesce(r.status, x.status) = 'sent') as sent_channels,
-         array_agg(distinct x.provider) as channels
+-- Each carrier's devices after this round: this round's outcomes (recorded),
+-- and its other deliveries as they were (an earlier round's, or one sent
+-- before this round's outcome for it came). Only this round's retries count
+-- as retryable: every device still worth trying was sent to in this round. A
+-- round whose every send was given back unsent by a stopping dispatcher
+-- (RELEASED, push/dispatcher.py) tried nothing: the claim's attempt is given
+-- back, so a deploy never makes a push on its last attempt dead. Gathered as
+-- a union rather than by joining recorded back to the deliveries: that join
+-- was planned as a scan of the round's outcomes per delivery.
+devices as (
+  select r.notice_id, r.attempts, r.provider, r.status, r.retry_at, r.error_code,
+         true as this_round
+  from recorded r
+  where r.mine
+  union all
+  select x.notice_id, c.attempts, x.provider, x.status, null, null, false
   from carriers c
   join public.push_deliveries x on x.notice_id = c.id
-  left join recorded r on r.id = x.id
-  where c.mine and x.id not in (select id from withdrawn)
-  group by c.id, c.attempts
+  where c.mine
+    and x.id not in (select id from recorded)
+    and x.id not in (select id from withdrawn)
+),
+tally as (
+  select d.notice_id as id,
+         max(d.attempts) - case when bool_and(d.error_code = 'RELEASED') filter (where d.this_round)
+                                then 1 else 0 end as attempts,
+         bool_or(d.status = 'sent') as reached,
+         bool_or(d.status = 'retry' and d.this_round) as retryable,
+         min(d.retry_at) filter (where d.status = 'retry' and d.this_round) as retry_at,
+         max(d.error_code) filter (where d.this_round) as last_error,
+         array_agg(distinct d.provider) filter (where d.status = 'sent') as sent_channels,
+         array_agg(distinct d.provider) as channels
+  from devices d
+  group by d.notice_id
 ),
 requeued as (
   update public.push_notices n

@@ -23,8 +23,7 @@ notified as (
 )
 select (select count(*) from recorded where status = 'sent')::integer as sent,
        -- Read from the statement's snapshot: deliveries sent before this settle.
-       (select count(*) from outcome o join public.push_deliveries x on x.id = o.id
-        where o.result = 'sent' and x.status = 'sent')::integer as duplicates,
+       (select count(*) from sends where result = 'sent' and was_sent)::integer as duplicates,
        (select count(*) from recorded where status = 'retry')::integer as retrying,
        (select count(*) from recorded where status in ('failed', 'unregistered'))::integer as failed,
        (select count(*) from withdrawn)::integer as withdrawn,
