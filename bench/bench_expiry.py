@@ -51,10 +51,12 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -193,14 +195,19 @@ def database_url(admin_url: str, name: str) -> str:
     return make_conninfo(admin_url, dbname=name)
 
 
-def fresh_database(admin_url: str, name: str) -> str:
-    """Database `name` dropped and created anew with the schema; its URL."""
-    url = database_url(admin_url, name)
+def empty_database(admin_url: str, name: str) -> str:
+    """Database `name` dropped and created anew, empty; its URL."""
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
         )
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return database_url(admin_url, name)
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    """Database `name` dropped and created anew with the schema; its URL."""
+    url = empty_database(admin_url, name)
 
     async def migrate() -> None:
         conn = await connect(url)
@@ -210,6 +217,23 @@ def fresh_database(admin_url: str, name: str) -> str:
             await conn.close()
 
     asyncio.run(migrate())
+    return url
+
+
+def checkout_database(admin_url: str, name: str, checkout: Path) -> str:
+    """Database `name` dropped and created anew with the schema of another checkout's
+    migrations, applied by that checkout's own `mentor-notify db migrate` (its .venv):
+    for a side-by-side run, where a migration of ours must not count for both; its URL."""
+    url = empty_database(admin_url, name)
+    made = subprocess.run(
+        [str(checkout / ".venv/bin/mentor-notify"), "--database-url", url, "db", "migrate"],
+        cwd=checkout,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"migrating {name} with {checkout}: {made.stderr[-2000:]}")
     return url
 
 

@@ -64,7 +64,7 @@ from typing import Any
 import httpx
 import psycopg
 
-from bench_expiry import fresh_database
+from bench_expiry import checkout_database, fresh_database
 from mentor_notify.config import Settings
 from mentor_notify.db import open_pool
 from mentor_notify.domain import SystemClock
@@ -456,28 +456,6 @@ def firebase_admin_send(emulator: str, n: int) -> float:
     return elapsed
 
 
-def before_database(checkout: str, admin_url: str, database: str) -> str:
-    """A fresh database `<database>_before` with the schema of `checkout`'s migrations
-    (made by that checkout's own interpreter and package); its URL."""
-    made = subprocess.run(
-        [
-            str(Path(checkout) / ".venv" / "bin" / "python"),
-            "-c",
-            "import sys; from bench_expiry import fresh_database;"
-            " print(fresh_database(sys.argv[1], sys.argv[2]))",
-            admin_url,
-            f"{database}_before",
-        ],
-        cwd=Path(checkout) / "bench",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if made.returncode != 0:
-        raise RuntimeError(f"before's database: {made.stderr[-2000:]}")
-    return made.stdout.strip().splitlines()[-1]
-
-
 def one_run(
     name: str, args: argparse.Namespace, url: str, emulator: Any, emulator_url: str
 ) -> dict[str, Any]:
@@ -554,7 +532,11 @@ def main(argv: list[str] | None = None) -> int:
     url = fresh_database(args.admin_url, args.database)
     # `before` runs on a database its own checkout migrated: a migration of
     # ours (a function, a table's storage) would otherwise count for both.
-    before_url = before_database(args.before, args.admin_url, args.database) if args.before else url
+    before_url = (
+        checkout_database(args.admin_url, f"{args.database}_before", Path(args.before))
+        if args.before
+        else url
+    )
     emulator, emulator_url = start_emulator()
     contenders = [c for c in args.contenders.split(",") if c]
     if "before_send" in contenders and not args.before:

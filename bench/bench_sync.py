@@ -59,7 +59,7 @@ from bench_api_load import (
     postgres_pids,
     server_pids,
 )
-from bench_expiry import database_url, fresh_database
+from bench_expiry import checkout_database, fresh_database
 from bench_push import MENTOR_NOTIFY, free_port, wait_until_answering
 from mentor_notify.api.api_keys import key_sha256
 from mentor_notify.config import Settings
@@ -86,16 +86,7 @@ def prepare(admin_url: str, name: str, mentors: int, checkout: Path | None = Non
     if checkout is None:
         url = fresh_database(admin_url, name)
     else:
-        url = database_url(admin_url, name)
-        with psycopg.connect(admin_url, autocommit=True) as admin:
-            admin.execute(f'drop database if exists "{name}" with (force)')
-            admin.execute(f'create database "{name}"')
-        subprocess.run(
-            [str(checkout / ".venv/bin/mentor-notify"), "--database-url", url, "db", "migrate"],
-            cwd=checkout,
-            check=True,
-            capture_output=True,
-        )
+        url = checkout_database(admin_url, name, checkout)
     with psycopg.connect(url) as conn:
         for slug, enabled in ORGS.items():
             org = uuid4()
