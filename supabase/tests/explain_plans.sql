@@ -218,7 +218,7 @@ insert into named_queries (source, label, tbl, indexes, alternatives, query) val
    $$select id from push_notices where status = 'pending' and available_at <= now()
      order by available_at limit 100 for update skip locked$$),
   ('issue 16', 'a claimed person''s other due notices, to fold into their push', 'push_notices',
-   '{push_notices_pending_recipient_idx}', '{push_notices_recipient_id_idx,push_notices_organization_id_idx,push_notices_pending_idx}',
+   '{push_notices_pending_recipient_idx}', '{push_notices_pending_idx}',
    $$select id from push_notices
      where recipient_id = md5('bench-mentor-77')::uuid and organization_id = md5('bench-org-7')::uuid
        and status = 'pending' and available_at <= now() and sent_payload is null$$),

@@ -11,7 +11,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(46);
+select plan(49);
 
 -- device_tokens ------------------------------------------------------------------------------
 
@@ -172,6 +172,16 @@ select throws_ok($$select pg_temp.queue('q11', carried_by => '40000000-0000-4000
                  'only a folded notice names its carrier (23514)');
 select lives_ok($$select pg_temp.queue('q12', 'folded', carried_by => '40000000-0000-4000-8000-000000000001')$$,
                 'a folded notice names the notice whose push carried it');
+-- The bodies are a domain (private.push_body), checked where they are written
+-- and not again on each lease and settle (migration 20261207200100).
+select throws_ok($$select pg_temp.queue('q13', payload => '{"data": {"phone": "+47 912 34 567"}}')$$, '23514', null,
+                 'a notice''s own body holds no personal data either (23514)');
+-- A settle's status update of a notification or a delivery finds room on its
+-- page, so it is heap-only (no index entries).
+select is((select reloptions from pg_class where oid = 'public.notifications'::regclass), '{fillfactor=50}'::text[],
+          'notifications leave half of each page for the status update of its push');
+select is((select reloptions from pg_class where oid = 'public.push_deliveries'::regclass), '{fillfactor=50}'::text[],
+          'push_deliveries leave half of each page for the settle''s update');
 select throws_ok($$update organizations set push_daily_budget = 0 where id = 'a0000000-0000-4000-8000-000000000001'$$,
                  '23514', null, 'a daily push budget is at least 1 (23514)');
 select throws_ok($$update organizations set push_daily_budget = 51 where id = 'a0000000-0000-4000-8000-000000000001'$$,

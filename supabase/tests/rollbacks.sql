@@ -10,10 +10,17 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(24);
+select plan(27);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261207200100_push_write_cost.sql
+select hasnt_domain('private', 'push_body', '20261207200100 rollback removes the push body domain');
+select fk_ok('public', 'push_notices', 'recipient_id', 'public', 'users', 'id',
+  '20261207200100 rollback brings back the notice''s foreign key to its recipient');
+select is((select reloptions from pg_class where oid = 'public.notifications'::regclass), null,
+  '20261207200100 rollback fills notifications'' pages again');
+
 \ir ../rollbacks/20261207100100_push_db_time.sql
 select ok(
   (select p.proconfig is not null
