@@ -435,8 +435,6 @@ select results_eq(
     ('notifications', 'notifications_subject_mentor_id_fkey', 'subject_mentor_id', 'users', 'id', 'c', 'a'),
     ('peer_mentor_certifications', 'peer_mentor_certifications_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
     ('peer_mentor_certifications', 'peer_mentor_certifications_peer_mentor_id_fkey', 'peer_mentor_id', 'users', 'id', 'c', 'a'),
-    ('push_budget_days', 'push_budget_days_organization_id_fkey', 'organization_id', 'organizations', 'id', 'c', 'a'),
-    ('push_budget_days', 'push_budget_days_recipient_id_fkey', 'recipient_id', 'users', 'id', 'c', 'a'),
     ('push_deliveries', 'push_deliveries_device_token_id_fkey', 'device_token_id', 'device_tokens', 'id', 'n', 'a'),
     ('push_deliveries', 'push_deliveries_notice_id_fkey', 'notice_id', 'push_notices', 'id', 'c', 'a'),
     ('push_notices', 'push_notices_carried_by_fkey', 'carried_by', 'push_notices', 'id', 'n', 'a'),

@@ -389,6 +389,7 @@ select is(
 -- (the baseline's rollback, which takes the rest of the schema with it; the
 -- later migrations' rollbacks first, newest first, as in rollbacks.sql, since
 -- their objects refer to the baseline's)
+\ir ../rollbacks/20261207200200_budget_days.sql
 \ir ../rollbacks/20261207200100_push_write_cost.sql
 \ir ../rollbacks/20261207100100_push_db_time.sql
 \ir ../rollbacks/20261207000500_sync_apply_set_based.sql

@@ -11,7 +11,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(49);
+select plan(50);
 
 -- device_tokens ------------------------------------------------------------------------------
 
@@ -206,6 +206,9 @@ values ('c0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-0000000
 select throws_ok($$insert into push_budget_days (recipient_id, organization_id, local_day)
                    values ('c0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-000000000001', current_date)$$,
                  '23505', null, 'a person has one budget row per organisation and day (23505)');
+-- The retention job prunes the ledger oldest day first, along its key.
+select col_is_pk('public', 'push_budget_days', array['local_day', 'recipient_id', 'organization_id'],
+                 'the budget ledger''s key leads with the day, for the retention job''s batches');
 
 -- A dead token is deleted; the deliveries keep their record without a device.
 delete from device_tokens where id = '30000000-0000-4000-8000-000000000001';

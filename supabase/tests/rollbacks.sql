@@ -10,10 +10,16 @@ set local client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 set local search_path = public, extensions;
 
-select plan(27);
+select plan(29);
 
 -- Newest first: add each new migration's rollback at the top, with checks
 -- that it removes its own objects and leaves the older ones.
+\ir ../rollbacks/20261207200200_budget_days.sql
+select fk_ok('public', 'push_budget_days', 'recipient_id', 'public', 'users', 'id',
+  '20261207200200 rollback brings back the ledger''s foreign key to the person');
+select col_is_pk('public', 'push_budget_days', array['recipient_id', 'organization_id', 'local_day'],
+  '20261207200200 rollback makes the ledger''s key lead with the person again');
+
 \ir ../rollbacks/20261207200100_push_write_cost.sql
 select hasnt_domain('private', 'push_body', '20261207200100 rollback removes the push body domain');
 select fk_ok('public', 'push_notices', 'recipient_id', 'public', 'users', 'id',

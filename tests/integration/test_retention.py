@@ -90,10 +90,23 @@ queued as (
 )
 insert into public.push_deliveries (organization_id, notice_id, provider, status, sent_at)
 select organization_id, id, 'fcm', 'sent', %(now)s from queued where status = 'sent';
+-- 30 days of one person's push budget, one every 2 days back from NOW.
+insert into public.push_budget_days (recipient_id, organization_id, local_day, used)
+select m.user_id, m.organization_id, (%(now)s::timestamptz - make_interval(days => g * 2))::date, 1
+from generate_series(0, 29) g
+cross join lateral (
+  select * from public.chapter_memberships where role = 'peer_mentor' order by id limit 1) m;
 """
 
 # Notices created before NOW - 1 year (g = 20..30) that are settled (g % 3 != 0).
 OLD_SETTLED = sum(1 for g in range(20, 31) if g % 3 != 0)
+# Budget days before the push retention's cutoff (NOW - 30 days, at noon).
+OLD_BUDGET_DAYS = sum(
+    1
+    for g in range(30)
+    if datetime.combine((NOW - timedelta(days=2 * g)).date(), datetime.min.time(), UTC)
+    < NOW - timedelta(days=30)
+)
 YEAR = timedelta(days=365)
 
 
@@ -116,6 +129,9 @@ async def _counts(pool: Pool) -> dict[str, int]:
             "pending_pushes": await fetch_value(
                 conn, "select count(*) from public.push_notices where status = 'pending'"
             ),
+            "oldest_budget_day": await fetch_value(
+                conn, "select min(local_day) from public.push_budget_days"
+            ),
         }
 
 
@@ -136,12 +152,18 @@ async def test_prune_deletes_only_records_older_than_the_period_in_small_batches
     after = await _counts(filled)
     again = await RetentionPruner(filled, batch_size=4).prune(NOW, timedelta(days=365))
 
+    assert OLD_BUDGET_DAYS == 15
     assert result.deleted == {
         "cert_notification_log": 11,
         "follow_up_notification_log": 11,
         "push_notices": 14,
+        "push_budget_days": OLD_BUDGET_DAYS,
     }
     assert result.cutoff == NOW - timedelta(days=365)
+    # The budget's days go with the settled pushes; the cutoff's own day began
+    # before the cutoff, so it goes too and the oldest left is two days later.
+    assert result.cutoffs["push_budget_days"] == NOW - timedelta(days=30)
+    assert after["oldest_budget_day"] == (NOW - timedelta(days=28)).date()
     # Settled pushes go after their own, shorter period (30 days by default),
     # with their deliveries; one still pending stays however old.
     assert result.cutoffs["push_notices"] == NOW - timedelta(days=30)
@@ -164,6 +186,7 @@ async def test_dry_run_counts_and_deletes_nothing(filled: Pool) -> None:
         "cert_notification_log": 11,
         "follow_up_notification_log": 11,
         "push_notices": 14,
+        "push_budget_days": OLD_BUDGET_DAYS,
     }
     assert await _counts(filled) == before
 
@@ -199,6 +222,7 @@ async def test_cli_prunes_and_reports_as_json(filled: Pool, own_database_url: st
         "cert_notification_log",
         "follow_up_notification_log",
         "push_notices",
+        "push_budget_days",
     }
     assert short.exit_code == 2
     assert "at least 7 days" in " ".join(short.output.replace("│", " ").split())
@@ -240,6 +264,7 @@ async def test_settled_notifications_past_their_retention_go_in_small_batches(
         "follow_up_notification_log": NOW - two_years,
         "notifications": NOW - YEAR,
         "push_notices": NOW - timedelta(days=30),
+        "push_budget_days": NOW - timedelta(days=30),
     }
     assert again.deleted["notifications"] == 0
     async with filled.connection() as conn:
@@ -379,4 +404,5 @@ async def test_cli_prunes_notifications_when_asked(filled: Pool, own_database_ur
         "follow_up_notification_log",
         "notifications",
         "push_notices",
+        "push_budget_days",
     }

@@ -43,7 +43,8 @@ def maintenance_prune(
             "--pushes-older-than",
             metavar="PERIOD",
             help="Delete pushes settled (sent, failed, dead, skipped, folded) longer ago than "
-            "this, with their per-device deliveries. At least 7 days.",
+            "this, with their per-device deliveries, and the daily push budget's days older "
+            "than this. At least 7 days.",
         ),
     ] = "30d",
     batch_size: Annotated[
@@ -59,7 +60,8 @@ def maintenance_prune(
 
     Prunes cert_notification_log (by sent_at) and follow_up_notification_log
     (by delivered_at) past --older-than, settled pushes (push_notices by
-    settled_at, their push_deliveries with them) past --pushes-older-than, and, only when
+    settled_at, their push_deliveries with them) and the push budget's days
+    (push_budget_days by local_day) past --pushes-older-than, and, only when
     --notifications-older-than is given, settled notifications past it (by
     created_at, with their pushes). Scenario history is kept: milestones are
     once ever and cooldowns look back through it. Safe to run at any time and
@@ -74,7 +76,8 @@ def maintenance_prune(
     except DatabaseError as exc:
         raise typer.BadParameter(str(exc), param_hint="--older-than") from exc
     try:
-        retention = {"push_notices": parse_retention(pushes_older_than, "push_notices")}
+        pushes = parse_retention(pushes_older_than, "push_notices")
+        retention = {"push_notices": pushes, "push_budget_days": pushes}
     except DatabaseError as exc:
         raise typer.BadParameter(str(exc), param_hint="--pushes-older-than") from exc
     if notifications_older_than is not None:

@@ -20,6 +20,10 @@ What is pruned, each after its own retention:
   (default 30 days, at least 7). A settled push is never claimed again, its
   outcome stays on its notification, and a week leaves time to re-queue a
   dead one with `push retry`.
+* `push_budget_days`, the daily push budget's ledger: with the settled pushes
+  (the same period). A row is read only on its own day; pruning is also what
+  removes the rows of a person or organisation deleted since (the ledger has
+  no foreign keys: supabase/schemas/04_notifications_and_push.sql says why).
 
 No retention of the logs or the inbox may be shorter than
 `MINIMUM_RETENTION`, 90 days, the longest warning window. Deleting old
@@ -123,6 +127,15 @@ PRUNED_TABLES = (
         default=DEFAULT_PUSH_RETENTION,
         minimum=MINIMUM_PUSH_RETENTION,
         why_minimum="dead pushes could not be retried",
+    ),
+    # Its key is three columns, so a batch names its rows by their tuple id.
+    _PrunedTable(
+        "push_budget_days",
+        "ctid",
+        "local_day",
+        default=DEFAULT_PUSH_RETENTION,
+        minimum=MINIMUM_PUSH_RETENTION,
+        why_minimum="it is kept as long as the settled pushes it counted",
     ),
 )
 _BY_NAME = {t.name: t for t in PRUNED_TABLES}
