@@ -460,7 +460,7 @@ class Dispatcher:
         try:
             outcome, took = await self._send_timed(push, stop)
         finally:
-            await self._capacity.done(took)
+            self._capacity.done(took)
         return outcome
 
     async def _send_timed(
