@@ -32,7 +32,8 @@ class SendCapacity:
         self._renewal = renewal.total_seconds()
         self._outstanding = 0
         self._seconds_per_send: float | None = None
-        self._changed = asyncio.Condition()
+        # The lanes waiting for room, woken by the send that makes it.
+        self._waiting: list[asyncio.Future[None]] = []
 
     def _carry(self) -> int:
         """How many sends the slots carry within one renewal interval."""
@@ -41,26 +42,42 @@ class SendCapacity:
         per_slot = max(1, math.floor(self._renewal / self._seconds_per_send))
         return self._slots * per_slot
 
+    def _roomy(self) -> bool:
+        """Whether the sends not yet done leave room for half of what the slots carry."""
+        carry = self._carry()
+        return carry - self._outstanding >= max(1, carry // 2)
+
     async def room(self, limit: int) -> int:
         """How many the next round may claim (at most `limit`), once the sends not yet
         done leave room for at least half of what the slots carry."""
-        async with self._changed:
-            await self._changed.wait_for(
-                lambda: self._carry() - self._outstanding >= max(1, self._carry() // 2)
-            )
-            return max(1, min(limit, self._carry() - self._outstanding))
+        while not self._roomy():
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiting.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._waiting:  # cancelled while waiting
+                    self._waiting.remove(waiter)
+        return max(1, min(limit, self._carry() - self._outstanding))
 
     def taken(self, sends: int) -> None:
         """A round claimed `sends` sends."""
         self._outstanding += sends
 
-    async def done(self, seconds: float | None) -> None:
-        """One send is done; it took `seconds` (None: it made no request)."""
+    def done(self, seconds: float | None) -> None:
+        """One send is done; it took `seconds` (None: it made no request). Not a
+        coroutine, and the waiting lanes woken only once there is room for them: with
+        a condition's lock taken and its waiters woken at every send, the dispatcher's
+        own machinery (a do-nothing sender and queue, 20,000 sends) took 27.7 us a
+        send, 24.4 without (medians of 5, measured 2026-12-07)."""
         if seconds is not None:
             previous = self._seconds_per_send
             self._seconds_per_send = (
                 seconds if previous is None else previous + _WEIGHT * (seconds - previous)
             )
-        async with self._changed:
-            self._outstanding -= 1
-            self._changed.notify_all()
+        self._outstanding -= 1
+        if self._waiting and self._roomy():
+            waiting, self._waiting = self._waiting, []
+            for waiter in waiting:
+                if not waiter.done():
+                    waiter.set_result(None)

