@@ -137,7 +137,11 @@ def queue(url: str, n: int) -> None:
     without a send window."""
     with psycopg.connect(url) as conn:
         conn.execute(
-            "truncate push_notices, notifications, device_tokens, chapters, organizations cascade"
+            # The budget ledger has no foreign keys (migration 20261207200200), so
+            # the cascade does not reach it: today's spent budget would hold every
+            # push of the next run.
+            "truncate push_notices, push_budget_days, notifications, device_tokens, chapters,"
+            " organizations cascade"
         )
         conn.execute("delete from auth.users")
         conn.execute(
