@@ -1009,14 +1009,12 @@ create table if not exists public.notifications (
   constraint notifications_data_privacy_check check (not private.contains_personal_data(data)),
   constraint notifications_status_check check (status in ('pending', 'sent', 'failed', 'skipped')),
   constraint notifications_idempotency_key_check check (idempotency_key ~ '^[0-9a-f]{64}$')
-)
--- Half of each page is left free: a notification's status changes once, when
--- its push settles, and status is in no index, so with room on its page that
--- update is heap-only (no index entries). Full pages made it a new row version
--- elsewhere with an entry in each of the table's eight indexes: database work
--- per pushed message -9 % with push_deliveries' (migration 20261207200100).
--- The table takes up to twice the pages it would when full.
-with (fillfactor = 50);
+);
+-- Pages are filled (the default fillfactor), unlike push_deliveries'. With half
+-- of each page left free the settle's status update was heap-only and the
+-- push's database work per message fell, but the expiry sweep, which writes
+-- every notification, spread its inserts over twice the pages and took as much
+-- more (BENCHMARKS.md, issue 25's fourth pass): the cost moved, it did not go.
 comment on table public.notifications is
   'In-app notifications shown in the mentor''s and coordinator''s inbox; each may also be pushed to their devices through push_notices.';
 comment on column public.notifications.id is 'Identifier of the notification.';

@@ -17,9 +17,11 @@
 --     domain, private.push_body, they run only where a body is written: when
 --     a notice is queued (the notice's own body, now checked for personal data
 --     too) and when its claim fixes the body it sends;
---   * the settle's updates of notifications and push_deliveries, each a new
---     row version in another page with an entry in every index of its table:
---     ~155 k. With room left on each page (fillfactor 50) they are heap-only;
+--   * the settle's update of each delivery, a new row version in another page
+--     with an entry in each of its four indexes. With room left on each page
+--     (fillfactor 50) it is heap-only. The same for notifications' status
+--     update saved as much again in the push, but cost the expiry sweep as much
+--     more (its inserts over twice the pages), so it was not kept;
 --   * the foreign keys and indexes of push_notices.organization_id,
 --     push_notices.recipient_id and push_deliveries.organization_id, which
 --     repeat what notification_id's and notice_id's cascades already do:
@@ -67,13 +69,11 @@ drop index if exists public.push_notices_organization_id_idx;
 -- pgls-ignore lint/safety/requireConcurrentIndexDeletion: as above.
 drop index if exists public.push_notices_recipient_id_idx;
 
--- Pages written from now on keep half their room for the row's one update;
--- existing pages stay as they are until rewritten.
+-- Pages written from now on keep half their room for the delivery's one
+-- update; existing pages stay as they are until rewritten.
 -- pgls-ignore lint/safety/avoidWideLockWindow: the deliveries go with the queue's notices (pruned with them, so small), and this is a catalog change of a moment.
 alter table public.push_deliveries
   drop constraint if exists push_deliveries_organization_id_fkey,
   set (fillfactor = 50);
 -- pgls-ignore lint/safety/requireConcurrentIndexDeletion: as above.
 drop index if exists public.push_deliveries_organization_id_idx;
--- pgls-ignore lint/safety/avoidWideLockWindow: a storage setting is a catalog change of a moment; it rewrites nothing.
-alter table public.notifications set (fillfactor = 50);

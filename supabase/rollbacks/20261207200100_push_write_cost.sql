@@ -1,7 +1,7 @@
 -- Rollback of 20261207200100_push_write_cost: push_notices' bodies are plain
 -- jsonb with their CHECKs again, and the domain goes; the organisation and
 -- person foreign keys of push_notices and push_deliveries, and their indexes,
--- come back; notifications and push_deliveries fill their pages again.
+-- come back; push_deliveries fills its pages again.
 -- Idempotent.
 alter table public.push_notices
   alter column payload type jsonb using payload::jsonb,
@@ -37,4 +37,3 @@ alter table public.push_deliveries add constraint push_deliveries_organization_i
 create index if not exists push_deliveries_organization_id_idx on public.push_deliveries (organization_id);
 
 alter table public.push_deliveries reset (fillfactor);
-alter table public.notifications reset (fillfactor);

@@ -11,7 +11,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(50);
+select plan(49);
 
 -- device_tokens ------------------------------------------------------------------------------
 
@@ -176,10 +176,8 @@ select lives_ok($$select pg_temp.queue('q12', 'folded', carried_by => '40000000-
 -- and not again on each lease and settle (migration 20261207200100).
 select throws_ok($$select pg_temp.queue('q13', payload => '{"data": {"phone": "+47 912 34 567"}}')$$, '23514', null,
                  'a notice''s own body holds no personal data either (23514)');
--- A settle's status update of a notification or a delivery finds room on its
--- page, so it is heap-only (no index entries).
-select is((select reloptions from pg_class where oid = 'public.notifications'::regclass), '{fillfactor=50}'::text[],
-          'notifications leave half of each page for the status update of its push');
+-- A settle's update of a delivery finds room on its page, so it is heap-only
+-- (no index entries).
 select is((select reloptions from pg_class where oid = 'public.push_deliveries'::regclass), '{fillfactor=50}'::text[],
           'push_deliveries leave half of each page for the settle''s update');
 select throws_ok($$update organizations set push_daily_budget = 0 where id = 'a0000000-0000-4000-8000-000000000001'$$,

@@ -24,8 +24,8 @@ select col_is_pk('public', 'push_budget_days', array['recipient_id', 'organizati
 select hasnt_domain('private', 'push_body', '20261207200100 rollback removes the push body domain');
 select fk_ok('public', 'push_notices', 'recipient_id', 'public', 'users', 'id',
   '20261207200100 rollback brings back the notice''s foreign key to its recipient');
-select is((select reloptions from pg_class where oid = 'public.notifications'::regclass), null,
-  '20261207200100 rollback fills notifications'' pages again');
+select is((select reloptions from pg_class where oid = 'public.push_deliveries'::regclass), null,
+  '20261207200100 rollback fills push_deliveries'' pages again');
 
 \ir ../rollbacks/20261207100100_push_db_time.sql
 select ok(
