@@ -11,7 +11,7 @@ set local search_path = public, extensions;
 
 \ir fixtures/world.psql
 
-select plan(49);
+select plan(52);
 
 -- device_tokens ------------------------------------------------------------------------------
 
@@ -224,6 +224,20 @@ select is(pg_temp.affected($$delete from push_notices$$), 0, 'nor delete them');
 select ok(pg_temp.sees_nothing($$select 1 from push_deliveries$$), 'nor the deliveries to their devices');
 select ok(pg_temp.sees_nothing($$select 1 from push_budget_days$$), 'nor their push budget');
 reset role;
+
+-- A person deleted takes their queue along: their notifications go (that key
+-- cascades), and each notice with its notification and each delivery with its
+-- notice; notices and deliveries have no keys of their own to people or
+-- organisations (migration 20261207200100). The budget ledger has none either
+-- (20261207200200): a deleted person's days stay until the retention job
+-- prunes them with the settled pushes.
+delete from public.users where id = 'c0000000-0000-4000-8000-000000000001';
+select is((select count(*)::int from push_notices where recipient_id = 'c0000000-0000-4000-8000-000000000001'), 0,
+          'a deleted person''s pushes go with their notifications');
+select is((select count(*)::int from push_deliveries where notice_id = '40000000-0000-4000-8000-000000000001'), 0,
+          'and the deliveries of those pushes with them');
+select is((select count(*)::int from push_budget_days where recipient_id = 'c0000000-0000-4000-8000-000000000001'), 1,
+          'the budget ledger keeps their day until maintenance prune removes it');
 
 select * from finish();
 rollback;
