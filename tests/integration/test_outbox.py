@@ -6,6 +6,8 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
+from psycopg import sql
 from typer.testing import CliRunner
 
 from mentor_notify.cli import app
@@ -383,3 +385,45 @@ async def test_a_settle_looks_up_each_outcome_by_key_whatever_the_statistics_say
 
     assert len(in_flight) == 250  # 500 notices, two for each person
     assert _rescanned_stages(row["QUERY PLAN"][0]["Plan"]) == []
+
+
+async def test_the_queue_claims_and_settles_without_just_in_time_compilation(
+    own_database_url: str,
+) -> None:
+    # With statistics taken before a burst a claim's estimate passed jit_above_cost,
+    # and the server compiled it on every run: 318 ms for a 60 ms claim. A trigger
+    # on the deliveries the claim writes and the settle updates reads the setting
+    # inside each statement; the database is set to compile everything it can.
+    async with await psycopg.AsyncConnection.connect(own_database_url, autocommit=True) as conn:
+        name = await fetch_value(conn, "select current_database()")
+        await conn.execute(sql.SQL("alter database {} set jit = on").format(sql.Identifier(name)))
+        await conn.execute(
+            sql.SQL("alter database {} set jit_above_cost = 0").format(sql.Identifier(name))
+        )
+        await conn.execute(
+            """
+            create table jit_seen (operation text not null, jit text not null);
+            create function record_jit() returns trigger language plpgsql as $$
+            begin
+              insert into jit_seen values (tg_op, current_setting('jit'));
+              return null;
+            end $$;
+            create trigger record_jit after insert or update on push_deliveries
+              for each statement execute function record_jit();
+            """
+        )
+    async with open_pool(own_database_url, Settings()) as pool:
+        await queued_world(pool, {"a": 7, "b": 30})
+        outbox = Outbox(pool, "w")
+        pushes = await claim(outbox, 100, LEASE, NOW)
+        await outbox.record([Outcome(p.id, "sent") for p in pushes], NOW)
+        async with pool.connection() as conn:
+            seen = await (
+                await conn.execute("select operation, jit from jit_seen order by 1, 2")
+            ).fetchall()
+            # Only the queue's own transactions: the pool's connections keep the default.
+            elsewhere = await fetch_value(conn, "select current_setting('jit')")
+
+    assert len(pushes) == 3
+    assert {(r["operation"], r["jit"]) for r in seen} == {("INSERT", "off"), ("UPDATE", "off")}
+    assert elsewhere == "on"

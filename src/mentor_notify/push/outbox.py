@@ -55,6 +55,7 @@ _RETRY = load_sql("mentor_notify.push", "retry")
 _RENEW = load_sql("mentor_notify.push", "renew")
 _DELETE_TOKENS = load_sql("mentor_notify.push", "delete_tokens")
 _STILL_HELD = load_sql("mentor_notify.push", "still_held")
+_NO_JIT = load_sql("mentor_notify.push", "no_jit")
 _CONFLICT_ATTEMPTS = 5
 # How long settling waits for a database that went away (a restart) before
 # giving up: the outcomes are the only record of sends already made.
@@ -353,7 +354,8 @@ class Outbox:
         """Run a claiming or settling statement, again after a deadlock or
         serialisation failure, and (with `reconnect`) after a lost connection (a
         database restart) for up to about a minute: a rolled-back try changed
-        nothing, so it is safe to repeat. Its rows are made by `rows`."""
+        nothing, so it is safe to repeat. Its rows are made by `rows`. The
+        transaction runs without just-in-time compilation (`sql/no_jit.sql`)."""
         conflicts = 0
         waits = iter(_RECONNECT_WAITS)
         while True:
@@ -363,6 +365,7 @@ class Outbox:
                         self._pool.connection() as conn,
                         conn.cursor(row_factory=rows) as cursor,
                     ):
+                        await cursor.execute(_NO_JIT)
                         await cursor.execute(statement, params)
                         return await cursor.fetchall()
             except (TransactionConflict, ForeignKeyViolation) as exc:
